@@ -1,0 +1,49 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>ivol dump: the superblock as integritysetup dump prints it, plus layout and journal state.</summary>
+internal static class DumpCommand
+{
+    public static Command Create()
+    {
+        var device = CommonOptions.Device();
+        var dataDevice = CommonOptions.DataDevice();
+        var reserved = CommonOptions.ReservedSectors();
+        var json = CommonOptions.Json();
+        var cmd = new Command("dump", "Show the superblock, layout and journal state of a volume.") { device, dataDevice, reserved, json };
+        cmd.SetAction(p =>
+        {
+            bool asJson = p.GetValue(json);
+            try
+            {
+                var v = VolumeOperations.Inspect(new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
+                    Program.Cancellation);
+                if (asJson) { CliOutput.WriteJson(v); return CliOutput.Success; }
+                Console.WriteLine($"Info for integrity device {v.Path}.");
+                Console.WriteLine($"superblock_version {v.SuperblockVersion}");
+                Console.WriteLine($"log2_interleave_sectors {v.Log2InterleaveSectors}");
+                Console.WriteLine($"integrity_tag_size {v.IntegrityTagSize}");
+                Console.WriteLine($"journal_sections {v.JournalSections}");
+                Console.WriteLine($"provided_data_sectors {v.ProvidedDataSectors}");
+                Console.WriteLine($"sector_size {v.SectorSize}");
+                if (v.RecalcSector is { } rs) Console.WriteLine($"recalc_sector {rs}");
+                Console.WriteLine($"log2_blocks_per_bitmap {v.Log2BlocksPerBitmap}");
+                Console.WriteLine("flags " + string.Concat(v.Flags.Select(f => f + " ")));
+                Console.WriteLine();
+                Console.WriteLine($"salt {v.Salt}");
+                Console.WriteLine($"usable_size {CliOutput.Size(v.ProvidedBytes)} ({v.OverheadPercent:0.###}% overhead)");
+                Console.WriteLine($"initial_sectors {v.InitialSectors} (superblock + journal {v.JournalSectors})");
+                Console.WriteLine($"interleave_sectors {v.InterleaveSectors}, metadata_run_sectors {v.MetadataRunSectors}, areas {v.Areas}");
+                Console.WriteLine($"journal {v.JournalState}{(v.PendingJournalEntries > 0 ? $" ({v.PendingJournalEntries} entries to replay)" : "")}");
+                return CliOutput.Success;
+            }
+            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+            {
+                return CliOutput.Fail(ex, asJson);
+            }
+        });
+        return cmd;
+    }
+}

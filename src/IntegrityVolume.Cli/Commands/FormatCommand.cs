@@ -1,0 +1,98 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>ivol format: the userspace formatter (integritysetup format, without the full-device wipe).</summary>
+internal static class FormatCommand
+{
+    public static Command Create()
+    {
+        var device = CommonOptions.Device();
+        var size = new Option<string?>("--size") { Description = "Create the image file with this size (e.g. 64M, 1G)." };
+        var integrity = CommonOptions.Integrity();
+        var keyFile = CommonOptions.KeyFile();
+        var keySize = CommonOptions.KeySize();
+        var tagSize = new Option<int?>("--tag-size", "-t") { Description = "Bytes per tag (default: the algorithm's digest size)." };
+        var sectorSize = new Option<int>("--sector-size", "-s") { Description = "Block size: 512, 1024, 2048 or 4096.", DefaultValueFactory = _ => 512 };
+        var journalSize = new Option<string?>("--journal-size", "-j") { Description = "Journal size in bytes (default min(64 MiB, device/128))." };
+        var interleave = new Option<ulong?>("--interleave-sectors") { Description = "Interleave area size in sectors (default 32768)." };
+        var legacyPadding = new Option<bool>("--integrity-legacy-padding") { Description = "128 KiB metadata padding (kernels before 4.x fix_padding)." };
+        var legacyHmac = new Option<bool>("--integrity-legacy-hmac") { Description = "No salt (kernels without fix_hmac)." };
+        var journalIntegrity = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm, e.g. hmac-sha256." };
+        var journalKeyFile = new Option<string?>("--journal-integrity-key-file") { Description = "Key file of the journal MAC." };
+        var journalKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes to read from the journal MAC key file." };
+        var bitmapMode = new Option<bool>("--integrity-bitmap-mode", "-B") { Description = "Accepted for integritysetup compatibility; the mode is chosen at open." };
+        var sectorsPerBit = new Option<ulong?>("--bitmap-sectors-per-bit") { Description = "Bitmap granularity recorded in the superblock." };
+        var dataDevice = CommonOptions.DataDevice();
+        var reserved = CommonOptions.ReservedSectors();
+        var noWipe = new Option<bool>("--no-wipe") { Description = "Do not initialise tags; the volume is marked for kernel recalculation." };
+        var batch = new Option<bool>("--batch-mode", "-q") { Description = "Do not ask for confirmation." };
+        var force = new Option<bool>("--force") { Description = "Overwrite a device that holds a filesystem, LUKS, md, an integrity superblock or a partition table." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check everything and print the volume that would be created; write nothing." };
+        var salt = new Option<string?>("--salt") { Description = "Salt in hex instead of a random one (to reproduce an image).", Hidden = true };
+        var json = CommonOptions.Json();
+        var progressJson = CommonOptions.ProgressJson();
+        var cmd = new Command("format", "Format a device or image file as a dm-integrity volume (kernel-compatible superblock, journal and tags).")
+        {
+            device, size, integrity, keyFile, keySize, tagSize, sectorSize, journalSize, interleave, legacyPadding, legacyHmac,
+            journalIntegrity, journalKeyFile, journalKeySize, bitmapMode, sectorsPerBit, dataDevice, reserved, noWipe, batch,
+            force, dryRun, salt, json, progressJson,
+        };
+        cmd.SetAction(p =>
+        {
+            bool asJson = p.GetValue(json);
+            try
+            {
+                var request = new FormatRequest
+                {
+                    Volume = new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
+                    CreateSizeBytes = p.GetValue(size) is { } s ? CommonOptions.ParseSize(s) : null,
+                    Integrity = new IntegrityAlgorithmSpec { Algorithm = p.GetValue(integrity)!, Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity") },
+                    TagSize = p.GetValue(tagSize), SectorSize = p.GetValue(sectorSize),
+                    JournalSizeBytes = p.GetValue(journalSize) is { } js ? CommonOptions.ParseSize(js) : null,
+                    InterleaveSectors = p.GetValue(interleave),
+                    LegacyPadding = p.GetValue(legacyPadding), LegacyHmac = p.GetValue(legacyHmac),
+                    JournalIntegrity = p.GetValue(journalIntegrity),
+                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "journal integrity"),
+                    BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
+                    Salt = p.GetValue(salt) is { } hex ? Convert.FromHexString(hex) : null,
+                };
+                var plan = VolumeOperations.PlanFormat(request);
+                if (p.GetValue(dryRun)) { Print(plan, asJson); return CliOutput.Success; }
+                if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return CliOutput.UsageError;
+                var result = VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+                Print(result, asJson);
+                return CliOutput.Success;
+            }
+            catch (FormatException ex) { Console.Error.WriteLine($"ivol: --salt: {ex.Message}"); return CliOutput.UsageError; }
+            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+            {
+                return CliOutput.Fail(ex, asJson);
+            }
+        });
+        return cmd;
+    }
+
+    /// <summary>integritysetup's confirmation: type YES; without a terminal, ask for --batch-mode instead of hanging.</summary>
+    private static bool Confirm(string path)
+    {
+        if (Console.IsInputRedirected)
+        {
+            Console.Error.WriteLine($"ivol: formatting {path} destroys its data; confirm with --batch-mode when running without a terminal.");
+            return false;
+        }
+        Console.Error.Write($"WARNING: this overwrites data on {path} irrevocably.\nAre you sure? (Type 'yes' in capital letters): ");
+        return Console.ReadLine()?.Trim() == "YES";
+    }
+
+    private static void Print(FormatResult r, bool json)
+    {
+        if (json) { CliOutput.WriteJson(r); return; }
+        var v = r.Volume;
+        Console.WriteLine($"{(r.WhatIf ? "Would format" : "Formatted")} {v.Path}: {CliOutput.Size(v.ProvidedBytes)} usable " +
+            $"({v.ProvidedDataSectors} sectors), tag size {v.IntegrityTagSize}, sector size {v.SectorSize}, " +
+            $"superblock version {v.SuperblockVersion}, flags {string.Join(' ', v.Flags)}.");
+        if (!r.WhatIf) Console.WriteLine($"Tag initialisation: {r.TagInitialization}, {r.Duration.TotalSeconds:0.00} s.");
+    }
+}

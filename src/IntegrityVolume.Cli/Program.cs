@@ -1,0 +1,37 @@
+using System.CommandLine;
+using IntegrityVolume.Cli.Commands;
+
+namespace IntegrityVolume.Cli;
+
+/// <summary>ivol: dm-integrity volumes from the shell, over the same engine as the PowerShell module.</summary>
+public static class Program
+{
+    private static readonly CancellationTokenSource Cts = new();
+    internal static CancellationToken Cancellation => Cts.Token;
+
+    public static int Main(string[] args)
+    {
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; Cts.Cancel(); };
+        var parsed = BuildRoot().Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Usage errors exit 2 (integritysetup exits 1 for "wrong parameters"; ivol keeps 1 for "corruption found").
+            foreach (var error in parsed.Errors) Console.Error.WriteLine($"ivol: {error.Message}");
+            Console.Error.WriteLine("Run 'ivol --help' for usage.");
+            return CliOutput.UsageError;
+        }
+        return parsed.Invoke();
+    }
+
+    internal static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("ivol - format, inspect, verify and open Linux dm-integrity volumes (kernel-compatible).\n" +
+            "Exit codes: 0 success/healthy, 1 corruption found, 2 usage or input error, 3 I/O error, 4 permission denied, 5 device busy.");
+        root.Subcommands.Add(FormatCommand.Create());
+        root.Subcommands.Add(DumpCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(WriteCommand.Create());
+        // kernel commands registered here
+        return root;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace IntegrityVolume.Core.Devices;
+
+/// <summary>
+/// A block device or an image file, opened for positional I/O. Block devices opened for writing are opened with
+/// O_EXCL, so the kernel refuses (EBUSY) when the device is mounted or held by device-mapper or md.
+/// </summary>
+public sealed class BlockDevice : IBlockReader, IDisposable
+{
+    private readonly SafeFileHandle _handle;
+    private readonly int _fd;
+
+    private BlockDevice(string path, SafeFileHandle handle, int fd, long length, bool isBlockDevice, bool writable)
+    {
+        Path = path; _handle = handle; _fd = fd; Length = length; IsBlockDevice = isBlockDevice; Writable = writable;
+    }
+
+    public string Path { get; }
+    public long Length { get; }
+    public long Sectors => Length / 512;
+    public bool IsBlockDevice { get; }
+    public bool Writable { get; }
+
+    public static BlockDevice Open(string path, bool write)
+    {
+        if (!File.Exists(path))
+            throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
+        bool isBlock = new FileInfo(path).Attributes.HasFlag(FileAttributes.Device) || path.StartsWith("/dev/", StringComparison.Ordinal);
+        int flags = (write ? NativeMethods.O_RDWR : NativeMethods.O_RDONLY) | NativeMethods.O_CLOEXEC;
+        if (isBlock && write) flags |= NativeMethods.O_EXCL;
+        int fd = NativeMethods.Open(path, flags, 0);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw errno switch
+            {
+                NativeMethods.EBUSY => new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
+                    $"{path} is in use (mounted, or held by device-mapper, md or another program).", path),
+                NativeMethods.EACCES or NativeMethods.EPERM => new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied,
+                    $"{path}: permission denied{(write ? " (writing needs root for devices)" : "")}.", path),
+                NativeMethods.ENOENT => new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path),
+                _ => new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError, $"{path}: open failed ({Marshal.GetPInvokeErrorMessage(errno)}).", path),
+            };
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        long length;
+        if (isBlock && NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) == 0) length = (long)size;
+        else length = RandomAccess.GetLength(handle);
+        return new BlockDevice(path, handle, fd, length, isBlock, write);
+    }
+
+    /// <summary>Read exactly buffer.Length bytes; anything short is a truncated device.</summary>
+    public void Read(long offset, Span<byte> buffer)
+    {
+        if (offset < 0 || offset + buffer.Length > Length)
+            throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
+                $"{Path}: read of {buffer.Length} bytes at offset {offset} is past the end ({Length} bytes); the device is truncated.", Path);
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n;
+            try { n = RandomAccess.Read(_handle, buffer[done..], offset + done); }
+            catch (IOException ex)
+            {
+                throw new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError,
+                    $"{Path}: read error at byte {offset + done}: {ex.Message}", Path, ex);
+            }
+            if (n == 0)
+                throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
+                    $"{Path}: unexpected end of device at byte {offset + done}.", Path);
+            done += n;
+        }
+    }
+
+    public void Write(long offset, ReadOnlySpan<byte> buffer)
+    {
+        try { RandomAccess.Write(_handle, buffer, offset); }
+        catch (IOException ex)
+        {
+            throw new IntegrityVolumeException(ErrorIds.DeviceWriteFailed, ErrorKind.DeviceError,
+                $"{Path}: write error at byte {offset}: {ex.Message}", Path, ex);
+        }
+    }
+
+    /// <summary>Make the range read as zeros cheaply: BLKZEROOUT on devices, a punched hole in files. False if unsupported.</summary>
+    public bool TryZeroRange(long offset, long length)
+    {
+        if (length <= 0) return true;
+        if (IsBlockDevice) return NativeMethods.IoctlRange(_fd, NativeMethods.BLKZEROOUT, new[] { (ulong)offset, (ulong)length }) == 0;
+        return NativeMethods.Fallocate(_fd, NativeMethods.FALLOC_FL_PUNCH_HOLE | NativeMethods.FALLOC_FL_KEEP_SIZE, offset, length) == 0;
+    }
+
+    public void Flush()
+    {
+        if (NativeMethods.Fsync(_fd) != 0)
+            throw new IntegrityVolumeException(ErrorIds.DeviceWriteFailed, ErrorKind.DeviceError,
+                $"{Path}: fsync failed ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}).", Path);
+    }
+
+    public void Dispose() => _handle.Dispose();
+}

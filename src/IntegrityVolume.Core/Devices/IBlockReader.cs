@@ -1,0 +1,9 @@
+namespace IntegrityVolume.Core;
+
+/// <summary>Positional reads of a device or image; a short read past the end is an error (DeviceTruncated).</summary>
+public interface IBlockReader
+{
+    string Path { get; }
+    long Length { get; }
+    void Read(long offset, Span<byte> buffer);
+}

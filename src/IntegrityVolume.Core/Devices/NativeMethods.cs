@@ -1,0 +1,29 @@
+using System.Runtime.InteropServices;
+
+namespace IntegrityVolume.Core.Devices;
+
+/// <summary>The few libc calls .NET does not wrap: open with O_EXCL on block devices, ioctl, fallocate.</summary>
+internal static partial class NativeMethods
+{
+    public const int O_RDONLY = 0, O_RDWR = 2, O_EXCL = 0x80, O_CLOEXEC = 0x80000, O_DIRECT = 0x4000;
+    public const int EBUSY = 16, ENOENT = 2, EACCES = 13, EPERM = 1, ENOTTY = 25, EOPNOTSUPP = 95;
+    public const ulong BLKGETSIZE64 = 0x80081272;   // _IOR(0x12, 114, size_t)
+    public const ulong BLKZEROOUT = 0x127F;        // _IO(0x12, 127)
+    public const ulong BLKDISCARDZEROES = 0x127C;  // _IO(0x12, 124)
+    public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int IoctlU64(int fd, ulong request, out ulong value);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int IoctlRange(int fd, ulong request, ulong[] range);
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    public static partial int Fallocate(int fd, int mode, long offset, long len);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+}

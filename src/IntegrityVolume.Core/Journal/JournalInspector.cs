@@ -1,0 +1,171 @@
+using System.Buffers.Binary;
+using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
+
+namespace IntegrityVolume.Core.Journal;
+
+/// <summary>What the journal area of a closed volume holds.</summary>
+public enum JournalState
+{
+    /// <summary>Every entry is unused: nothing to replay.</summary>
+    Clean,
+    /// <summary>Committed entries the kernel would replay on the next activation.</summary>
+    Pending,
+    /// <summary>DIRTY_BITMAP is set: the area holds a bitmap (bitmap mode, not cleanly closed).</summary>
+    DirtyBitmap,
+    /// <summary>Commit ids match no sequence: the journal is encrypted (journal_crypt) or corrupt.</summary>
+    Unreadable,
+}
+
+/// <summary>One committed journal entry the kernel would apply on replay.</summary>
+public sealed record JournalEntryInfo(uint Section, int Entry, ulong Sector, bool TagValid, bool AlreadyApplied);
+
+public sealed class JournalReport
+{
+    public required JournalState State { get; init; }
+    public IReadOnlyList<JournalEntryInfo> PendingEntries { get; init; } = Array.Empty<JournalEntryInfo>();
+    /// <summary>Section whose commit ids broke the replay run (a torn commit); null when the run is whole.</summary>
+    public uint? TornAtSection { get; init; }
+    public string? Detail { get; init; }
+
+    /// <summary>The journal's replay result as block data and tags, last writer wins (for the verifier).</summary>
+    internal Dictionary<ulong, (byte[] Data, byte[] Tag)> ReplayImage { get; init; } = new();
+}
+
+/// <summary>
+/// Reads the journal like replay_journal does (commit ids per sector, first unused sequence, the committed run
+/// from write_start) without writing anything. With the tag algorithm it also checks each entry's tag the way
+/// do_journal_write checks it on replay.
+/// </summary>
+public static class JournalInspector
+{
+    private const int NCommitIds = 4;
+
+    /// <summary>commit_id(i, j, seq) = 0x1111.. * (seq+1) XOR ((i << 32) ^ j) (dm_integrity_commit_id).</summary>
+    public static ulong CommitId(uint section, uint sector, int seq) =>
+        (0x1111111111111111UL * (ulong)(seq + 1)) ^ (((ulong)section << 32) ^ sector);
+
+    public static JournalReport Inspect(IBlockReader meta, Superblock sb, Geometry g, TagComputer? tags = null,
+        IBlockReader? data = null, CancellationToken ct = default)
+    {
+        if (sb.HasFlag(SuperblockFlags.DirtyBitmap))
+            return new JournalReport { State = JournalState.DirtyBitmap, Detail = "The volume was not closed cleanly in bitmap mode." };
+
+        int sectionBytes = g.JournalSectionSectors * 512;
+        var section = new byte[sectionBytes];
+        var used = new bool[NCommitIds];
+        var maxSection = new uint[NCommitIds];
+        bool empty = true;
+        for (uint i = 0; i < g.JournalSections; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            ReadSection(meta, g, i, section);
+            for (uint j = 0; j < g.JournalSectionSectors; j++)
+            {
+                int k = FindSeq(section, i, j);
+                if (k < 0)
+                    return new JournalReport { State = JournalState.Unreadable,
+                        Detail = $"Journal section {i} sector {j} carries no valid commit id: the journal is encrypted or corrupt." };
+                used[k] = true;
+                maxSection[k] = i;
+            }
+            if (empty)
+                for (int e = 0; e < g.JournalSectionEntries && empty; e++)
+                    if (!IsUnused(section, g, e)) empty = false;
+        }
+        if (empty) return new JournalReport { State = JournalState.Clean };
+
+        // First unused sequence, as replay_journal picks it.
+        int unused;
+        if (!used[NCommitIds - 1])
+        {
+            unused = NCommitIds - 1;
+            while (unused > 0 && !used[unused - 1]) unused--;
+        }
+        else
+        {
+            for (unused = 0; unused < NCommitIds && used[unused]; unused++) { }
+            if (unused == NCommitIds)
+                return new JournalReport { State = JournalState.Unreadable, Detail = "All four commit sequences are in use: the journal is corrupt." };
+        }
+        int lastUsed = Prev(unused);
+        int want = Prev(lastUsed);
+        if (!used[want] && used[Prev(want)]) return new JournalReport { State = JournalState.Clean };
+
+        uint writeStart = maxSection[lastUsed] + 1;
+        if (writeStart >= g.JournalSections) { want = Next(want); writeStart -= g.JournalSections; }
+
+        var entries = new List<JournalEntryInfo>();
+        var image = new Dictionary<ulong, (byte[], byte[])>();
+        uint? torn = null;
+        uint s = writeStart;
+        var block = new byte[g.BlockSize];
+        var tag = new byte[g.TagSize];
+        var current = new byte[g.BlockSize];
+        var currentTag = new byte[g.TagSize];
+        for (uint n = 0; n < g.JournalSections; n++)
+        {
+            ct.ThrowIfCancellationRequested();
+            ReadSection(meta, g, s, section);
+            bool whole = true;
+            for (uint j = 0; j < g.JournalSectionSectors && whole; j++)
+                whole = BinaryPrimitives.ReadUInt64LittleEndian(section.AsSpan((int)j * 512 + 504)) == CommitId(s, j, want);
+            if (!whole) { torn = s; break; }
+            for (int e = 0; e < g.JournalSectionEntries; e++)
+            {
+                if (IsUnused(section, g, e)) continue;
+                var entry = EntrySpan(section, g, e);
+                ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(entry);
+                // do_journal_write(from_replay): entries beyond the device (and in-progress markers) are dropped.
+                if (sector >= g.ProvidedDataSectors) continue;
+                sector &= ~(ulong)(g.SectorsPerBlock - 1);
+                // Reconstruct the block: 504 bytes per journal sector, the last 8 from last_bytes[k].
+                for (int k = 0; k < g.SectorsPerBlock; k++)
+                {
+                    var src = section.AsSpan((Geometry.JournalBlockSectors + e * g.SectorsPerBlock + k) * 512, 504);
+                    src.CopyTo(block.AsSpan(k * 512));
+                    entry.Slice(8 + 8 * k, 8).CopyTo(block.AsSpan(k * 512 + 504));
+                }
+                entry.Slice(8 + 8 * g.SectorsPerBlock, g.TagSize).CopyTo(tag);
+                bool tagValid = tags is null || tags.Matches(sector, block, tag);
+                bool applied = false;
+                if (data is not null)
+                {
+                    data.Read((long)g.DataSector(sector) * 512, current);
+                    meta.Read((long)g.TagOffset(sector), currentTag);
+                    applied = current.AsSpan().SequenceEqual(block) && currentTag.AsSpan().SequenceEqual(tag);
+                }
+                entries.Add(new JournalEntryInfo(s, e, sector, tagValid, applied));
+                image[sector] = ((byte[])block.Clone(), (byte[])tag.Clone());
+            }
+            if (++s >= g.JournalSections) { s = 0; want = Next(want); }
+        }
+        return new JournalReport
+        {
+            State = entries.Count == 0 ? JournalState.Clean : JournalState.Pending,
+            PendingEntries = entries, TornAtSection = torn, ReplayImage = image,
+        };
+    }
+
+    private static void ReadSection(IBlockReader meta, Geometry g, uint section, byte[] buffer) =>
+        meta.Read((long)(g.JournalStartSector + (ulong)section * (ulong)g.JournalSectionSectors) * 512, buffer);
+
+    private static int FindSeq(byte[] section, uint i, uint j)
+    {
+        ulong id = BinaryPrimitives.ReadUInt64LittleEndian(section.AsSpan((int)j * 512 + 504));
+        for (int k = 0; k < NCommitIds; k++)
+            if (CommitId(i, j, k) == id) return k;
+        return -1;
+    }
+
+    /// <summary>Entry n lives in metadata sector n % 8 at byte (n / 8) * journal_entry_size.</summary>
+    private static Span<byte> EntrySpan(byte[] section, Geometry g, int n) =>
+        section.AsSpan((n % Geometry.JournalBlockSectors) * 512 + (n / Geometry.JournalBlockSectors) * g.JournalEntrySize, g.JournalEntrySize);
+
+    /// <summary>journal_entry_is_unused: sector_hi == 0xFFFFFFFF.</summary>
+    private static bool IsUnused(byte[] section, Geometry g, int n) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(EntrySpan(section, g, n)[4..]) == 0xFFFFFFFFu;
+
+    private static int Prev(int seq) => (seq + NCommitIds - 1) % NCommitIds;
+    private static int Next(int seq) => (seq + 1) % NCommitIds;
+}

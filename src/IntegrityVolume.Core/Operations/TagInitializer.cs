@@ -1,0 +1,86 @@
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
+
+namespace IntegrityVolume.Core.Operations;
+
+/// <summary>
+/// Tag initialisation for a freshly formatted volume: makes sure every data block reads as zeros (cheaply, with
+/// BLKZEROOUT or a punched hole, and verified by reading back) and writes the tag of an all-zero block for every
+/// block. The result equals what integritysetup's full-device wipe through the kernel produces.
+/// </summary>
+internal static class TagInitializer
+{
+    private const int ChunkBytes = 1 << 20;
+
+    private sealed class Worker(TagComputer tags) : IDisposable
+    {
+        public readonly TagComputer Tags = tags;
+        public readonly byte[] Buffer = new byte[ChunkBytes];
+        public bool WroteZeros;
+        public void Dispose() => Tags.Dispose();
+    }
+
+    /// <summary>Returns "tags-only" when the data area already read as zeros, "full" when zeros had to be written.</summary>
+    public static string Run(BlockDevice meta, BlockDevice data, Superblock sb, Geometry g, TagAlgorithm algorithm, byte[]? key,
+        bool dataKnownZero, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        // Work items: slices of at most ChunkBytes of data (and their tags) inside one interleave area.
+        var items = new List<(ulong Area, ulong FirstBlock, int Blocks)>();
+        int blocksPerItem = ChunkBytes / Math.Max(g.BlockSize, g.TagSize);
+        for (ulong area = 0; area < g.Areas; area++)
+        {
+            ulong blocks = g.AreaSectors(area) >> g.Log2SectorsPerBlock;
+            for (ulong b = 0; b < blocks; b += (ulong)blocksPerItem)
+                items.Add((area, b, (int)Math.Min((ulong)blocksPerItem, blocks - b)));
+        }
+        bool anyZerosWritten = false;
+        ParallelChunks.Run(items.Count, 0, () => new Worker(TagComputer.ForVolume(sb, algorithm, key)),
+            (w, i) =>
+            {
+                var (area, first, n) = items[i];
+                ulong firstSector = (area << g.Log2InterleaveSectors) + (first << g.Log2SectorsPerBlock);
+                if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
+                var zero = new byte[g.BlockSize];
+                var tags = w.Buffer.AsSpan(0, n * g.TagSize);
+                for (int b = 0; b < n; b++)
+                    w.Tags.Compute(firstSector + ((ulong)b << g.Log2SectorsPerBlock), zero, tags.Slice(b * g.TagSize, g.TagSize));
+                meta.Write((long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize), tags);
+            },
+            i => (long)items[i].Blocks * g.BlockSize, (long)g.ProvidedDataSectors * 512,
+            "Initialising dm-integrity tags", meta.Path, progress, ct,
+            finish: w => { if (w.WroteZeros) anyZerosWritten = true; });
+        ZeroTagPadding(meta, g);
+        return anyZerosWritten ? "full" : "tags-only";
+    }
+
+    /// <summary>Bytes of each metadata run after the last tag (and the last run's unused tail) read as zeros, as on a fresh device.</summary>
+    private static void ZeroTagPadding(BlockDevice meta, Geometry g)
+    {
+        for (ulong area = 0; area < g.Areas; area++)
+        {
+            ulong used = (g.AreaSectors(area) >> g.Log2SectorsPerBlock) * (ulong)g.TagSize;
+            ulong runBytes = g.SeparateMetadata ? (used + 511) / 512 * 512 : g.MetadataRunSectors * 512;
+            if (runBytes > used) meta.Write((long)(g.AreaTagOffset(area) + used), new byte[runBytes - used]);
+        }
+    }
+
+    /// <summary>Make [offset, offset+length) read as zeros: zero-out cheaply, verify by reading back, write zeros where that failed.</summary>
+    private static bool EnsureZero(BlockDevice dev, long offset, long length, byte[] buffer)
+    {
+        dev.TryZeroRange(offset, length);
+        bool wrote = false;
+        for (long at = 0; at < length; at += buffer.Length)
+        {
+            var span = buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - at));
+            dev.Read(offset + at, span);
+            if (span.IndexOfAnyExcept((byte)0) >= 0)
+            {
+                span.Clear();
+                dev.Write(offset + at, span);
+                wrote = true;
+            }
+        }
+        return wrote;
+    }
+}

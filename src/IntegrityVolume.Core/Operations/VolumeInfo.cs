@@ -1,0 +1,60 @@
+using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Journal;
+
+namespace IntegrityVolume.Core;
+
+/// <summary>What Get-IntegrityVolume / ivol dump report about one volume: superblock, layout, journal state.</summary>
+public sealed class VolumeInfo
+{
+    public required string Path { get; init; }
+    /// <summary>Separate data device, when the tags live on <see cref="Path"/> (integritysetup --data-device).</summary>
+    public string? DataDevicePath { get; init; }
+    public required long DeviceBytes { get; init; }
+    public ulong ReservedSectors { get; init; }
+
+    // Superblock fields, named as integritysetup dump names them.
+    public required int SuperblockVersion { get; init; }
+    public required int IntegrityTagSize { get; init; }
+    public required int SectorSize { get; init; }
+    public required ulong ProvidedDataSectors { get; init; }
+    public required uint JournalSections { get; init; }
+    public required int Log2InterleaveSectors { get; init; }
+    public required int Log2BlocksPerBitmap { get; init; }
+    /// <summary>Present while the RECALCULATING flag is set.</summary>
+    public ulong? RecalcSector { get; init; }
+    public required string[] Flags { get; init; }
+    public required string Salt { get; init; }
+
+    // Layout derived by the kernel's rules.
+    public ulong ProvidedBytes => ProvidedDataSectors * 512;
+    public required ulong InitialSectors { get; init; }
+    public required ulong JournalSectors { get; init; }
+    public required ulong InterleaveSectors { get; init; }
+    public required ulong MetadataRunSectors { get; init; }
+    public required ulong Areas { get; init; }
+    /// <summary>Share of the device that is not user data, in percent.</summary>
+    public required double OverheadPercent { get; init; }
+
+    public required JournalState JournalState { get; init; }
+    public int PendingJournalEntries { get; init; }
+    public bool DirtyBitmap => Array.IndexOf(Flags, "dirty_bitmap") >= 0;
+    public bool Recalculating => RecalcSector is not null && RecalcSector < ProvidedDataSectors;
+
+    public static VolumeInfo From(string path, string? dataPath, long deviceBytes, Superblock sb, Geometry g, JournalReport journal)
+    {
+        double overhead = deviceBytes <= 0 ? 0 : 100.0 * (1.0 - (double)(g.ProvidedDataSectors * 512) /
+            (dataPath is null ? deviceBytes : deviceBytes + (double)g.DataDeviceSectors * 512));
+        return new VolumeInfo
+        {
+            Path = path, DataDevicePath = dataPath, DeviceBytes = deviceBytes, ReservedSectors = g.Start,
+            SuperblockVersion = sb.Version, IntegrityTagSize = sb.IntegrityTagSize, SectorSize = sb.BlockSize,
+            ProvidedDataSectors = sb.ProvidedDataSectors, JournalSections = sb.JournalSections,
+            Log2InterleaveSectors = sb.Log2InterleaveSectors, Log2BlocksPerBitmap = sb.Log2BlocksPerBitmapBit,
+            RecalcSector = sb.HasFlag(SuperblockFlags.Recalculating) ? sb.RecalcSector : null,
+            Flags = sb.FlagNames().ToArray(), Salt = Convert.ToHexString(sb.Salt).ToLowerInvariant(),
+            InitialSectors = g.InitialSectors, JournalSectors = g.JournalSectors, InterleaveSectors = g.InterleaveSectors,
+            MetadataRunSectors = g.MetadataRunSectors, Areas = g.Areas, OverheadPercent = Math.Round(overhead, 3),
+            JournalState = journal.State, PendingJournalEntries = journal.PendingEntries.Count,
+        };
+    }
+}

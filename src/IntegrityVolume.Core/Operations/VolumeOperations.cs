@@ -1,0 +1,140 @@
+using System.Numerics;
+using System.Security.Cryptography;
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Core.Journal;
+using IntegrityVolume.Core.Operations;
+using IntegrityVolume.Core.Verification;
+
+namespace IntegrityVolume.Core;
+
+/// <summary>
+/// The engine's entry points, shared by the cmdlets and the CLI. Every call takes a request record and returns a
+/// plain result object; failures are <see cref="IntegrityVolumeException"/>s with stable ids; long calls report
+/// progress on the calling thread and honour the cancellation token.
+/// </summary>
+public static class VolumeOperations
+{
+    /// <summary>An open volume: metadata device (superblock, journal, tags), data device, superblock and layout.</summary>
+    internal sealed class OpenedVolume : IDisposable
+    {
+        public required BlockDevice Meta { get; init; }
+        public required BlockDevice Data { get; init; }
+        public required Superblock Superblock { get; init; }
+        public required Geometry Geometry { get; init; }
+        public void Dispose() { if (!ReferenceEquals(Data, Meta)) Data.Dispose(); Meta.Dispose(); }
+    }
+
+    internal static OpenedVolume OpenVolume(VolumeLocation v, bool write)
+    {
+        var meta = BlockDevice.Open(v.Path, write);
+        BlockDevice? data = null;
+        try
+        {
+            data = v.DataDevicePath is null ? meta : BlockDevice.Open(v.DataDevicePath, write);
+            long sbOffset = (long)v.ReservedSectors * 512;
+            if (meta.Length < sbOffset + Superblock.AreaSize)
+                throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
+                    $"{v.Path}: the device ({meta.Length} bytes) is too small to hold a dm-integrity superblock.", v.Path);
+            var area = new byte[Superblock.AreaSize];
+            meta.Read(sbOffset, area);
+            var sb = Superblock.Parse(area, v.Path);
+            var g = Geometry.FromSuperblock(sb, (ulong)meta.Sectors, v.ReservedSectors, v.DataDevicePath is not null,
+                (ulong)data.Sectors, v.Path);
+            return new OpenedVolume { Meta = meta, Data = data, Superblock = sb, Geometry = g };
+        }
+        catch
+        {
+            if (data is not null && !ReferenceEquals(data, meta)) data.Dispose();
+            meta.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Superblock, layout and journal state of a closed volume (Get-IntegrityVolume -Path, ivol dump).</summary>
+    public static VolumeInfo Inspect(VolumeLocation volume, CancellationToken ct = default)
+    {
+        using var v = OpenVolume(volume, write: false);
+        var journal = JournalInspector.Inspect(v.Meta, v.Superblock, v.Geometry, ct: ct);
+        return VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal);
+    }
+
+    /// <summary>Read the superblock only (no layout checks), e.g. to build a device-mapper table.</summary>
+    public static Superblock ReadSuperblock(VolumeLocation volume)
+    {
+        using var dev = BlockDevice.Open(volume.Path, write: false);
+        var area = new byte[Superblock.AreaSize];
+        dev.Read((long)volume.ReservedSectors * 512, area);
+        return Superblock.Parse(area, volume.Path);
+    }
+
+    /// <summary>Verify every tag offline (Test-IntegrityVolume, ivol verify). Opens the devices read-only.</summary>
+    public static VerifyResult Verify(VerifyRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
+    {
+        var algorithm = TagAlgorithm.Parse(request.Integrity.Algorithm);
+        using var v = OpenVolume(request.Volume, write: false);
+        var sb = v.Superblock;
+        using (algorithm.CreateHasher(request.Integrity.Key)) { } // key checks before any I/O
+        var warnings = new List<string>();
+        using var journalTags = TagComputer.ForVolume(sb, algorithm, request.Integrity.Key);
+        var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct);
+        byte[]? bitmap = null;
+        switch (journal.State)
+        {
+            case JournalState.Pending:
+                warnings.Add($"The journal holds {journal.PendingEntries.Count} committed entries the kernel will replay on the next activation; blocks they overwrite are classified JournalPending.");
+                if (journal.PendingEntries.Any(e => !e.TagValid))
+                    warnings.Add("Some journal entries fail their tag check: the kernel will fail the replay (wrong algorithm or key, or a damaged journal).");
+                break;
+            case JournalState.Unreadable:
+                warnings.Add(journal.Detail ?? "The journal is unreadable.");
+                break;
+            case JournalState.DirtyBitmap:
+                bitmap = ReadDirtyBitmap(v);
+                warnings.Add("DIRTY_BITMAP is set: the volume was not closed cleanly in bitmap mode; mismatches in dirty regions are classified Unsynchronized.");
+                break;
+        }
+        if (sb.HasFlag(SuperblockFlags.Recalculating) && sb.RecalcSector < sb.ProvidedDataSectors)
+            warnings.Add($"Recalculation is at sector {sb.RecalcSector} of {sb.ProvidedDataSectors}: blocks beyond it are not protected yet (Uninitialized).");
+
+        var verifier = new TagVerifier(v.Meta, v.Data, sb, v.Geometry, algorithm, request.Integrity.Key, journal, bitmap);
+        var r = verifier.Run(request.Threads, request.MaxReportedRanges, progress, ct);
+        if (r.Discarded > 0 && algorithm.IsKeyed)
+            warnings.Add($"{r.Discarded} blocks carry the discard filler (all 0xF6) instead of a keyed tag; anyone can forge that filler.");
+        if (r.Valid == 0 && r.Mismatch > 0)
+            warnings.Add("No block matched: the algorithm, key or salt is probably wrong, or the tags were never initialised.");
+        ulong checkedBlocks = r.Valid + r.Mismatch + r.Discarded + r.Unsynchronized + r.JournalPending + r.Uninitialized;
+        return new VerifyResult
+        {
+            Path = request.Volume.Path, DataDevicePath = request.Volume.DataDevicePath, Algorithm = algorithm.KernelName,
+            SectorSize = sb.BlockSize, ProvidedDataSectors = sb.ProvidedDataSectors,
+            BlocksChecked = checkedBlocks, ValidBlocks = r.Valid, MismatchedBlocks = r.Mismatch, DiscardedBlocks = r.Discarded,
+            UninitializedBlocks = r.Uninitialized, UnsynchronizedBlocks = r.Unsynchronized, JournalPendingBlocks = r.JournalPending,
+            MismatchedSectors = r.Ranges, JournalState = journal.State, Duration = r.Duration,
+            ThroughputMiBps = r.Duration.TotalSeconds <= 0 ? 0 : Math.Round(sb.ProvidedDataSectors * 512.0 / (1 << 20) / r.Duration.TotalSeconds, 1),
+            Warnings = warnings.ToArray(),
+        };
+    }
+
+    /// <summary>The bitmap stored in the journal area: block k (4096 bytes) at journal sector 8k; one bit per region.</summary>
+    private static byte[] ReadDirtyBitmap(OpenedVolume v)
+    {
+        var g = v.Geometry;
+        ulong bits = (g.Blocks + (1UL << v.Superblock.Log2BlocksPerBitmapBit) - 1) >> v.Superblock.Log2BlocksPerBitmapBit;
+        var bitmap = new byte[(int)Math.Min((bits + 7) / 8, g.JournalSectors * 512)];
+        v.Meta.Read((long)g.JournalStartSector * 512, bitmap);
+        return bitmap;
+    }
+
+    /// <summary>Check a format request and compute the volume it would create, writing nothing (-WhatIf, --dry-run).</summary>
+    public static FormatResult PlanFormat(FormatRequest request) => Formatter.Plan(request);
+
+    /// <summary>Format a device or image in userspace, byte-identical to the kernel's format plus tag initialisation.</summary>
+    public static FormatResult Format(FormatRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Formatter.Format(request, progress, ct);
+
+    /// <summary>Fill a closed volume's logical content from a plain file, computing every tag (no kernel needed).</summary>
+    public static WriteResult Write(WriteRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        DataWriter.Write(request, progress, ct);
+}

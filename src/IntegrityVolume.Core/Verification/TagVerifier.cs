@@ -1,0 +1,138 @@
+using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Core.Journal;
+using IntegrityVolume.Core.Operations;
+
+namespace IntegrityVolume.Core.Verification;
+
+/// <summary>
+/// Offline bulk verification: streams each interleave area in chunks (tags of the chunk, then its data), hashes
+/// every block on a pool of workers, and classifies each block the way the kernel would judge it on read.
+/// Memory is bounded by workers x chunk size; progress is reported on the calling thread.
+/// </summary>
+public sealed class TagVerifier
+{
+    public const int ChunkDataBytes = 1 << 20;
+    private const byte DiscardFiller = 0xF6; // DISCARD_FILLER
+
+    private readonly IBlockReader _meta;
+    private readonly IBlockReader _data;
+    private readonly Superblock _sb;
+    private readonly Geometry _g;
+    private readonly TagAlgorithm _algorithm;
+    private readonly byte[]? _key;
+    private readonly JournalReport _journal;
+    private readonly byte[]? _dirtyBitmap;
+
+    public TagVerifier(IBlockReader meta, IBlockReader data, Superblock sb, Geometry g, TagAlgorithm algorithm, byte[]? key,
+        JournalReport journal, byte[]? dirtyBitmap)
+    {
+        _meta = meta; _data = data; _sb = sb; _g = g; _algorithm = algorithm; _key = key; _journal = journal; _dirtyBitmap = dirtyBitmap;
+    }
+
+    private readonly record struct Chunk(ulong Area, ulong FirstBlock, int Blocks);
+
+    private sealed class Counts
+    {
+        public ulong Valid, Mismatch, Discarded, Uninitialized, Unsynchronized, JournalPending;
+        public readonly List<ulong> MismatchSectors = new();
+        public void Add(Counts o)
+        {
+            Valid += o.Valid; Mismatch += o.Mismatch; Discarded += o.Discarded; Uninitialized += o.Uninitialized;
+            Unsynchronized += o.Unsynchronized; JournalPending += o.JournalPending; MismatchSectors.AddRange(o.MismatchSectors);
+        }
+    }
+
+    public (ulong Valid, ulong Mismatch, ulong Discarded, ulong Uninitialized, ulong Unsynchronized, ulong JournalPending,
+        SectorRange[] Ranges, TimeSpan Duration) Run(int threads, int maxRanges, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var chunks = BuildChunks();
+        var total = new Counts();
+        var elapsed = ParallelChunks.Run(chunks.Count, threads,
+            () => new Worker(TagComputer.ForVolume(_sb, _algorithm, _key), _g),
+            (w, i) => VerifyChunk(chunks[i], w.Tags, w.Data, w.Stored, w.Counts),
+            i => (long)chunks[i].Blocks * _g.BlockSize, (long)_g.ProvidedDataSectors * 512,
+            "Verifying dm-integrity tags", _meta.Path, progress, ct,
+            finish: w => { lock (total) total.Add(w.Counts); });
+        total.MismatchSectors.Sort();
+        return (total.Valid, total.Mismatch, total.Discarded, total.Uninitialized, total.Unsynchronized, total.JournalPending,
+            ToRanges(total.MismatchSectors, (ulong)_g.SectorsPerBlock, maxRanges), elapsed);
+    }
+
+    /// <summary>One worker's hasher, buffers and counts.</summary>
+    private sealed class Worker(TagComputer tags, Geometry g) : IDisposable
+    {
+        public readonly TagComputer Tags = tags;
+        public readonly byte[] Data = new byte[ChunkDataBytes];
+        public readonly byte[] Stored = new byte[ChunkDataBytes / g.BlockSize * g.TagSize];
+        public readonly Counts Counts = new();
+        public void Dispose() => Tags.Dispose();
+    }
+
+    private List<Chunk> BuildChunks()
+    {
+        var chunks = new List<Chunk>();
+        int blocksPerChunk = ChunkDataBytes / _g.BlockSize;
+        for (ulong area = 0; area < _g.Areas; area++)
+        {
+            ulong blocks = _g.AreaSectors(area) >> _g.Log2SectorsPerBlock;
+            for (ulong b = 0; b < blocks; b += (ulong)blocksPerChunk)
+                chunks.Add(new Chunk(area, b, (int)Math.Min((ulong)blocksPerChunk, blocks - b)));
+        }
+        return chunks;
+    }
+
+    private void VerifyChunk(Chunk c, TagComputer tags, byte[] dataBuffer, byte[] tagBuffer, Counts counts)
+    {
+        int bs = _g.BlockSize, ts = _g.TagSize;
+        ulong firstSector = (c.Area << _g.Log2InterleaveSectors) + (c.FirstBlock << _g.Log2SectorsPerBlock);
+        var data = dataBuffer.AsSpan(0, c.Blocks * bs);
+        var stored = tagBuffer.AsSpan(0, c.Blocks * ts);
+        _meta.Read((long)(_g.AreaTagOffset(c.Area) + c.FirstBlock * (ulong)ts), stored);
+        _data.Read((long)_g.DataSector(firstSector) * 512, data);
+        bool recalculating = _sb.HasFlag(SuperblockFlags.Recalculating);
+        for (int b = 0; b < c.Blocks; b++)
+        {
+            ulong sector = firstSector + ((ulong)b << _g.Log2SectorsPerBlock);
+            var tag = stored.Slice(b * ts, ts);
+            var block = data.Slice(b * bs, bs);
+            // A pending journal entry for this block wins over the data area (replay overwrites it).
+            if (_journal.ReplayImage.Count != 0 && _journal.ReplayImage.TryGetValue(sector, out var replay))
+            {
+                if (replay.Data.AsSpan().SequenceEqual(block) && replay.Tag.AsSpan().SequenceEqual(tag)) counts.Valid++;
+                else counts.JournalPending++;
+                continue;
+            }
+            // RECALCULATING: blocks with start + len > recalc_sector are not checked by the kernel.
+            if (recalculating && sector + (ulong)_g.SectorsPerBlock > _sb.RecalcSector) { counts.Uninitialized++; continue; }
+            if (tags.Matches(sector, block, tag)) { counts.Valid++; continue; }
+            if (IsFiller(tag)) { counts.Discarded++; continue; }
+            if (_dirtyBitmap is not null && BitmapBitSet(sector)) { counts.Unsynchronized++; continue; }
+            counts.Mismatch++;
+            counts.MismatchSectors.Add(sector);
+        }
+    }
+
+    private static bool IsFiller(ReadOnlySpan<byte> tag) => tag.IndexOfAnyExcept(DiscardFiller) < 0;
+
+    /// <summary>Bit b = byte b/8, bit b%8 (little-endian unsigned long bitmap); one bit per 2^(log2_spb + log2_bpb) sectors.</summary>
+    private bool BitmapBitSet(ulong sector)
+    {
+        ulong bit = sector >> (_sb.Log2SectorsPerBlock + _sb.Log2BlocksPerBitmapBit);
+        ulong index = bit >> 3;
+        return index < (ulong)_dirtyBitmap!.Length && (_dirtyBitmap[index] & (1 << (int)(bit & 7))) != 0;
+    }
+
+    internal static SectorRange[] ToRanges(List<ulong> sortedBlockSectors, ulong sectorsPerBlock, int maxRanges)
+    {
+        var ranges = new List<SectorRange>();
+        int i = 0;
+        while (i < sortedBlockSectors.Count && ranges.Count < maxRanges)
+        {
+            ulong start = sortedBlockSectors[i], end = start + sectorsPerBlock;
+            while (++i < sortedBlockSectors.Count && sortedBlockSectors[i] == end) end += sectorsPerBlock;
+            ranges.Add(new SectorRange(start, end - start));
+        }
+        return ranges.ToArray();
+    }
+}
