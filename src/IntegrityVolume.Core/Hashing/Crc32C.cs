@@ -7,6 +7,7 @@ namespace IntegrityVolume.Core.Hashing;
 /// <summary>CRC-32C (Castagnoli) raw register update; hardware instructions through BitOperations.Crc32C.</summary>
 internal static class Crc32C
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static uint Update(uint crc, ReadOnlySpan<byte> data)
     {
         var words = MemoryMarshal.Cast<byte, ulong>(data);

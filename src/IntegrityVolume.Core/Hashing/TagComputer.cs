@@ -36,6 +36,20 @@ public sealed class TagComputer : IDisposable
         _digest.AsSpan(0, TagSize).CopyTo(tag);
     }
 
+    /// <summary>Tag of an all-zero block (tag initialisation); O(1) for CRCs.</summary>
+    public void ComputeZero(ulong logicalSector, int blockSize, Span<byte> tag)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(_prefix.AsSpan(_sectorOffset), logicalSector);
+        if (!_hasher.TryHashZeros(_prefix, blockSize, _digest))
+        {
+            if (_zeroBlock.Length != blockSize) _zeroBlock = new byte[blockSize];
+            _hasher.Hash(_prefix, _zeroBlock, _digest);
+        }
+        _digest.AsSpan(0, TagSize).CopyTo(tag);
+    }
+
+    private byte[] _zeroBlock = Array.Empty<byte>();
+
     /// <summary>Compute and compare in one step (the verification hot path).</summary>
     public bool Matches(ulong logicalSector, ReadOnlySpan<byte> block, ReadOnlySpan<byte> storedTag)
     {

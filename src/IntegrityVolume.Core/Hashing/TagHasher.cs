@@ -15,13 +15,25 @@ public abstract class TagHasher : IDisposable
     public abstract int DigestSize { get; }
     /// <summary>digest = H(prefix ‖ block), in the byte order the kernel stores it.</summary>
     public abstract void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest);
+
+    /// <summary>digest = H(prefix ‖ 0^zeroBytes) without touching the zeros, where the hash allows it (CRCs).</summary>
+    public virtual bool TryHashZeros(ReadOnlySpan<byte> prefix, int zeroBytes, Span<byte> digest) => false;
+
     public virtual void Dispose() { }
 }
 
 /// <summary>crc32c: init ~0, final XOR ~0, stored little-endian (crypto/crc32c_generic.c).</summary>
 internal sealed class Crc32CHasher : TagHasher
 {
+    private ZeroShift? _shift;
+    private int _shiftBytes;
     public override int DigestSize => 4;
+    public override bool TryHashZeros(ReadOnlySpan<byte> prefix, int zeroBytes, Span<byte> digest)
+    {
+        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, Crc32C.Update); _shiftBytes = zeroBytes; }
+        BinaryPrimitives.WriteUInt32LittleEndian(digest, ~_shift!.Apply(Crc32C.Update(0xFFFFFFFFu, prefix)));
+        return true;
+    }
     public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest)
     {
         uint crc = Crc32C.Update(Crc32C.Update(0xFFFFFFFFu, prefix), block);
@@ -32,7 +44,15 @@ internal sealed class Crc32CHasher : TagHasher
 /// <summary>crc32: crc32_le with seed 0 and no final XOR, stored little-endian (crypto/crc32.c).</summary>
 internal sealed class KernelCrc32Hasher : TagHasher
 {
+    private ZeroShift? _shift;
+    private int _shiftBytes;
     public override int DigestSize => 4;
+    public override bool TryHashZeros(ReadOnlySpan<byte> prefix, int zeroBytes, Span<byte> digest)
+    {
+        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, KernelCrc32.Update); _shiftBytes = zeroBytes; }
+        BinaryPrimitives.WriteUInt32LittleEndian(digest, _shift!.Apply(KernelCrc32.Update(0, prefix)));
+        return true;
+    }
     public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest)
     {
         uint crc = KernelCrc32.Update(KernelCrc32.Update(0, prefix), block);

@@ -41,10 +41,9 @@ internal static class TagInitializer
                 var (area, first, n) = items[i];
                 ulong firstSector = (area << g.Log2InterleaveSectors) + (first << g.Log2SectorsPerBlock);
                 if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
-                var zero = new byte[g.BlockSize];
                 var tags = w.Buffer.AsSpan(0, n * g.TagSize);
                 for (int b = 0; b < n; b++)
-                    w.Tags.Compute(firstSector + ((ulong)b << g.Log2SectorsPerBlock), zero, tags.Slice(b * g.TagSize, g.TagSize));
+                    w.Tags.ComputeZero(firstSector + ((ulong)b << g.Log2SectorsPerBlock), g.BlockSize, tags.Slice(b * g.TagSize, g.TagSize));
                 meta.Write((long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize), tags);
             },
             i => (long)items[i].Blocks * g.BlockSize, (long)g.ProvidedDataSectors * 512,

@@ -44,6 +44,13 @@ public static class VolumeOperations
                 (ulong)data.Sectors, v.Path);
             return new OpenedVolume { Meta = meta, Data = data, Superblock = sb, Geometry = g };
         }
+        catch (IntegrityVolumeException ex) when (!ex.Message.Contains(v.Path, StringComparison.Ordinal))
+        {
+            // Every error names the device it is about.
+            if (data is not null && !ReferenceEquals(data, meta)) data.Dispose();
+            meta.Dispose();
+            throw new IntegrityVolumeException(ex.ErrorId, ex.Kind, $"{v.Path}: {ex.Message}", ex.Target ?? v.Path, ex);
+        }
         catch
         {
             if (data is not null && !ReferenceEquals(data, meta)) data.Dispose();

@@ -82,6 +82,8 @@ public sealed class TagVerifier
         return chunks;
     }
 
+    // Hot loop: fully optimised from the first call (tiered JIT would run the first GiB at tier 0), also inside pwsh.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void VerifyChunk(Chunk c, TagComputer tags, byte[] dataBuffer, byte[] tagBuffer, Counts counts)
     {
         int bs = _g.BlockSize, ts = _g.TagSize;

@@ -74,3 +74,28 @@ public class TagVectorTests
         Assert.Equal(ErrorIds.KeyNotAllowed, ex.ErrorId);
     }
 }
+
+public class ZeroBlockTagTests
+{
+    /// <summary>The O(1) zero-block path (CRC shift) gives the same tag as hashing the zeros, for every algorithm.</summary>
+    [Theory]
+    [InlineData("crc32c", 512)]
+    [InlineData("crc32c", 4096)]
+    [InlineData("crc32", 512)]
+    [InlineData("crc32", 2048)]
+    [InlineData("xxhash64", 4096)]
+    [InlineData("sha256", 1024)]
+    public void ZeroBlockTagEqualsHashedZeros(string algorithm, int blockSize)
+    {
+        var salt = Enumerable.Range(0, 16).Select(i => (byte)(i * 7 + 1)).ToArray();
+        using var tc = new TagComputer(TagAlgorithm.Parse(algorithm), null, 8, salt);
+        var a = new byte[8];
+        var b = new byte[8];
+        foreach (ulong sector in new ulong[] { 0, 1, 8, 32768, 123456789, ulong.MaxValue - 7 })
+        {
+            tc.Compute(sector, new byte[blockSize], a);
+            tc.ComputeZero(sector, blockSize, b);
+            Assert.Equal(Convert.ToHexString(a), Convert.ToHexString(b));
+        }
+    }
+}
