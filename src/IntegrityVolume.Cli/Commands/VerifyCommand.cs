@@ -14,12 +14,15 @@ internal static class VerifyCommand
         var keySize = CommonOptions.KeySize();
         var dataDevice = CommonOptions.DataDevice();
         var reserved = CommonOptions.ReservedSectors();
+        var journalIntegrity = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm (e.g. hmac-sha256): checks the superblock MAC as the kernel does." };
+        var journalKeyFile = new Option<string?>("--journal-integrity-key-file") { Description = "Key file of the journal MAC." };
+        var journalKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes to read from the journal MAC key file." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("verify", "Verify every tag of a closed volume offline and list the mismatching sectors.")
         {
-            device, integrity, keyFile, keySize, dataDevice, reserved, threads, json, progressJson,
+            device, integrity, keyFile, keySize, journalIntegrity, journalKeyFile, journalKeySize, dataDevice, reserved, threads, json, progressJson,
         };
         cmd.SetAction(p =>
         {
@@ -30,6 +33,8 @@ internal static class VerifyCommand
                 {
                     Volume = new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = p.GetValue(integrity)!, Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity") },
+                    JournalIntegrity = p.GetValue(journalIntegrity),
+                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "journal integrity"),
                     Threads = p.GetValue(threads),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 if (asJson) CliOutput.WriteJson(r);

@@ -25,6 +25,9 @@ public sealed record VerifyRequest
     public IntegrityAlgorithmSpec Integrity { get; init; } = new();
     /// <summary>Worker threads; 0 = one per core.</summary>
     public int Threads { get; init; }
+    /// <summary>journal_mac algorithm and key; with FIXED_HMAC the superblock MAC is checked as the kernel does (sb_mac).</summary>
+    public string? JournalIntegrity { get; init; }
+    public byte[]? JournalIntegrityKey { get; init; }
     /// <summary>Stop collecting ranges past this many mismatched blocks (counts stay exact).</summary>
     public int MaxReportedRanges { get; init; } = 100_000;
 }

@@ -84,6 +84,8 @@ public static class VolumeOperations
         var sb = v.Superblock;
         using (algorithm.CreateHasher(request.Integrity.Key)) { } // key checks before any I/O
         var warnings = new List<string>();
+        if (request.JournalIntegrity is not null)
+            CheckSuperblockMac(v, request.Volume, TagAlgorithm.Parse(request.JournalIntegrity), request.JournalIntegrityKey, warnings);
         using var journalTags = TagComputer.ForVolume(sb, algorithm, request.Integrity.Key);
         var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct);
         byte[]? bitmap = null;
@@ -122,6 +124,26 @@ public static class VolumeOperations
             ThroughputMiBps = r.Duration.TotalSeconds <= 0 ? 0 : Math.Round(sb.ProvidedDataSectors * 512.0 / (1 << 20) / r.Duration.TotalSeconds, 1),
             Warnings = warnings.ToArray(),
         };
+    }
+
+    /// <summary>sb_mac: with FIXED_HMAC and a journal_mac the kernel refuses a superblock whose MAC does not verify.</summary>
+    private static void CheckSuperblockMac(OpenedVolume v, VolumeLocation loc, TagAlgorithm mac, byte[]? key, List<string> warnings)
+    {
+        if (!v.Superblock.HasFlag(SuperblockFlags.HaveJournalMac))
+            throw new IntegrityVolumeException(ErrorIds.AlgorithmMismatch, ErrorKind.InvalidArgument,
+                $"{loc.Path}: a journal integrity algorithm was given, but the volume was formatted without one (the kernel refuses: \"Journal mac mismatch\").", loc.Path);
+        if (!v.Superblock.HasFlag(SuperblockFlags.FixedHmac))
+        {
+            warnings.Add("The superblock carries no MAC (volume formatted without fix_hmac): it cannot be authenticated.");
+            return;
+        }
+        var area = new byte[Superblock.AreaSize];
+        v.Meta.Read((long)loc.ReservedSectors * 512, area);
+        var expected = (byte[])area.Clone();
+        using (var h = mac.CreateHasher(key)) JournalWriter.SignSuperblock(expected, h);
+        if (!expected.AsSpan(0, 512).SequenceEqual(area.AsSpan(0, 512)))
+            throw new IntegrityVolumeException(ErrorIds.SuperblockMacMismatch, ErrorKind.InvalidData,
+                $"{loc.Path}: the superblock MAC does not verify with this journal integrity key: wrong key or algorithm, or a tampered superblock.", loc.Path);
     }
 
     /// <summary>The bitmap stored in the journal area: block k (4096 bytes) at journal sector 8k; one bit per region.</summary>

@@ -116,3 +116,22 @@ public class BadInputTests
         public void Report(OperationProgress value) => report(value);
     }
 }
+
+public class SuperblockMacTests
+{
+    [Fact]
+    public void SuperblockMacVerifiesWithTheJournalKeyAndNotWithAnother()
+    {
+        var c = new FixtureCase("p13");
+        var loc = new VolumeLocation { Path = c.Image("clean.img.gz") };
+        var ok = VolumeOperations.Verify(new VerifyRequest { Volume = loc, JournalIntegrity = "hmac-sha256", JournalIntegrityKey = c.JournalKey });
+        Assert.True(ok.Healthy);
+        var wrongKey = c.JournalKey!.Select(b => (byte)(b ^ 1)).ToArray();
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(new VerifyRequest { Volume = loc, JournalIntegrity = "hmac-sha256", JournalIntegrityKey = wrongKey }));
+        Assert.Equal(ErrorIds.SuperblockMacMismatch, ex.ErrorId);
+        // A volume formatted without a journal MAC refuses one, as the kernel does ("Journal mac mismatch").
+        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(new VerifyRequest
+            { Volume = new VolumeLocation { Path = new FixtureCase("p01").Image("clean.img.gz") }, JournalIntegrity = "hmac-sha256", JournalIntegrityKey = c.JournalKey }));
+        Assert.Equal(ErrorIds.AlgorithmMismatch, ex.ErrorId);
+    }
+}
