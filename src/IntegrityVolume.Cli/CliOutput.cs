@@ -49,6 +49,16 @@ internal static class CliOutput
         }
     }
 
+    /// <summary>Run a command body; engine errors become a message and an exit code instead of a crash.</summary>
+    public static int Run(bool json, Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+        {
+            return Fail(ex, json);
+        }
+    }
+
     public static string Size(double bytes)
     {
         string[] units = { "B", "KiB", "MiB", "GiB", "TiB" };

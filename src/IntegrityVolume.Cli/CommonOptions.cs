@@ -17,6 +17,28 @@ internal static class CommonOptions
     public static Option<bool> Json() => new("--json") { Description = "Print the result as JSON (property names as in the PowerShell objects, camelCase)." };
     public static Option<bool> ProgressJson() => new("--progress-json") { Description = "Print progress as JSON lines on stderr." };
 
+    /// <summary>The device, --data-device and --reserved-sectors of a command, read back as a VolumeLocation.</summary>
+    internal sealed class VolumeOptions
+    {
+        public readonly Argument<string> Device = CommonOptions.Device();
+        public readonly Option<string?> DataDevice = CommonOptions.DataDevice();
+        public readonly Option<ulong> Reserved = CommonOptions.ReservedSectors();
+        public void AddTo(Command c) { c.Arguments.Add(Device); c.Options.Add(DataDevice); c.Options.Add(Reserved); }
+        public VolumeLocation Read(ParseResult p) =>
+            new() { Path = p.GetValue(Device)!, DataDevicePath = p.GetValue(DataDevice), ReservedSectors = p.GetValue(Reserved) };
+    }
+
+    /// <summary>--integrity, --integrity-key-file and --integrity-key-size, read back as an IntegrityAlgorithmSpec.</summary>
+    internal sealed class AlgorithmOptions
+    {
+        public readonly Option<string> Integrity = CommonOptions.Integrity();
+        public readonly Option<string?> KeyFile = CommonOptions.KeyFile();
+        public readonly Option<int?> KeySize = CommonOptions.KeySize();
+        public void AddTo(Command c) { c.Options.Add(Integrity); c.Options.Add(KeyFile); c.Options.Add(KeySize); }
+        public IntegrityAlgorithmSpec Read(ParseResult p) =>
+            new() { Algorithm = p.GetValue(Integrity)!, Key = ReadKey(p.GetValue(KeyFile), p.GetValue(KeySize), "integrity") };
+    }
+
     /// <summary>Read a key file as integritysetup does: at most 4096 bytes, exactly --*-key-size bytes when given.</summary>
     public static byte[]? ReadKey(string? path, int? size, string what)
     {

@@ -8,18 +8,14 @@ internal static class DumpCommand
 {
     public static Command Create()
     {
-        var device = CommonOptions.Device();
-        var dataDevice = CommonOptions.DataDevice();
-        var reserved = CommonOptions.ReservedSectors();
+        var volume = new CommonOptions.VolumeOptions();
         var json = CommonOptions.Json();
-        var cmd = new Command("dump", "Show the superblock, layout and journal state of a volume.") { device, dataDevice, reserved, json };
-        cmd.SetAction(p =>
-        {
-            bool asJson = p.GetValue(json);
-            try
+        var cmd = new Command("dump", "Show the superblock, layout and journal state of a volume.") { json };
+        volume.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
-                var v = VolumeOperations.Inspect(new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
-                    Program.Cancellation);
+                bool asJson = p.GetValue(json);
+                var v = VolumeOperations.Inspect(volume.Read(p), Program.Cancellation);
                 if (asJson) { CliOutput.WriteJson(v); return CliOutput.Success; }
                 Console.WriteLine($"Info for integrity device {v.Path}.");
                 Console.WriteLine($"superblock_version {v.SuperblockVersion}");
@@ -38,12 +34,7 @@ internal static class DumpCommand
                 Console.WriteLine($"interleave_sectors {v.InterleaveSectors}, metadata_run_sectors {v.MetadataRunSectors}, areas {v.Areas}");
                 Console.WriteLine($"journal {v.JournalState}{(v.PendingJournalEntries > 0 ? $" ({v.PendingJournalEntries} entries to replay)" : "")}");
                 return CliOutput.Success;
-            }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            }));
         return cmd;
     }
 }

@@ -8,11 +8,9 @@ internal static class FormatCommand
 {
     public static Command Create()
     {
-        var device = CommonOptions.Device();
+        var volume = new CommonOptions.VolumeOptions();
+        var algorithm = new CommonOptions.AlgorithmOptions();
         var size = new Option<string?>("--size") { Description = "Create the image file with this size (e.g. 64M, 1G)." };
-        var integrity = CommonOptions.Integrity();
-        var keyFile = CommonOptions.KeyFile();
-        var keySize = CommonOptions.KeySize();
         var tagSize = new Option<int?>("--tag-size", "-t") { Description = "Bytes per tag (default: the algorithm's digest size)." };
         var sectorSize = new Option<int>("--sector-size", "-s") { Description = "Block size: 512, 1024, 2048 or 4096.", DefaultValueFactory = _ => 512 };
         var journalSize = new Option<string?>("--journal-size", "-j") { Description = "Journal size in bytes (default min(64 MiB, device/128))." };
@@ -24,8 +22,6 @@ internal static class FormatCommand
         var journalKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes to read from the journal MAC key file." };
         var bitmapMode = new Option<bool>("--integrity-bitmap-mode", "-B") { Description = "Accepted for integritysetup compatibility; the mode is chosen at open." };
         var sectorsPerBit = new Option<ulong?>("--bitmap-sectors-per-bit") { Description = "Bitmap granularity recorded in the superblock." };
-        var dataDevice = CommonOptions.DataDevice();
-        var reserved = CommonOptions.ReservedSectors();
         var noWipe = new Option<bool>("--no-wipe") { Description = "Do not initialise tags; the volume is marked for kernel recalculation." };
         var batch = new Option<bool>("--batch-mode", "-q") { Description = "Do not ask for confirmation." };
         var force = new Option<bool>("--force") { Description = "Overwrite a device that holds a filesystem, LUKS, md, an integrity superblock or a partition table." };
@@ -35,20 +31,23 @@ internal static class FormatCommand
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("format", "Format a device or image file as a dm-integrity volume (kernel-compatible superblock, journal and tags).")
         {
-            device, size, integrity, keyFile, keySize, tagSize, sectorSize, journalSize, interleave, legacyPadding, legacyHmac,
-            journalIntegrity, journalKeyFile, journalKeySize, bitmapMode, sectorsPerBit, dataDevice, reserved, noWipe, batch,
+            size, tagSize, sectorSize, journalSize, interleave, legacyPadding, legacyHmac,
+            journalIntegrity, journalKeyFile, journalKeySize, bitmapMode, sectorsPerBit, noWipe, batch,
             force, dryRun, salt, json, progressJson,
         };
-        cmd.SetAction(p =>
-        {
-            bool asJson = p.GetValue(json);
-            try
+        volume.AddTo(cmd);
+        algorithm.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
+                bool asJson = p.GetValue(json);
+                byte[]? saltBytes;
+                try { saltBytes = p.GetValue(salt) is { } hex ? Convert.FromHexString(hex) : null; }
+                catch (FormatException ex) { Console.Error.WriteLine($"ivol: --salt: {ex.Message}"); return CliOutput.UsageError; }
                 var request = new FormatRequest
                 {
-                    Volume = new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
+                    Volume = volume.Read(p),
                     CreateSizeBytes = p.GetValue(size) is { } s ? CommonOptions.ParseSize(s) : null,
-                    Integrity = new IntegrityAlgorithmSpec { Algorithm = p.GetValue(integrity)!, Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity") },
+                    Integrity = algorithm.Read(p),
                     TagSize = p.GetValue(tagSize), SectorSize = p.GetValue(sectorSize),
                     JournalSizeBytes = p.GetValue(journalSize) is { } js ? CommonOptions.ParseSize(js) : null,
                     InterleaveSectors = p.GetValue(interleave),
@@ -56,7 +55,7 @@ internal static class FormatCommand
                     JournalIntegrity = p.GetValue(journalIntegrity),
                     JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "journal integrity"),
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
-                    Salt = p.GetValue(salt) is { } hex ? Convert.FromHexString(hex) : null,
+                    Salt = saltBytes,
                 };
                 var plan = VolumeOperations.PlanFormat(request);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return CliOutput.Success; }
@@ -64,13 +63,7 @@ internal static class FormatCommand
                 var result = VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 Print(result, asJson);
                 return CliOutput.Success;
-            }
-            catch (FormatException ex) { Console.Error.WriteLine($"ivol: --salt: {ex.Message}"); return CliOutput.UsageError; }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            }));
         return cmd;
     }
 

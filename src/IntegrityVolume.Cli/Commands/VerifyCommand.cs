@@ -8,10 +8,8 @@ internal static class VerifyCommand
 {
     public static Command Create()
     {
-        var device = CommonOptions.Device();
-        var integrity = CommonOptions.Integrity();
-        var keyFile = CommonOptions.KeyFile();
-        var keySize = CommonOptions.KeySize();
+        var volume = new CommonOptions.VolumeOptions();
+        var algorithm = new CommonOptions.AlgorithmOptions();
         var dataDevice = CommonOptions.DataDevice();
         var reserved = CommonOptions.ReservedSectors();
         var journalIntegrity = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm (e.g. hmac-sha256): checks the superblock MAC as the kernel does." };
@@ -22,30 +20,24 @@ internal static class VerifyCommand
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("verify", "Verify every tag of a closed volume offline and list the mismatching sectors.")
         {
-            device, integrity, keyFile, keySize, journalIntegrity, journalKeyFile, journalKeySize, dataDevice, reserved, threads, json, progressJson,
+            journalIntegrity, journalKeyFile, journalKeySize, threads, json, progressJson,
         };
-        cmd.SetAction(p =>
-        {
-            bool asJson = p.GetValue(json);
-            try
+        volume.AddTo(cmd);
+        algorithm.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
                 var r = VolumeOperations.Verify(new VerifyRequest
                 {
-                    Volume = new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
-                    Integrity = new IntegrityAlgorithmSpec { Algorithm = p.GetValue(integrity)!, Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity") },
+                    Volume = volume.Read(p),
+                    Integrity = algorithm.Read(p),
                     JournalIntegrity = p.GetValue(journalIntegrity),
                     JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "journal integrity"),
                     Threads = p.GetValue(threads),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
-                if (asJson) CliOutput.WriteJson(r);
+                if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Print(r);
                 return r.Healthy ? CliOutput.Success : CliOutput.CorruptionFound;
-            }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            }));
         return cmd;
     }
 

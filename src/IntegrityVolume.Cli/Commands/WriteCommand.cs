@@ -8,40 +8,30 @@ internal static class WriteCommand
 {
     public static Command Create()
     {
-        var device = CommonOptions.Device();
+        var volume = new CommonOptions.VolumeOptions();
+        var algorithm = new CommonOptions.AlgorithmOptions();
         var input = new Option<string>("--input") { Description = "File whose bytes become the volume's content.", Required = true };
         var offset = new Option<ulong>("--offset") { Description = "First logical 512-byte sector to write (block aligned)." };
-        var integrity = CommonOptions.Integrity();
-        var keyFile = CommonOptions.KeyFile();
-        var keySize = CommonOptions.KeySize();
-        var dataDevice = CommonOptions.DataDevice();
-        var reserved = CommonOptions.ReservedSectors();
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("write", "Write a file into a closed volume's logical content and compute its tags (no kernel needed).")
         {
-            device, input, offset, integrity, keyFile, keySize, dataDevice, reserved, json, progressJson,
+            input, offset, json, progressJson,
         };
-        cmd.SetAction(p =>
-        {
-            bool asJson = p.GetValue(json);
-            try
+        volume.AddTo(cmd);
+        algorithm.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
                 var r = VolumeOperations.Write(new WriteRequest
                 {
-                    Volume = new VolumeLocation { Path = p.GetValue(device)!, DataDevicePath = p.GetValue(dataDevice), ReservedSectors = p.GetValue(reserved) },
-                    Integrity = new IntegrityAlgorithmSpec { Algorithm = p.GetValue(integrity)!, Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity") },
+                    Volume = volume.Read(p),
+                    Integrity = algorithm.Read(p),
                     InputPath = p.GetValue(input)!, OffsetSectors = p.GetValue(offset),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
-                if (asJson) CliOutput.WriteJson(r);
+                if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Console.WriteLine($"Wrote {r.BlocksWritten} blocks ({r.SectorsWritten} sectors) at sector {r.StartSector} of {r.Path} in {r.Duration.TotalSeconds:0.00} s.");
                 return CliOutput.Success;
-            }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            }));
         return cmd;
     }
 }
