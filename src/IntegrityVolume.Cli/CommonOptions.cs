@@ -36,26 +36,16 @@ internal static class CommonOptions
         public readonly Option<int?> KeySize = CommonOptions.KeySize();
         public void AddTo(Command c) { c.Options.Add(Integrity); c.Options.Add(KeyFile); c.Options.Add(KeySize); }
         public IntegrityAlgorithmSpec Read(ParseResult p) =>
-            new() { Algorithm = p.GetValue(Integrity)!, Key = ReadKey(p.GetValue(KeyFile), p.GetValue(KeySize), "integrity") };
+            new() { Algorithm = p.GetValue(Integrity)!, Key = ReadKey(p.GetValue(KeyFile), p.GetValue(KeySize), "--integrity-key-file") };
     }
 
-    /// <summary>Read a key file as integritysetup does: at most 4096 bytes, exactly --*-key-size bytes when given.</summary>
-    public static byte[]? ReadKey(string? path, int? size, string what)
+    /// <summary>Read a key file as integritysetup does (KeyFile in Core); a size without a file is a usage error.</summary>
+    public static byte[]? ReadKey(string? path, int? size, string option)
     {
-        if (path is null)
-        {
-            if (size is not null)
-                throw new IntegrityVolumeException(ErrorIds.KeyFileInvalid, ErrorKind.InvalidArgument, $"A {what} key size was given without a key file.");
-            return null;
-        }
-        if (!File.Exists(path))
-            throw new IntegrityVolumeException(ErrorIds.KeyFileInvalid, ErrorKind.InvalidArgument, $"{what} key file {path} does not exist.", path);
-        var bytes = File.ReadAllBytes(path);
-        int want = size ?? bytes.Length;
-        if (want <= 0 || want > 4096 || bytes.Length < want)
-            throw new IntegrityVolumeException(ErrorIds.KeyFileInvalid, ErrorKind.InvalidArgument,
-                $"{what} key file {path} has {bytes.Length} bytes; need {(size is null ? "1 to 4096" : size.ToString())}.", path);
-        return bytes[..want];
+        if (path is not null) return IntegrityVolume.Core.KeyFile.Read(path, option, size);
+        if (size is not null)
+            throw new IntegrityVolumeException(ErrorIds.KeyFileInvalid, ErrorKind.InvalidArgument, $"{option}: a key size was given without a key file.");
+        return null;
     }
 
     /// <summary>Sizes like 64M, 1G, 4096, 512K (binary units, as integritysetup and truncate read them).</summary>

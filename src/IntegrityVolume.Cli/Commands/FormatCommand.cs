@@ -53,7 +53,7 @@ internal static class FormatCommand
                     InterleaveSectors = p.GetValue(interleave),
                     LegacyPadding = p.GetValue(legacyPadding), LegacyHmac = p.GetValue(legacyHmac),
                     JournalIntegrity = p.GetValue(journalIntegrity),
-                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "journal integrity"),
+                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "--journal-integrity-key-file"),
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
                     Salt = saltBytes,
                 };

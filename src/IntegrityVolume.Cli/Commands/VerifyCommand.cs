@@ -31,7 +31,7 @@ internal static class VerifyCommand
                     Volume = volume.Read(p),
                     Integrity = algorithm.Read(p),
                     JournalIntegrity = p.GetValue(journalIntegrity),
-                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "journal integrity"),
+                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "--journal-integrity-key-file"),
                     Threads = p.GetValue(threads),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);

@@ -21,6 +21,7 @@ internal static class Formatter
 
     public static FormatResult Plan(FormatRequest r)
     {
+        RefuseExistingFile(r);
         var (metaBytes, dataBytes) = Sizes(r, forPlan: true);
         var p = Prepare(r, metaBytes, dataBytes, salt: r.Salt ?? new byte[Superblock.SaltSize]);
         return new FormatResult
@@ -34,11 +35,9 @@ internal static class Formatter
     {
         var sw = Stopwatch.StartNew();
         bool created = false;
+        RefuseExistingFile(r);
         if (r.CreateSizeBytes is long size)
         {
-            if (File.Exists(r.Volume.Path) && !r.Force)
-                throw new IntegrityVolumeException(ErrorIds.FileExists, ErrorKind.ResourceExists,
-                    $"{r.Volume.Path} already exists; use -Force / --force to reuse it.", r.Volume.Path);
             if (!File.Exists(r.Volume.Path))
             {
                 ValidateCreateSize(size);
@@ -103,6 +102,14 @@ internal static class Formatter
             try { File.Delete(r.Volume.Path); } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>A size asks for a new image file: an existing one is reused only when forced.</summary>
+    private static void RefuseExistingFile(FormatRequest r)
+    {
+        if (r.CreateSizeBytes is not null && File.Exists(r.Volume.Path) && !r.Force)
+            throw new IntegrityVolumeException(ErrorIds.FileExists, ErrorKind.ResourceExists,
+                $"{r.Volume.Path} already exists; use -Force / --force to reuse it.", r.Volume.Path);
     }
 
     private static void ValidateCreateSize(long size)

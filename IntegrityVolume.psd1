@@ -1,0 +1,51 @@
+#
+# Module manifest for IntegrityVolume.
+# build.ps1 -Task Package copies this file into out/IntegrityVolume/<ModuleVersion>/; ModuleVersion must equal
+# <Version> in Directory.Build.props (tests/IntegrityVolume.Tests/Module/ManifestTests.cs checks it).
+#
+@{
+    RootModule           = 'IntegrityVolume.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '78ffee23-634e-4dba-8ca7-a97722ef0046'
+    Author               = 'IntegrityVolume contributors'
+    CompanyName          = 'IntegrityVolume contributors'
+    Copyright            = '(c) IntegrityVolume contributors. MIT License.'
+    Description          = 'Create, inspect, verify and fill Linux dm-integrity volumes from PowerShell, byte-compatible with the kernel and integritysetup. Works offline on block devices and image files.'
+
+    # net8.0 assembly: PowerShell 7.4 (LTS, .NET 8) and later.
+    PowerShellVersion    = '7.4'
+
+    FormatsToProcess     = @('IntegrityVolume.format.ps1xml')
+    TypesToProcess       = @()
+
+    # Explicit lists only (no wildcards): command discovery and auto-loading read them without loading the dll.
+    # Open-IntegrityVolume and Close-IntegrityVolume are not exported yet: their cmdlet classes do not exist.
+    # Add them here when src/IntegrityVolume/Commands/{Open,Close}IntegrityVolumeCommand.cs land
+    # (ManifestTests fails until the two lists agree).
+    CmdletsToExport      = @(
+        'Get-IntegrityVolume'
+        'New-IntegrityVolume'
+        'Test-IntegrityVolume'
+        'Write-IntegrityVolumeData'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('dm-integrity', 'device-mapper', 'integritysetup', 'storage', 'Linux', 'PSEdition_Core')
+            ProjectUri   = 'https://github.com/integrityvolume/integrityvolume/blob/main/README.md'
+            LicenseUri   = 'https://github.com/integrityvolume/integrityvolume/blob/main/LICENSE'
+            ReleaseNotes = @'
+0.1.0 - first preview.
+- New-IntegrityVolume: userspace format of devices and image files (superblock, journal, tags), kernel byte-compatible; -WhatIf -PassThru predicts the volume.
+- Get-IntegrityVolume: superblock, layout and journal state of closed volumes.
+- Test-IntegrityVolume: offline tag verification with mismatched sector ranges, -Quiet, -ThrottleLimit.
+- Write-IntegrityVolumeData: fill a closed volume from a file, computing tags.
+Open-/Close-IntegrityVolume (device-mapper activation) follow in a later release.
+'@
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using IntegrityVolume.Core;
+
+namespace IntegrityVolume.Engine;
+
+/// <summary>
+/// The subset of System.Management.Automation.ErrorCategory the module uses, with the same names and numeric
+/// values, so this file needs no SMA reference. The cmdlet layer casts it: <c>(ErrorCategory)(int)category</c>.
+/// A reflection test compares every member with the real enum.
+/// </summary>
+internal enum ErrorCategoryName
+{
+    NotSpecified = 0,
+    OpenError = 1,
+    DeviceError = 3,
+    InvalidArgument = 5,
+    InvalidData = 6,
+    InvalidOperation = 7,
+    NotImplemented = 11,
+    ObjectNotFound = 13,
+    OperationStopped = 14,
+    PermissionDenied = 18,
+    ResourceBusy = 19,
+    ResourceExists = 20,
+    ReadError = 22,
+    WriteError = 23,
+}
+
+/// <summary>Error ids the module adds to <see cref="ErrorIds"/> (for failures that never reach Core).</summary>
+internal static class ModuleErrorIds
+{
+    /// <summary>A -Path resolved to a provider other than the file system (e.g. Env:, HKLM:).</summary>
+    public const string PathNotFileSystem = "PathNotFileSystem";
+    /// <summary>A parameter that takes one item matched several (wildcards).</summary>
+    public const string PathAmbiguous = "PathAmbiguous";
+    /// <summary>An I/O or access failure the engine did not wrap itself.</summary>
+    public const string FileSystemError = "FileSystemError";
+}
+
+/// <summary>An exception translated into what an ErrorRecord needs.</summary>
+internal sealed record MappedError(string ErrorId, ErrorCategoryName Category, string? Target, Exception Exception);
+
+/// <summary>
+/// The one place that decides how failures become PowerShell errors. Pure: no SMA, no I/O.
+/// </summary>
+internal static class ErrorMapping
+{
+    /// <summary>ErrorKind → ErrorCategory. Every ErrorKind member must appear (a test enumerates the enum).</summary>
+    public static readonly IReadOnlyDictionary<ErrorKind, ErrorCategoryName> KindToCategory = new Dictionary<ErrorKind, ErrorCategoryName>
+    {
+        [ErrorKind.InvalidArgument] = ErrorCategoryName.InvalidArgument,
+        [ErrorKind.InvalidData] = ErrorCategoryName.InvalidData,
+        [ErrorKind.NotFound] = ErrorCategoryName.ObjectNotFound,
+        [ErrorKind.ResourceExists] = ErrorCategoryName.ResourceExists,
+        [ErrorKind.ResourceBusy] = ErrorCategoryName.ResourceBusy,
+        [ErrorKind.PermissionDenied] = ErrorCategoryName.PermissionDenied,
+        [ErrorKind.NotSupported] = ErrorCategoryName.NotImplemented,
+        [ErrorKind.DeviceError] = ErrorCategoryName.DeviceError,
+        [ErrorKind.OperationStopped] = ErrorCategoryName.OperationStopped,
+    };
+
+    /// <summary>Ids whose category is more precise than their kind's.</summary>
+    public static readonly IReadOnlyDictionary<string, ErrorCategoryName> IdOverrides = new Dictionary<string, ErrorCategoryName>(StringComparer.Ordinal)
+    {
+        [ErrorIds.DeviceReadFailed] = ErrorCategoryName.ReadError,
+        [ErrorIds.DeviceWriteFailed] = ErrorCategoryName.WriteError,
+    };
+
+    public static ErrorCategoryName CategoryFor(IntegrityVolumeException ex) =>
+        IdOverrides.TryGetValue(ex.ErrorId, out var c) ? c
+        : KindToCategory.TryGetValue(ex.Kind, out c) ? c
+        : ErrorCategoryName.NotSpecified;
+
+    /// <summary>
+    /// True when the exception ends the operation quietly: the user pressed Ctrl+C (our token is cancelled) and
+    /// the engine reacted with OperationCanceledException or its own OperationCancelled error.
+    /// </summary>
+    public static bool IsQuietCancellation(Exception ex, bool cancellationRequested) =>
+        cancellationRequested && ex switch
+        {
+            OperationCanceledException => true,
+            IntegrityVolumeException ive => ive.ErrorId == ErrorIds.OperationCancelled,
+            AggregateException ae => ae.Flatten().InnerExceptions.All(e => IsQuietCancellation(e, true)),
+            _ => false,
+        };
+
+    /// <summary>
+    /// Translate an exception the module knows how to report. Returns null for anything else (bugs, and
+    /// PowerShell's own flow-control exceptions such as PipelineStoppedException), which must propagate.
+    /// <paramref name="fallbackTarget"/> is the item being processed, used when the exception names none.
+    /// </summary>
+    public static MappedError? TryMap(Exception ex, string? fallbackTarget) => ex switch
+    {
+        IntegrityVolumeException ive => new MappedError(ive.ErrorId, CategoryFor(ive), ive.Target ?? fallbackTarget, ive),
+        OperationCanceledException => new MappedError(ErrorIds.OperationCancelled, ErrorCategoryName.OperationStopped, fallbackTarget, ex),
+        UnauthorizedAccessException => new MappedError(ErrorIds.DeviceAccessDenied, ErrorCategoryName.PermissionDenied, fallbackTarget, ex),
+        FileNotFoundException fnf => new MappedError(ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound, fnf.FileName ?? fallbackTarget, ex),
+        DirectoryNotFoundException => new MappedError(ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound, fallbackTarget, ex),
+        IOException => new MappedError(ModuleErrorIds.FileSystemError, ErrorCategoryName.DeviceError, fallbackTarget, ex),
+        _ => null,
+    };
+}

@@ -1,0 +1,142 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+
+BeforeDiscovery {
+    $canRunAcceptance = $IsLinux -and ((id -u) -eq 0) -and (Test-Path /dev/mapper/control) -and
+        $null -ne (Get-Command integritysetup -ErrorAction SilentlyContinue) -and $null -ne (Get-Command losetup -ErrorAction SilentlyContinue)
+}
+
+BeforeAll {
+    . $PSScriptRoot/common.ps1
+    $fqid = $IvolFqid.Get
+    $dir = Join-Path $TestDrive 'images'
+    $null = New-Item -ItemType Directory -Path $dir
+    $a = New-IvolTestImage -Name 'images/a.img'
+    $b = New-IvolTestImage -Name 'images/b.img' -Options @{ SectorSize = 4096 }
+    $bracket = New-IvolTestImage -Name 'images/c[1].img'
+    $notVolume = Join-Path $dir 'zeros.bin'
+    [IO.File]::WriteAllBytes($notVolume, [byte[]]::new(1MB))
+}
+
+Describe 'Get-IntegrityVolume' -Tag 'Unit' {
+    Context 'Binding' {
+        It 'has a Path parameter set with Path at position 0 and pipeline binding by property name' {
+            $cmd = Get-Command Get-IntegrityVolume
+            $cmd.DefaultParameterSet | Should -Be 'Path'
+            $p = $cmd.Parameters['Path']
+            $p.Aliases | Should -Be @('PSPath', 'FullName', 'DevicePath')
+            $attr = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
+            $attr.Position | Should -Be 0
+            $attr.Mandatory | Should -BeTrue
+            $attr.ValueFromPipelineByPropertyName | Should -BeTrue
+            $cmd.OutputType.Name | Should -Be 'IntegrityVolume.Core.VolumeInfo'
+        }
+
+        It 'reads one volume by path' {
+            $v = Get-IntegrityVolume -Path $a
+            $v | Should -BeOfType IntegrityVolume.Core.VolumeInfo
+            $v.Path | Should -Be $a
+            $v.DeviceBytes | Should -Be 8MB
+            $v.JournalState | Should -Be 'Clean'
+            $v.ProvidedBytes | Should -Be ($v.ProvidedDataSectors * 512)
+        }
+
+        It 'expands wildcards relative to the current location' {
+            Push-Location -LiteralPath $dir
+            try { $all = Get-IntegrityVolume -Path '*.img' }
+            finally { Pop-Location }
+            $all.Count | Should -Be 3
+            $all.Path | Should -Contain $b
+        }
+
+        It 'uses a literal name that exists before expanding wildcards' {
+            (Get-IntegrityVolume -Path $bracket).Path | Should -Be $bracket
+        }
+
+        It 'binds FileInfo objects from Get-ChildItem (PSPath), including names with brackets' {
+            $v = Get-ChildItem -LiteralPath $dir -Filter *.img | Get-IntegrityVolume
+            $v.Count | Should -Be 3
+            $v.Path | Should -Contain $bracket
+        }
+
+        It 'binds VolumeInfo objects (Path, DataDevicePath, ReservedSectors)' {
+            $again = Get-IntegrityVolume -Path $b | Get-IntegrityVolume
+            $again.Path | Should -Be $b
+            $again.SectorSize | Should -Be 4096
+        }
+
+        It 'binds objects with a DevicePath property' {
+            ([pscustomobject]@{ DevicePath = $a } | Get-IntegrityVolume).Path | Should -Be $a
+        }
+    }
+
+    Context 'Errors' {
+        It 'writes one non-terminating error per bad path and continues' {
+            $out = Get-IntegrityVolume -Path $a, (Join-Path $dir 'missing.img'), $notVolume, $b -ErrorAction SilentlyContinue -ErrorVariable err
+            $out.Count | Should -Be 2
+            $err.Count | Should -Be 2
+            $err[0].FullyQualifiedErrorId | Should -Be "DeviceNotFound,$fqid"
+            $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err[1].FullyQualifiedErrorId | Should -Be "SuperblockBadMagic,$fqid"
+            $err[1].CategoryInfo.Category | Should -Be 'InvalidData'
+            $err[1].TargetObject | Should -Be $notVolume
+        }
+
+        It 'reports a wildcard without matches as DeviceNotFound' {
+            { Get-IntegrityVolume -Path (Join-Path $dir 'none*.img') -ErrorAction Stop } | Should -Throw -ErrorId "DeviceNotFound,$fqid"
+        }
+
+        It 'refuses a directory (InvalidParameter)' {
+            { Get-IntegrityVolume -Path $dir -ErrorAction Stop } | Should -Throw -ErrorId "InvalidParameter,$fqid"
+        }
+
+        It 'refuses other providers (PathNotFileSystem)' {
+            { Get-IntegrityVolume -Path 'Env:\PATH' -ErrorAction Stop } | Should -Throw -ErrorId "PathNotFileSystem,$fqid"
+        }
+
+        It 'rejects an empty path at binding time' {
+            { Get-IntegrityVolume -Path '' } | Should -Throw -ErrorId "ParameterArgumentValidationError*,$fqid"
+        }
+    }
+
+    Context 'Output' {
+        It 'shows human-readable sizes in the default table' {
+            $text = Get-IntegrityVolume -Path $a | Out-String
+            $text | Should -Match 'MiB'
+            $text | Should -Match 'fix_padding,fix_hmac'
+        }
+
+        It 'has a list view with the layout' {
+            $text = Get-IntegrityVolume -Path $a | Format-List | Out-String
+            $text | Should -Match 'JournalSize'
+            $text | Should -Match 'InterleaveSectors'
+        }
+
+        It 'round-trips through ConvertTo-Json' {
+            $v = Get-IntegrityVolume -Path $b
+            $j = $v | ConvertTo-Json -Depth 3 -EnumsAsStrings | ConvertFrom-Json
+            $j.Path | Should -Be $v.Path
+            $j.SectorSize | Should -Be 4096
+            $j.ProvidedDataSectors | Should -Be $v.ProvidedDataSectors
+            $j.JournalState | Should -Be 'Clean'
+            $j.Flags | Should -Be $v.Flags
+        }
+    }
+}
+
+Describe 'Get-IntegrityVolume on kernel-formatted volumes' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    It 'reads what integritysetup format wrote, as integritysetup dump reports it' {
+        $path = Join-Path $TestDrive 'kernel-format.img'
+        truncate -s 32M $path
+        $loop = losetup --find --show $path
+        try {
+            integritysetup format $loop --batch-mode --integrity crc32c --sector-size 4096 --no-wipe
+            $LASTEXITCODE | Should -Be 0
+            $dump = integritysetup dump $loop
+        }
+        finally { losetup -d $loop }
+        $v = Get-IntegrityVolume -Path $path
+        $dump | Should -Contain "provided_data_sectors $($v.ProvidedDataSectors)"
+        $dump | Should -Contain "sector_size $($v.SectorSize)"
+        $dump | Should -Contain "integrity_tag_size $($v.IntegrityTagSize)"
+    }
+}

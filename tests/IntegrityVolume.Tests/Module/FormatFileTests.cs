@@ -1,0 +1,106 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using IntegrityVolume.Core;
+using IntegrityVolume.Engine;
+using IntegrityVolume.Tests.Module.Support;
+using Xunit;
+
+namespace IntegrityVolume.Tests.Module;
+
+/// <summary>IntegrityVolume.format.ps1xml: every view selects a real output type and uses real members.</summary>
+public class FormatFileTests
+{
+    private static readonly XDocument Doc = XDocument.Load(ModulePaths.FormatFile);
+    private static readonly Type[] OutputTypes = { typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult) };
+
+    private static IEnumerable<XElement> Views => Doc.Root!.Element("ViewDefinitions")!.Elements("View");
+
+    [Fact]
+    public void Every_output_type_has_a_table_and_a_list_view()
+    {
+        foreach (var type in OutputTypes)
+        {
+            var views = Views.Where(v => v.Element("ViewSelectedBy")!.Elements("TypeName").Any(t => t.Value == type.FullName)).ToArray();
+            Assert.Single(views, v => v.Element("TableControl") is not null);
+            Assert.Single(views, v => v.Element("ListControl") is not null);
+        }
+        var names = Views.Select(v => v.Element("Name")!.Value).ToArray();
+        Assert.Equal(names.Length, names.Distinct().Count());
+    }
+
+    [Fact]
+    public void Views_select_only_types_the_cmdlets_emit()
+    {
+        var known = OutputTypes.Select(t => t.FullName).ToHashSet();
+        foreach (var t in Views.SelectMany(v => v.Element("ViewSelectedBy")!.Elements("TypeName")))
+            Assert.Contains(t.Value, known);
+        // Every [OutputType] of a cmdlet that is not a primitive has views.
+        foreach (var output in ModuleMetadata.Cmdlets.SelectMany(c => c.OutputTypes).Where(o => !o.StartsWith("System.", StringComparison.Ordinal)))
+            Assert.Contains(output, known);
+    }
+
+    [Fact]
+    public void Tables_have_one_item_per_header()
+    {
+        foreach (var table in Views.Select(v => v.Element("TableControl")).OfType<XElement>())
+        {
+            int headers = table.Element("TableHeaders")!.Elements("TableColumnHeader").Count();
+            foreach (var row in table.Descendants("TableColumnItems"))
+                Assert.Equal(headers, row.Elements("TableColumnItem").Count());
+        }
+    }
+
+    [Fact]
+    public void Every_property_and_helper_the_views_use_exists()
+    {
+        foreach (var view in Views)
+        {
+            var type = OutputTypes.Single(t => t.FullName == view.Element("ViewSelectedBy")!.Element("TypeName")!.Value);
+            foreach (var prop in view.Descendants("PropertyName"))
+                Assert.True(type.GetProperty(prop.Value) is not null, $"{type.Name} has no property {prop.Value}");
+            foreach (var script in view.Descendants("ScriptBlock"))
+            {
+                foreach (Match m in Regex.Matches(script.Value, @"\$_\.(?<chain>[A-Za-z]+(\.[A-Za-z]+)*)"))
+                {
+                    Type current = type;
+                    foreach (var member in m.Groups["chain"].Value.Split('.'))
+                    {
+                        var pi = current.GetProperty(member);
+                        Assert.True(pi is not null, $"{type.Name}: '{m.Value}' in a script block names no property");
+                        current = pi!.PropertyType;
+                    }
+                }
+                foreach (Match m in Regex.Matches(script.Value, @"\[(?<type>[A-Za-z.]+)\]::(?<method>[A-Za-z]+)\("))
+                {
+                    if (m.Groups["type"].Value == "Environment") continue;
+                    Assert.Equal(typeof(Display).FullName, m.Groups["type"].Value);
+                    Assert.True(typeof(Display).GetMethods(BindingFlags.Public | BindingFlags.Static).Any(x => x.Name == m.Groups["method"].Value),
+                        $"Display.{m.Groups["method"].Value} does not exist");
+                }
+                Assert.DoesNotContain("Write-Host", script.Value, StringComparison.OrdinalIgnoreCase);
+            }
+        }
+    }
+
+    [Fact]
+    public void Verify_table_puts_the_health_and_mismatch_count_first()
+    {
+        var table = Views.Single(v => v.Element("Name")!.Value == "IntegrityVolume.VerifyResult.Table").Element("TableControl")!;
+        var labels = table.Element("TableHeaders")!.Elements("TableColumnHeader").Select(h => h.Element("Label")!.Value).ToArray();
+        Assert.Equal(new[] { "Status", "Mismatched" }, labels.Take(2));
+        Assert.Contains("MismatchedSectors", labels);
+    }
+
+    [Fact]
+    public void Size_columns_are_human_readable()
+    {
+        foreach (var view in Views)
+            foreach (var header in view.Descendants("TableColumnHeader").Where(h => h.Element("Label")?.Value is "Size" or "Written"))
+            {
+                int index = header.ElementsBeforeSelf("TableColumnHeader").Count();
+                var item = view.Descendants("TableColumnItems").First().Elements("TableColumnItem").ElementAt(index);
+                Assert.Contains("[IntegrityVolume.Engine.Display]::", item.Element("ScriptBlock")?.Value ?? "");
+            }
+    }
+}

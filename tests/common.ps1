@@ -1,0 +1,80 @@
+# Shared setup for the IntegrityVolume Pester 5 suite. Dot-source it in BeforeAll:
+#     BeforeAll { . $PSScriptRoot/common.ps1 }
+#
+# Imports the PACKAGED module (./build.ps1 -Task Package → out/IntegrityVolume/<version>/), never the source tree:
+# a binary module cannot be unloaded, so build.ps1 runs Pester in a fresh pwsh. IVOL_MODULE_MANIFEST overrides the path.
+#
+# Tests needing root, loop devices and device-mapper are tagged 'Acceptance' and gated in BeforeDiscovery (the
+# same conditions as Test-IvolAcceptance); build.ps1 excludes the tag unless -Acceptance is given.
+# Plain (not $script:) variables: dot-sourced in BeforeAll they land in the scope the It blocks see.
+
+$IvolManifest = if ($env:IVOL_MODULE_MANIFEST) {
+    $env:IVOL_MODULE_MANIFEST
+}
+else {
+    $version = (Import-PowerShellDataFile -LiteralPath (Join-Path $PSScriptRoot '..' 'IntegrityVolume.psd1')).ModuleVersion
+    Join-Path $PSScriptRoot '..' 'out' 'IntegrityVolume' $version 'IntegrityVolume.psd1'
+}
+if (-not (Test-Path -LiteralPath $IvolManifest)) {
+    throw "Packaged module not found at $IvolManifest; run ./build.ps1 -Task Package first."
+}
+Import-Module -Name $IvolManifest -Force
+
+# FullyQualifiedErrorId suffixes: "<ErrorId>,<cmdlet class>".
+$IvolFqid = @{
+    New   = 'IntegrityVolume.Commands.NewIntegrityVolumeCommand'
+    Get   = 'IntegrityVolume.Commands.GetIntegrityVolumeCommand'
+    Test  = 'IntegrityVolume.Commands.TestIntegrityVolumeCommand'
+    Write = 'IntegrityVolume.Commands.WriteIntegrityVolumeDataCommand'
+}
+
+function Test-IvolAcceptance {
+    # Root, Linux, device-mapper, loop devices and the reference tools.
+    $IsLinux -and ((id -u) -eq 0) -and (Test-Path /dev/mapper/control) -and (Test-Path /dev/loop-control) -and
+        $null -ne (Get-Command integritysetup -ErrorAction SilentlyContinue) -and
+        $null -ne (Get-Command losetup -ErrorAction SilentlyContinue)
+}
+
+function New-IvolTestImage {
+    # Formats a fresh image in $TestDrive and returns its full path.
+    param(
+        [string] $Name = "vol-$([guid]::NewGuid().ToString('n')).img",
+        [long] $Size = 8MB,
+        [hashtable] $Options = @{}
+    )
+    $path = Join-Path $TestDrive $Name
+    New-IntegrityVolume -Path $path -Size $Size -Confirm:$false @Options
+    $path
+}
+
+function New-IvolRandomFile {
+    param([string] $Name, [int] $Length, [int] $Seed = 1)
+    $bytes = [byte[]]::new($Length)
+    [Random]::new($Seed).NextBytes($bytes)
+    $path = Join-Path $TestDrive $Name
+    [IO.File]::WriteAllBytes($path, $bytes)
+    $path
+}
+
+function Get-IvolHash([string] $Path) { (Get-FileHash -LiteralPath $Path -Algorithm SHA256).Hash }
+
+function Get-IvolDataOffset {
+    # Raw byte offset of logical sector $Sector (within the first interleave area) of an image volume:
+    # data follows the first metadata run (dm-integrity get_data_sector).
+    param([string] $Path, [uint64] $Sector = 0)
+    $v = Get-IntegrityVolume -Path $Path
+    [long](($v.ReservedSectors + $v.InitialSectors + $v.MetadataRunSectors + $Sector) * 512)
+}
+
+function Invoke-IvolFlipByte {
+    # Corrupts one byte of a closed image in place.
+    param([string] $Path, [long] $Offset)
+    $fs = [IO.File]::Open($Path, 'Open', 'ReadWrite')
+    try {
+        $null = $fs.Seek($Offset, 'Begin')
+        $b = $fs.ReadByte()
+        $null = $fs.Seek($Offset, 'Begin')
+        $fs.WriteByte($b -bxor 0xFF)
+    }
+    finally { $fs.Dispose() }
+}
