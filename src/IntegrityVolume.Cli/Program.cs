@@ -31,7 +31,12 @@ public static class Program
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(WriteCommand.Create());
+        root.Subcommands.Add(TabCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         // kernel commands registered here
+        root.Subcommands.Add(OpenCommand.Create());
+        root.Subcommands.Add(CloseCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
         return root;
     }
 }

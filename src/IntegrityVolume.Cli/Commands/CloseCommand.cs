@@ -1,0 +1,34 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>ivol close: remove an active mapping (like integritysetup close) and the loop device it ran on.</summary>
+internal static class CloseCommand
+{
+    public static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "Device-mapper name of the active volume." };
+        var deferred = new Option<bool>("--deferred") { Description = "If the device is in use, remove it when its last user closes it." };
+        var json = CommonOptions.Json();
+        var cmd = new Command("close", "Deactivate /dev/mapper/<name> (needs root).") { name, deferred, json };
+        cmd.Aliases.Add("deactivate");
+        cmd.SetAction(p =>
+        {
+            bool asJson = p.GetValue(json);
+            try
+            {
+                var r = IntegrityMappings.Close(p.GetValue(name)!, p.GetValue(deferred));
+                if (asJson) CliOutput.WriteJson(r);
+                else if (r.Deferred) Console.WriteLine($"{r.Name} is in use; it will be removed when it is closed.");
+                return CliOutput.Success;
+            }
+            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+            {
+                return CliOutput.Fail(ex, asJson);
+            }
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>
+/// ivol open: activate a volume through the kernel (like integritysetup open): read the superblock, build the
+/// dm-integrity table, create the device-mapper device with our ioctl client; image files get a loop device
+/// (autoclear) that goes away with the mapping. Needs root and a kernel with device-mapper.
+/// </summary>
+internal static class OpenCommand
+{
+    public static Command Create()
+    {
+        var device = new Argument<string>("device") { Description = "Device or image file holding the superblock, journal and tags." };
+        var name = new Argument<string>("name") { Description = "Device-mapper name: the volume appears as /dev/mapper/<name>." };
+        var integrity = CommonOptions.Integrity();
+        var keyFile = CommonOptions.KeyFile();
+        var keySize = CommonOptions.KeySize();
+        var dataDevice = CommonOptions.DataDevice();
+        var reserved = CommonOptions.ReservedSectors();
+        var discards = new Option<bool>("--allow-discards") { Description = "Pass discards down (kernel 5.7+); discarded blocks read back with the 0xF6 filler tag." };
+        var bitmap = new Option<bool>("--integrity-bitmap-mode", "-B") { Description = "Bitmap mode (B) instead of the journal." };
+        var noJournal = new Option<bool>("--integrity-no-journal", "-D") { Description = "Direct mode (D): no journal; a crash may leave data and tags out of step." };
+        var recovery = new Option<bool>("--integrity-recovery-mode", "-R") { Description = "Recovery mode (R): no journal replay, no tag checks, writes refused." };
+        var readOnly = new Option<bool>("--readonly", "-r") { Description = "Read-only mapping." };
+        var watermark = new Option<uint?>("--journal-watermark") { Description = "Journal fill percentage that starts a flush (default 50)." };
+        var commitTime = new Option<uint?>("--journal-commit-time") { Description = "Journal commit time in ms (default 10000)." };
+        var bufferSectors = new Option<uint?>("--buffer-sectors") { Description = "Metadata buffer size in sectors (default 128)." };
+        var sectorsPerBit = new Option<ulong?>("--bitmap-sectors-per-bit") { Description = "Bitmap granularity in sectors (bitmap mode; default 32768)." };
+        var flushTime = new Option<uint?>("--bitmap-flush-time") { Description = "Bitmap flush interval in ms (bitmap mode; default 10000)." };
+        var recalc = new Option<bool>("--integrity-recalculate") { Description = "Recalculate tags of the unprotected part (table 'recalculate')." };
+        var recalcReset = new Option<bool>("--integrity-recalculate-reset") { Description = "Restart recalculation from sector 0 (kernel 5.13+)." };
+        var legacyRecalc = new Option<bool>("--integrity-legacy-recalculate") { Description = "Allow recalculation with keyed hashes on volumes without fix_hmac." };
+        var journalMac = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm (e.g. hmac-sha256), as at format." };
+        var journalMacKeyFile = new Option<string?>("--journal-integrity-key-file") { Description = "Key file of the journal MAC." };
+        var journalMacKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes of the journal MAC key file to use." };
+        var journalCrypt = new Option<string?>("--journal-crypt") { Description = "Journal encryption (kernel skcipher name, e.g. ctr(aes))." };
+        var journalCryptKeyFile = new Option<string?>("--journal-crypt-key-file") { Description = "Key file of the journal encryption." };
+        var journalCryptKeySize = new Option<int?>("--journal-crypt-key-size") { Description = "Bytes of the journal encryption key file to use." };
+        var json = CommonOptions.Json();
+        var cmd = new Command("open", "Activate a volume as /dev/mapper/<name> through the kernel's dm-integrity target (needs root).")
+        {
+            device, name, integrity, keyFile, keySize, dataDevice, reserved, discards, bitmap, noJournal, recovery, readOnly,
+            watermark, commitTime, bufferSectors, sectorsPerBit, flushTime, recalc, recalcReset, legacyRecalc,
+            journalMac, journalMacKeyFile, journalMacKeySize, journalCrypt, journalCryptKeyFile, journalCryptKeySize, json,
+        };
+        cmd.Aliases.Add("activate");
+        cmd.SetAction(p =>
+        {
+            bool asJson = p.GetValue(json);
+            try
+            {
+                int modes = (p.GetValue(bitmap) ? 1 : 0) + (p.GetValue(noJournal) ? 1 : 0) + (p.GetValue(recovery) ? 1 : 0);
+                if (modes > 1)
+                    throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                        "Choose one of --integrity-bitmap-mode, --integrity-no-journal and --integrity-recovery-mode.");
+                var mode = p.GetValue(bitmap) ? IntegrityMode.Bitmap : p.GetValue(recovery) ? IntegrityMode.Recovery
+                    : p.GetValue(noJournal) ? IntegrityMode.Direct : IntegrityMode.Journal;
+                var options = new IntegrityActivationOptions
+                {
+                    Algorithm = p.GetValue(integrity),
+                    Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity"),
+                    JournalMacAlgorithm = p.GetValue(journalMac),
+                    JournalMacKey = CommonOptions.ReadKey(p.GetValue(journalMacKeyFile), p.GetValue(journalMacKeySize), "journal integrity"),
+                    JournalCryptAlgorithm = p.GetValue(journalCrypt),
+                    JournalCryptKey = CommonOptions.ReadKey(p.GetValue(journalCryptKeyFile), p.GetValue(journalCryptKeySize), "journal crypt"),
+                    Mode = mode,
+                    AllowDiscards = p.GetValue(discards),
+                    BufferSectors = p.GetValue(bufferSectors),
+                    JournalWatermark = p.GetValue(watermark),
+                    CommitTimeMs = p.GetValue(commitTime),
+                    SectorsPerBit = p.GetValue(sectorsPerBit),
+                    BitmapFlushIntervalMs = p.GetValue(flushTime),
+                    Recalculate = p.GetValue(recalc),
+                    ResetRecalculate = p.GetValue(recalcReset),
+                    LegacyRecalculate = p.GetValue(legacyRecalc),
+                };
+                var info = IntegrityMappings.Open(new IntegrityOpenRequest
+                {
+                    Device = p.GetValue(device)!,
+                    Name = p.GetValue(name)!,
+                    DataDevice = p.GetValue(dataDevice),
+                    ReservedSectors = p.GetValue(reserved),
+                    Options = options,
+                    ReadOnly = p.GetValue(readOnly),
+                }, Program.Cancellation);
+                if (asJson) CliOutput.WriteJson(info);
+                else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {info.Mode}).");
+                return CliOutput.Success;
+            }
+            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+            {
+                return CliOutput.Fail(ex, asJson);
+            }
+        });
+        return cmd;
+    }
+}

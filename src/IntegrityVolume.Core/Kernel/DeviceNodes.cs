@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+
+namespace IntegrityVolume.Core.Kernel;
+
+/// <summary>
+/// /dev/mapper/&lt;name&gt; nodes. With udev running its rules make them (we wait); without udev (initramfs,
+/// containers, test VMs) we do what libdevmapper's fallback does: mknod the block node ourselves and unlink it on remove.
+/// </summary>
+public static partial class DeviceNodes
+{
+    public const string MapperDirectory = "/dev/mapper";
+    private const uint DiskGroup = 6;   // libdevmapper's DM_DEVICE_GID
+
+    public static string MapperPath(string name) => $"{MapperDirectory}/{name}";
+
+    /// <summary>udev is running when its control socket exists (what libudev checks).</summary>
+    public static bool UdevRunning => File.Exists("/run/udev/control") || Directory.Exists("/run/udev/control");
+
+    /// <summary>The udev cookie for resume/remove: flags only (no semaphore), marked as a genuine libdm-style event.</summary>
+    public static uint UdevCookie => UdevRunning ? Dm.UDEV_PRIMARY_SOURCE_FLAG << (int)Dm.UDEV_FLAGS_SHIFT : 0;
+
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Chown(string path, uint owner, uint group);
+
+    /// <summary>Make sure /dev/mapper/&lt;name&gt; is the block node of <paramref name="dev"/>; returns its path.</summary>
+    public static string Ensure(string name, DeviceNumber dev, TimeSpan? udevWait = null)
+    {
+        string path = MapperPath(name);
+        if (UdevRunning)
+        {
+            var deadline = DateTime.UtcNow + (udevWait ?? TimeSpan.FromSeconds(10));
+            while (DateTime.UtcNow < deadline)
+            {
+                if (Matches(path, dev)) return path;
+                Thread.Sleep(50);
+            }
+        }
+        if (Matches(path, dev)) return path;
+        try
+        {
+            Directory.CreateDirectory(MapperDirectory);
+            if (File.Exists(path) || KernelNative.Stat(path) is not null) KernelNative.Unlink(path);
+            if (KernelNative.Mknod(path, KernelNative.S_IFBLK | 0x1B0 /* 0660 */, dev.Major, dev.Minor) != 0)
+            {
+                int e = KernelNative.Errno;
+                if (!(e == KernelNative.EEXIST && Matches(path, dev)))
+                    throw new IntegrityVolumeException(KernelErrorIds.DeviceNodeFailed, ErrorKind.DeviceError,
+                        $"Cannot create {path} ({dev}): {KernelNative.ErrorText(e)}.", name);
+            }
+            Chown(path, 0, DiskGroup);
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+        }
+        catch (IOException ex)
+        {
+            throw new IntegrityVolumeException(KernelErrorIds.DeviceNodeFailed, ErrorKind.DeviceError, $"Cannot create {path}: {ex.Message}", name, ex);
+        }
+        return path;
+    }
+
+    /// <summary>Remove /dev/mapper/&lt;name&gt; after DM_DEV_REMOVE if it still points at <paramref name="dev"/>.</summary>
+    public static void Remove(string name, DeviceNumber dev, TimeSpan? udevWait = null)
+    {
+        string path = MapperPath(name);
+        if (UdevRunning)
+        {
+            var deadline = DateTime.UtcNow + (udevWait ?? TimeSpan.FromSeconds(5));
+            while (DateTime.UtcNow < deadline && KernelNative.Stat(path) is not null) Thread.Sleep(50);
+        }
+        if (Matches(path, dev) || IsDanglingLink(path)) KernelNative.Unlink(path);
+    }
+
+    private static bool Matches(string path, DeviceNumber dev) =>
+        KernelNative.Stat(path) is { IsBlockDevice: true } s && s.RdevMajor == dev.Major && s.RdevMinor == dev.Minor;
+
+    private static bool IsDanglingLink(string path)
+    {
+        try
+        {
+            var fi = new FileInfo(path);
+            return fi.LinkTarget is not null && KernelNative.Stat(path) is null;
+        }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>/dev path of a block device number: /dev/mapper/name for dm devices, /dev/&lt;sysname&gt; otherwise.</summary>
+    public static string? PathOf(DeviceNumber dev)
+    {
+        string? sys = LoopDevice.SysName(dev);
+        if (sys is null) return null;
+        string dmName = $"/sys/dev/block/{dev}/dm/name";
+        try
+        {
+            if (File.Exists(dmName)) return MapperPath(File.ReadAllText(dmName).Trim());
+        }
+        catch (IOException) { }
+        return "/dev/" + sys;
+    }
+}

@@ -1,0 +1,226 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace IntegrityVolume.Core.Kernel;
+
+/// <summary>
+/// A loop device over an image file (what losetup does), attached with LOOP_CTL_GET_FREE + LOOP_CONFIGURE
+/// (kernel 5.8+; LOOP_SET_FD + LOOP_SET_STATUS64 before). Attached with autoclear, the kernel detaches it by
+/// itself once its last user (e.g. a dm table) closes it; this object keeps it open until disposed.
+/// </summary>
+public sealed unsafe class LoopDevice : IDisposable
+{
+    private const nuint LOOP_SET_FD = 0x4C00, LOOP_CLR_FD = 0x4C01, LOOP_SET_STATUS64 = 0x4C04, LOOP_CONFIGURE = 0x4C0A;
+    private const nuint LOOP_CTL_GET_FREE = 0x4C82;
+    private const uint LO_FLAGS_READ_ONLY = 1, LO_FLAGS_AUTOCLEAR = 4, LO_FLAGS_DIRECT_IO = 16;
+    private const int LoInfoSize = 232, LoConfigSize = 304, LoNameSize = 64;
+
+    private int _fd;
+
+    private LoopDevice(int fd, string path, DeviceNumber device, string backingFile, bool readOnly)
+    {
+        _fd = fd; Path = path; Device = device; BackingFile = backingFile; ReadOnly = readOnly;
+    }
+
+    /// <summary>/dev/loopN.</summary>
+    public string Path { get; }
+    public DeviceNumber Device { get; }
+    public string BackingFile { get; }
+    public bool ReadOnly { get; }
+    public string Name => System.IO.Path.GetFileName(Path);
+
+    /// <summary>Attach <paramref name="file"/> to a free loop device.</summary>
+    public static LoopDevice Attach(string file, bool readOnly = false, bool autoClear = true, bool directIo = false)
+    {
+        string full = System.IO.Path.GetFullPath(file);
+        if (!File.Exists(full))
+            throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{file}: no such file.", file);
+        int ctl = KernelNative.Open("/dev/loop-control", KernelNative.O_RDWR | KernelNative.O_CLOEXEC, 0);
+        if (ctl < 0)
+        {
+            int e = KernelNative.Errno;
+            if (e is KernelNative.EACCES or KernelNative.EPERM)
+                throw new IntegrityVolumeException(KernelErrorIds.NotRoot, ErrorKind.PermissionDenied, "Attaching a loop device needs root.", file);
+            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.NotSupported,
+                $"No loop devices: /dev/loop-control: {KernelNative.ErrorText(e)} (load the loop module).", file);
+        }
+        int ffd = KernelNative.Open(full, (readOnly ? KernelNative.O_RDONLY : KernelNative.O_RDWR) | KernelNative.O_CLOEXEC, 0);
+        if (ffd < 0)
+        {
+            int e = KernelNative.Errno;
+            KernelNative.Close(ctl);
+            throw new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, $"{file}: {KernelNative.ErrorText(e)}.", file);
+        }
+        try
+        {
+            for (int attempt = 0; attempt < 16; attempt++)
+            {
+                int n = KernelNative.IoctlValue(ctl, LOOP_CTL_GET_FREE, 0);
+                if (n < 0)
+                    throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy,
+                        $"No free loop device: {KernelNative.ErrorText(KernelNative.Errno)}.", file);
+                string path = $"/dev/loop{n}";
+                EnsureLoopNode(path, n);
+                int lfd = KernelNative.Open(path, (readOnly ? KernelNative.O_RDONLY : KernelNative.O_RDWR) | KernelNative.O_CLOEXEC, 0);
+                if (lfd < 0)
+                {
+                    int e = KernelNative.Errno;
+                    if (e == KernelNative.ENOENT || e == KernelNative.ENXIO) { Thread.Sleep(20); continue; }
+                    throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{path}: {KernelNative.ErrorText(e)}.", file);
+                }
+                uint flags = (readOnly ? LO_FLAGS_READ_ONLY : 0) | (autoClear ? LO_FLAGS_AUTOCLEAR : 0) | (directIo ? LO_FLAGS_DIRECT_IO : 0);
+                int err = Configure(lfd, ffd, flags, full);
+                if (err == 0)
+                {
+                    var dev = DeviceNumber.Of(path) ?? new DeviceNumber(7, (uint)n);
+                    return new LoopDevice(lfd, path, dev, full, readOnly);
+                }
+                KernelNative.Close(lfd);
+                if (err == KernelNative.EBUSY) continue;   // somebody else took it between GET_FREE and configure
+                throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError,
+                    $"Attaching {file} to {path} failed: {KernelNative.ErrorText(err)} (errno {err}).", file);
+            }
+            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy, "No free loop device (all raced away).", file);
+        }
+        finally
+        {
+            KernelNative.Close(ffd);   // the loop device holds its own reference to the file
+            KernelNative.Close(ctl);
+        }
+    }
+
+    private static int Configure(int lfd, int ffd, uint flags, string file)
+    {
+        byte* cfg = stackalloc byte[LoConfigSize];
+        new Span<byte>(cfg, LoConfigSize).Clear();
+        *(uint*)cfg = (uint)ffd;
+        byte* info = cfg + 8;
+        *(uint*)(info + 52) = flags;                       // lo_flags
+        byte[] name = Encoding.UTF8.GetBytes(file);
+        int len = Math.Min(name.Length, LoNameSize - 1);
+        name.AsSpan(0, len).CopyTo(new Span<byte>(info + 56, LoNameSize));   // lo_file_name
+        if (KernelNative.Ioctl(lfd, LOOP_CONFIGURE, cfg) == 0) return 0;
+        int e = KernelNative.Errno;
+        if (e != KernelNative.EINVAL && e != KernelNative.ENOTTY) return e;
+        // Kernels before 5.8: set the fd, then the status (flags; autoclear is settable here).
+        if (KernelNative.IoctlValue(lfd, LOOP_SET_FD, ffd) != 0) return KernelNative.Errno;
+        if (KernelNative.Ioctl(lfd, LOOP_SET_STATUS64, info) != 0)
+        {
+            e = KernelNative.Errno;
+            KernelNative.IoctlValue(lfd, LOOP_CLR_FD, 0);
+            return e;
+        }
+        return 0;
+    }
+
+    private static void EnsureLoopNode(string path, int n)
+    {
+        if (KernelNative.Stat(path) is not null) return;
+        for (int i = 0; i < 50 && KernelNative.Stat(path) is null; i++) Thread.Sleep(10);   // devtmpfs/udev
+        if (KernelNative.Stat(path) is null) KernelNative.Mknod(path, KernelNative.S_IFBLK | 0x1B0, 7, (uint)n);
+    }
+
+    /// <summary>Close our handle; with autoclear the loop device stays only while somebody else has it open.</summary>
+    public void Dispose()
+    {
+        if (_fd >= 0) { KernelNative.Close(_fd); _fd = -1; }
+    }
+
+    /// <summary>Detach now (LOOP_CLR_FD). If the device is still open the kernel turns this into autoclear.</summary>
+    public void Detach()
+    {
+        if (_fd < 0) { DetachDevice(Path); return; }
+        KernelNative.IoctlValue(_fd, LOOP_CLR_FD, 0);
+        Dispose();
+    }
+
+    // ------------------------------------------------------------------ existing loop devices
+
+    /// <summary>The sysfs name ("loop3") of a block device number, or null.</summary>
+    public static string? SysName(DeviceNumber dev)
+    {
+        try
+        {
+            var link = new DirectoryInfo($"/sys/dev/block/{dev}");
+            if (!link.Exists) return null;
+            return System.IO.Path.GetFileName(link.ResolveLinkTarget(true)?.FullName ?? link.FullName);
+        }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>True when the device number is a loop device.</summary>
+    public static bool IsLoop(DeviceNumber dev) => Directory.Exists($"/sys/dev/block/{dev}/loop");
+
+    /// <summary>The file behind an attached loop device ("/dev/loop0", "loop0" or "7:0"), or null.</summary>
+    public static string? GetBackingFile(string loop)
+    {
+        string? name = SysNameOf(loop);
+        if (name is null) return null;
+        string f = $"/sys/block/{name}/loop/backing_file";
+        try { return File.Exists(f) ? File.ReadAllText(f).TrimEnd('\n') : null; }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>Whether the kernel will detach the loop device when its last user closes it.</summary>
+    public static bool GetAutoClear(string loop)
+    {
+        string? name = SysNameOf(loop);
+        string f = $"/sys/block/{name}/loop/autoclear";
+        try { return name is not null && File.Exists(f) && File.ReadAllText(f).Trim() == "1"; }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>Loop devices attached to <paramref name="file"/> (/dev/loopN paths).</summary>
+    public static IReadOnlyList<string> FindByBackingFile(string file)
+    {
+        string full = System.IO.Path.GetFullPath(file);
+        var found = new List<string>();
+        if (!Directory.Exists("/sys/block")) return found;
+        foreach (var dir in Directory.EnumerateDirectories("/sys/block", "loop*"))
+        {
+            string f = System.IO.Path.Combine(dir, "loop", "backing_file");
+            try
+            {
+                if (File.Exists(f) && File.ReadAllText(f).TrimEnd('\n') is var b && (b == full || b == full + " (deleted)"))
+                    found.Add("/dev/" + System.IO.Path.GetFileName(dir));
+            }
+            catch (IOException) { }
+        }
+        return found;
+    }
+
+    /// <summary>Detach an attached loop device by path (losetup -d). Busy devices get autoclear instead.</summary>
+    public static void DetachDevice(string loopPath)
+    {
+        int fd = KernelNative.Open(loopPath, KernelNative.O_RDONLY | KernelNative.O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            int e = KernelNative.Errno;
+            if (e is KernelNative.ENOENT or KernelNative.ENXIO) return;
+            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{loopPath}: {KernelNative.ErrorText(e)}.", loopPath);
+        }
+        try
+        {
+            if (KernelNative.IoctlValue(fd, LOOP_CLR_FD, 0) != 0)
+            {
+                int e = KernelNative.Errno;
+                if (e == KernelNative.ENXIO) return;   // not attached
+                throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, e == KernelNative.EBUSY ? ErrorKind.ResourceBusy : ErrorKind.DeviceError,
+                    $"Detaching {loopPath} failed: {KernelNative.ErrorText(e)}.", loopPath);
+            }
+        }
+        finally { KernelNative.Close(fd); }
+    }
+
+    private static string? SysNameOf(string loop)
+    {
+        if (DeviceNumber.TryParse(loop, out var d)) return SysName(d);
+        if (loop.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            var st = KernelNative.Stat(loop);
+            if (st is { IsBlockDevice: true } s) return SysName(new DeviceNumber(s.RdevMajor, s.RdevMinor));
+            return System.IO.Path.GetFileName(loop);
+        }
+        return loop;
+    }
+}

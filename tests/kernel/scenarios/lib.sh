@@ -1,0 +1,56 @@
+# Helpers for kernel scenarios (sourced by guest-suite.sh before each scenario; runs inside the guest, bash).
+# A scenario is a bash script run with `set -euo pipefail` in its own scratch dir ($S); it passes when it exits 0.
+# Use: ivol ... (our CLI), die "msg", expect_eq A B "what", expect_rc N cmd..., json FILE EXPR (python3 expression on `j`),
+# pattern FILE SECTORS SEED (deterministic bytes), kernel_failed_sectors (dmesg "Checksum failed at sector" as decimals).
+
+IVOL_DLL="${IVOL_DLL:-$IVOL_REPO/src/IntegrityVolume.Cli/bin/Release/net8.0/ivol.dll}"
+export DOTNET_ROLL_FORWARD=Major DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
+       DOTNET_EnableDiagnostics=0 DOTNET_CLI_HOME=/tmp/dotnet-home HOME=/tmp/dotnet-home DOTNET_TieredPGO=0
+mkdir -p /tmp/dotnet-home
+
+ivol() { dotnet "$IVOL_DLL" "$@"; }
+
+log() { echo "  | $*"; }
+die() { echo "  ! $*" >&2; exit 1; }
+
+expect_eq() { # actual expected what
+    [ "$1" = "$2" ] || die "$3: expected [$2], got [$1]"
+    log "ok: $3 = $1"
+}
+
+# expect_rc N command...: run, require exit code N, keep stdout in $OUT and stderr in $ERR.
+expect_rc() {
+    local want=$1; shift
+    set +e
+    "$@" >"$S/.out" 2>"$S/.err"; local rc=$?
+    set -e
+    OUT="$(cat "$S/.out")"; ERR="$(cat "$S/.err")"
+    [ "$rc" = "$want" ] || { echo "$OUT"; echo "$ERR" >&2; die "'$*' exited $rc, expected $want"; }
+    log "ok: exit $rc: $*"
+}
+
+# json FILE EXPR: evaluate a python expression over the parsed JSON `j`.
+json() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=eval(sys.argv[2]); print(r if not isinstance(r,(list,dict)) else json.dumps(r))' "$1" "$2"; }
+
+# pattern FILE SECTORS SEED: 512-byte sectors where byte j of sector s = (s*131 + j*7 + SEED) & 0xff.
+pattern() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, "wb") as f:
+    for s in range(n):
+        f.write(bytes(((s * 131 + j * 7 + seed) & 0xff) for j in range(512)))
+PY
+}
+
+# Decimal, sorted, unique sectors of "Checksum failed at sector 0x..." lines since the last `dmesg -C`.
+kernel_failed_sectors() {
+    dmesg | sed -n 's/.*Checksum failed at sector 0x\([0-9a-fA-F]*\).*/\1/p' | while read -r h; do echo $((16#$h)); done | sort -n | uniq
+}
+
+# Remove every mapping and loop device a scenario left behind (the next one starts clean).
+cleanup_kernel_state() {
+    local n
+    for n in $(dmsetup ls 2>/dev/null | awk '$1 != "No" {print $1}'); do dmsetup remove --force "$n" >/dev/null 2>&1 || true; done
+    losetup -D 2>/dev/null || true
+}
