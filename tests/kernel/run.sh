@@ -35,8 +35,9 @@ if [ "${IVOL_SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -f "$REPO/src/IntegrityVolume.Cli/bin/Release/net8.0/ivol.dll" ] || fail_all "ivol.dll not built"
 
-RES="$HERE/.work/results/suite"
-rm -rf "$RES"; mkdir -p "$RES"
+# A results dir per run, so concurrent runs (several developers on one machine) never read each other's verdicts.
+mkdir -p "$HERE/.work/results"
+RES="$(mktemp -d "$HERE/.work/results/suite.XXXXXX")"
 export IVOL_RESULTS_DIR="$RES"
 export IVOL_GUEST_SCENARIOS="$scenarios"
 export IVOL_GUEST_TIMEOUT="${IVOL_GUEST_TIMEOUT:-1500}"

@@ -89,10 +89,6 @@ public sealed record Superblock
             throw Invalid(ErrorIds.SuperblockBadJournalSections, "journal_sections is 0: the superblock is corrupt.", target);
         if (ProvidedDataSectors == 0 || (ProvidedDataSectors & (ulong)(SectorsPerBlock - 1)) != 0)
             throw Invalid(ErrorIds.SuperblockBadProvidedSectors, $"provided_data_sectors {ProvidedDataSectors} is not a positive multiple of the block size.", target);
-        if (HasFlag(SuperblockFlags.Recalculating) && RecalcSector > ProvidedDataSectors * 2 && RecalcSector != ulong.MaxValue)
-        {
-            // The kernel clamps recalc_sector on resume; a value this far out is tolerated, never trusted below.
-        }
     }
 
     /// <summary>Serialise into a zeroed 4 KiB area (bytes 64..4095 stay zero unless a superblock MAC is added).</summary>
