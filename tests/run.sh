@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: xunit (engine, CLI, module logic, kernel fixtures), the real-kernel acceptance suite in a
-# qemu guest (when tests/kernel/run.sh exists and IVOL_SKIP_KERNEL is not set), and Pester when pwsh is on PATH.
+# qemu guest (unless IVOL_SKIP_KERNEL is set), the Ansible example against localhost and the NativeAOT build of ivol
+# (unless IVOL_SKIP_EXTRA is set), and Pester when pwsh is on PATH.
 # Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,22 @@ elif [[ -x tests/kernel/run.sh || -f tests/kernel/run.sh ]]; then
   fi
   rm -f "$log"
 fi
+
+for suite in ansible aot; do
+  script=tests/$suite/run.sh; [[ $suite == aot ]] && script=tests/aot/build.sh
+  [[ -f $script ]] || continue
+  if [[ -n "${IVOL_SKIP_EXTRA:-}" ]]; then echo "== $suite: skipped (IVOL_SKIP_EXTRA is set)"; continue; fi
+  echo "== $suite"
+  log=$(mktemp)
+  bash "$script" 2>&1 | tee "$log"
+  line=$(grep -E "^$suite: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  if [[ -n "$line" ]]; then
+    add "$(sed -E "s/$suite: ([0-9]+) passed.*/\1/" <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")"
+  else
+    echo "$suite: no result line"; add 0 1
+  fi
+  rm -f "$log"
+done
 
 if command -v pwsh >/dev/null 2>&1 && pwsh -NoProfile -Command 'if (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.0) { exit 0 } else { exit 1 }'; then
   echo "== Pester"

@@ -1,6 +1,13 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using IntegrityVolume.Cli.Commands;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Benchmark;
+using IntegrityVolume.Core.Boot;
+using IntegrityVolume.Core.Journal;
+using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Cli;
 
@@ -9,15 +16,38 @@ internal static class CliOutput
 {
     public const int Success = 0, CorruptionFound = 1, UsageError = 2, IoError = 3, PermissionDenied = 4, Busy = 5, Cancelled = 130;
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    /// <summary>The options of every JSON result (camelCase, indented, enums as camelCase strings), backed by <see cref="CliJsonContext"/>.</summary>
+    public static readonly JsonSerializerOptions Json = CliJsonContext.Default.Options;
 
-    public static void WriteJson(object value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, value.GetType(), Json));
+    /// <summary>
+    /// Print a result as JSON. Types in <see cref="CliJsonContext"/> use the source-generated metadata (what the NativeAOT
+    /// binary needs); any other type falls back to reflection, which only a JIT build has.
+    /// </summary>
+    public static void WriteJson(object value) => Console.Out.WriteLine(ToJson(value));
+
+    public static string ToJson(object value)
+    {
+        var type = value.GetType();
+        if (CliJsonContext.Default.GetTypeInfo(type) is { } info) return JsonSerializer.Serialize(value, info);
+        if (JsonSerializer.IsReflectionEnabledByDefault) return SerializeWithReflection(value, type);
+        throw new NotSupportedException($"ivol: {type} is not in CliJsonContext (add [JsonSerializable(typeof({type.Name}))] to CliOutput.cs).");
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reached only when reflection-based JSON is enabled (JIT builds); the NativeAOT build disables it and uses CliJsonContext.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only when reflection-based JSON is enabled (JIT builds); the NativeAOT build disables it and uses CliJsonContext.")]
+    private static string SerializeWithReflection(object value, Type type) => JsonSerializer.Serialize(value, type, ReflectionJson.Value);
+
+    private static readonly Lazy<JsonSerializerOptions> ReflectionJson = new(() => new JsonSerializerOptions(Json)
+    {
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(CliJsonContext.Default, CreateReflectionResolver()),
+    });
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "See SerializeWithReflection.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "See SerializeWithReflection.")]
+    private static IJsonTypeInfoResolver CreateReflectionResolver() => new DefaultJsonTypeInfoResolver();
+
+    /// <summary>ivol bench's JSON file, source-generated with the report's own options (camelCase, NaN/Infinity allowed).</summary>
+    public static string BenchJson(BenchmarkReport report) => JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchmarkReport);
 
     /// <summary>Map an engine error to a message on stderr and an exit code.</summary>
     public static int Fail(Exception ex, bool json)
@@ -25,7 +55,7 @@ internal static class CliOutput
         switch (ex)
         {
             case IntegrityVolumeException iv:
-                if (json) Console.Error.WriteLine(JsonSerializer.Serialize(new { error = iv.ErrorId, kind = iv.Kind.ToString(), message = iv.Message, target = iv.Target }, Json));
+                if (json) Console.Error.WriteLine(JsonSerializer.Serialize(new CliError(iv.ErrorId, iv.Kind.ToString(), iv.Message, iv.Target), CliJsonContext.Default.CliError));
                 else Console.Error.WriteLine($"ivol: {iv.Message} [{iv.ErrorId}]");
                 return iv.Kind switch
                 {
@@ -84,12 +114,10 @@ internal sealed class CliProgress : IProgress<OperationProgress>
         if (_json)
         {
             double speed = p.Elapsed.TotalSeconds > 0 ? p.BytesDone / p.Elapsed.TotalSeconds : 0;
-            Console.Error.WriteLine(JsonSerializer.Serialize(new
-            {
-                activity = p.Activity, device = p.Status, bytes = p.BytesDone.ToString(), size = p.BytesTotal.ToString(),
-                speed = ((long)speed).ToString(), eta_ms = (p.SecondsRemaining < 0 ? 0 : p.SecondsRemaining * 1000L).ToString(),
-                time_ms = ((long)p.Elapsed.TotalMilliseconds).ToString(),
-            }));
+            Console.Error.WriteLine(JsonSerializer.Serialize(new ProgressLine(
+                p.Activity, p.Status, p.BytesDone.ToString(), p.BytesTotal.ToString(), ((long)speed).ToString(),
+                (p.SecondsRemaining < 0 ? 0 : p.SecondsRemaining * 1000L).ToString(), ((long)p.Elapsed.TotalMilliseconds).ToString()),
+                CliProgressJsonContext.Default.ProgressLine));
             return;
         }
         if (!_tty || p.PercentComplete == _lastPercent) return;
@@ -98,3 +126,67 @@ internal sealed class CliProgress : IProgress<OperationProgress>
         if (p.BytesDone >= p.BytesTotal) Console.Error.WriteLine();
     }
 }
+
+/// <summary>The error object ivol --json prints on stderr: stable id, kind, message, target.</summary>
+internal sealed record CliError(string Error, string Kind, string Message, string? Target);
+
+/// <summary>
+/// ivol status NAME --json when NAME has no active mapping (for StatusCommand, whose anonymous object NativeAOT cannot
+/// serialise): { "name": ..., "path": "/dev/mapper/NAME", "active": false }.
+/// </summary>
+internal sealed record InactiveMapping(string Name, string Path, bool Active);
+
+/// <summary>One --progress-json line, shaped like integritysetup's (numbers as strings).</summary>
+internal sealed record ProgressLine(
+    [property: JsonPropertyName("activity")] string Activity,
+    [property: JsonPropertyName("device")] string? Device,
+    [property: JsonPropertyName("bytes")] string Bytes,
+    [property: JsonPropertyName("size")] string Size,
+    [property: JsonPropertyName("speed")] string Speed,
+    [property: JsonPropertyName("eta_ms")] string EtaMs,
+    [property: JsonPropertyName("time_ms")] string TimeMs);
+
+/// <summary>Enums as camelCase strings ("clean", "error"), without the reflection the non-generic converter needs.</summary>
+internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.CamelCase) where TEnum : struct, Enum;
+
+/// <summary>
+/// Source-generated JSON metadata for every result ivol prints (NativeAOT has no reflection-based serialization).
+/// A command that prints a new type must add it here, and any enum it contains to Converters.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    Converters = new[]
+    {
+        typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<ErrorKind>),
+        typeof(CamelCaseEnumConverter<IntegrityTabSeverity>), typeof(CamelCaseEnumConverter<IntegrityTabMode>),
+        typeof(CamelCaseEnumConverter<IntegrityMode>),
+    })]
+[JsonSerializable(typeof(VolumeInfo))]
+[JsonSerializable(typeof(VerifyResult))]
+[JsonSerializable(typeof(FormatResult))]
+[JsonSerializable(typeof(WriteResult))]
+[JsonSerializable(typeof(CliError))]
+[JsonSerializable(typeof(IntegrityMappingInfo))]
+[JsonSerializable(typeof(IntegrityMappingInfo[]))]
+[JsonSerializable(typeof(List<IntegrityMappingInfo>))]
+[JsonSerializable(typeof(IReadOnlyList<IntegrityMappingInfo>))]
+[JsonSerializable(typeof(IntegrityCloseResult))]
+[JsonSerializable(typeof(InactiveMapping))]
+[JsonSerializable(typeof(IntegrityTabUpdateResult))]
+[JsonSerializable(typeof(TabListResult))]
+[JsonSerializable(typeof(TabCheckResult))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;
+
+/// <summary>--progress-json lines: compact, property names as written.</summary>
+[JsonSerializable(typeof(ProgressLine))]
+internal sealed partial class CliProgressJsonContext : JsonSerializerContext;
+
+/// <summary>ivol bench --json, with BenchmarkReport.JsonOptions' settings.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(BenchmarkReport))]
+internal sealed partial class BenchJsonContext : JsonSerializerContext;

@@ -28,7 +28,7 @@ internal static class StatusCommand
                 var info = IntegrityMappings.Status(n);
                 if (info is null)
                 {
-                    if (asJson) CliOutput.WriteJson(new { name = n, path = DeviceNodes.MapperPath(n), active = false });
+                    if (asJson) CliOutput.WriteJson(new InactiveMapping(n, DeviceNodes.MapperPath(n), false));
                     else Console.WriteLine($"{DeviceNodes.MapperPath(n)} is inactive.");
                     return CliOutput.UsageError;
                 }
