@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+
+namespace IntegrityVolume.Core.Benchmark;
+
+/// <summary>libc calls the benchmark needs: page-cache control and residency, child resource usage.</summary>
+internal static unsafe partial class BenchNative
+{
+    public const int POSIX_FADV_DONTNEED = 4;
+    public const int PROT_READ = 1, MAP_SHARED = 1;
+    public const int RUSAGE_CHILDREN = -1;
+
+    /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    public static partial int PosixFadvise(int fd, long offset, long length, int advice);
+
+    [LibraryImport("libc", EntryPoint = "sync")]
+    public static partial void Sync();
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
+    public static partial int Mincore(nint address, nuint length, byte* vector);
+
+    /// <summary>struct rusage as 18 longs: ru_utime (2), ru_stime (2), ru_maxrss (index 4, KiB on Linux), ...</summary>
+    [LibraryImport("libc", EntryPoint = "getrusage")]
+    public static partial int GetRusage(int who, long* usage);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    public static partial uint GetEuid();
+
+    [LibraryImport("libc", EntryPoint = "getpagesize")]
+    public static partial int GetPageSize();
+
+    public static bool IsRoot => OperatingSystem.IsLinux() && GetEuid() == 0;
+
+    /// <summary>Largest resident set (bytes) of any waited-for child of this process so far (getrusage RUSAGE_CHILDREN).</summary>
+    public static long ChildrenMaxRssBytes()
+    {
+        long* usage = stackalloc long[18];
+        return GetRusage(RUSAGE_CHILDREN, usage) == 0 ? usage[4] * 1024 : -1;
+    }
+}

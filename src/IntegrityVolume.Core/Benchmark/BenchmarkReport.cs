@@ -1,0 +1,201 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace IntegrityVolume.Core.Benchmark;
+
+/// <summary>Everything one `ivol bench` run measured, in the shape written to JSON (camelCase).</summary>
+public sealed class BenchmarkReport
+{
+    public string Tool { get; set; } = "ivol bench";
+    public string? CommandLine { get; set; }
+    public DateTimeOffset Started { get; set; }
+    public double TotalSeconds { get; set; }
+    public MachineInfo Machine { get; set; } = new();
+    public BenchmarkSettings Settings { get; set; } = new();
+    /// <summary>Reference line: the seed article's integritysetup format rate (full-device wipe through the kernel).</summary>
+    public double IntegritysetupReferenceMiBps { get; set; } = BenchmarkAnalysis.IntegritysetupReferenceMiBps;
+    /// <summary>Median wall time of `ivol --help` (process start, runtime, command-line parsing).</summary>
+    public double CliHelpSeconds { get; set; }
+    /// <summary>Median wall time of `ivol verify` on a 4 MiB volume: the CLI's fixed cost including a cold JIT of the verify path.</summary>
+    public double CliTinyVerifySeconds { get; set; }
+    public List<ZeroWriteResult> ZeroWrites { get; set; } = new();
+    public List<VolumeResult> Volumes { get; set; } = new();
+    public List<HashVariantResult> HashVariants { get; set; } = new();
+    public List<LinearityResult> Linearity { get; set; } = new();
+    public List<TargetResult> Targets { get; set; } = new();
+    public List<string> Notes { get; set; } = new();
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public static BenchmarkReport FromJson(string json) => JsonSerializer.Deserialize<BenchmarkReport>(json, JsonOptions)!;
+}
+
+public sealed class BenchmarkSettings
+{
+    public List<long> SizesBytes { get; set; } = new();
+    public List<string> Algorithms { get; set; } = new();
+    public List<int> SectorSizes { get; set; } = new();
+    public List<int> Threads { get; set; } = new();
+    public string Directory { get; set; } = "";
+    public bool Quick { get; set; }
+    public bool SystemDropCaches { get; set; }
+    public double HashSeconds { get; set; }
+    public double QuietTimeoutSeconds { get; set; }
+    public double QuietMaxOtherCores { get; set; }
+    public long CliCompareSizeBytes { get; set; }
+    public int CliRepeats { get; set; }
+    public string? CliCommand { get; set; }
+    public ulong Seed { get; set; }
+    public List<long> SkippedSizesBytes { get; set; } = new();
+}
+
+public sealed class ZeroWriteResult
+{
+    public long Bytes { get; set; }
+    public double Seconds { get; set; }
+    public double MiBps { get; set; }
+    /// <summary>Time integritysetup would take at the article's 16.9 MiB/s.</summary>
+    public double IntegritysetupReferenceSeconds { get; set; }
+}
+
+/// <summary>One volume (algorithm, sector size, image size): build, format, verify, limits, CLI.</summary>
+public sealed class VolumeResult
+{
+    public string Algorithm { get; set; } = "";
+    public int SectorSize { get; set; }
+    public long ImageBytes { get; set; }
+    public long DataBytes { get; set; }
+    public int TagSize { get; set; }
+
+    public double FormatSeconds { get; set; }
+    public string FormatTagInitialization { get; set; } = "";
+    public double FormatDataMiBps { get; set; }
+    /// <summary>Share of 64 evenly spaced data blocks that are non-zero after the fill (1 = real data everywhere).</summary>
+    public double NonZeroShare { get; set; }
+    public double WriteSeconds { get; set; }
+    public double WriteMiBps { get; set; }
+
+    public RateResult ColdRead { get; set; } = new();
+    public RateResult CachedRead { get; set; } = new();
+    public List<VerifyRun> Verify { get; set; } = new();
+
+    /// <summary>TagComputer.Compute on one core over random data at this sector size (MiB/s).</summary>
+    public double HashMiBps1Core { get; set; }
+    /// <summary>Same over zero blocks (what format hashes).</summary>
+    public double ZeroHashMiBps1Core { get; set; }
+
+    public CliResult? Cli { get; set; }
+    public List<VerifyProfile> Profiles { get; set; } = new();
+    /// <summary>Other processes' CPU use over all of this volume's measurements, in cores; and the hypervisor's steal.</summary>
+    public double OtherCores { get; set; }
+    public double StealCores { get; set; }
+    /// <summary>Seconds spent waiting for the machine to become quiet before this volume's measurements.</summary>
+    public double QuietWaitSeconds { get; set; }
+
+    public VerifyRun? Find(string cache, int threads) => Verify.FirstOrDefault(v => v.Cache == cache && v.Threads == threads);
+}
+
+public sealed class RateResult
+{
+    public long Bytes { get; set; }
+    public double Seconds { get; set; }
+    public double MiBps { get; set; }
+    /// <summary>Share of the file in the page cache just before the run (mincore); -1 unknown.</summary>
+    public double ResidentBefore { get; set; }
+    /// <summary>Other processes' CPU use during the run, in cores (see CpuMonitor).</summary>
+    public double OtherCores { get; set; }
+}
+
+public sealed class VerifyRun
+{
+    /// <summary>"cold" (page cache dropped) or "cached" (second of two consecutive runs).</summary>
+    public string Cache { get; set; } = "";
+    public int Threads { get; set; }
+    public double Seconds { get; set; }
+    public double EngineSeconds { get; set; }
+    /// <summary>Data bytes verified per wall-clock second.</summary>
+    public double MiBps { get; set; }
+    public double ResidentBefore { get; set; }
+    /// <summary>Other processes' CPU use during the run, in cores.</summary>
+    public double OtherCores { get; set; }
+    public bool Healthy { get; set; }
+    public ulong ValidBlocks { get; set; }
+    public ulong BlocksChecked { get; set; }
+}
+
+public sealed class CliResult
+{
+    public int Threads { get; set; }
+    public long PeakRssBytes { get; set; }
+    public double PeakRssMiB { get; set; }
+    public long ChildrenMaxRssBytes { get; set; }
+    public int ExitCode { get; set; }
+    /// <summary>Median wall time of `ivol verify` as a child process (start to exit), cached.</summary>
+    public double CliSeconds { get; set; }
+    /// <summary>Median wall time of VolumeOperations.Verify in this process, cached, same threads.</summary>
+    public double CoreSeconds { get; set; }
+    public int Repeats { get; set; }
+    public List<double> CliSamples { get; set; } = new();
+    public List<double> CoreSamples { get; set; } = new();
+    /// <summary>CLI time / Core time - 1.</summary>
+    public double Overhead => CoreSeconds <= 0 ? double.NaN : Math.Round(CliSeconds / CoreSeconds - 1, 4);
+}
+
+public sealed class VerifyProfile
+{
+    public string Cache { get; set; } = "";
+    public long Chunks { get; set; }
+    public ulong Blocks { get; set; }
+    public ulong ValidBlocks { get; set; }
+    public double ReadTagsSeconds { get; set; }
+    public double ReadDataSeconds { get; set; }
+    public double HashSeconds { get; set; }
+    public double TotalSeconds { get; set; }
+    public double DataMiBps { get; set; }
+}
+
+public sealed class HashVariantResult
+{
+    public string Algorithm { get; set; } = "";
+    public int BlockSize { get; set; }
+    public string Data { get; set; } = "";
+    public string Variant { get; set; } = "";
+    public double MiBps { get; set; }
+    /// <summary>The engine's TagComputer on the same data, for the ratio.</summary>
+    public double EngineMiBps { get; set; }
+    public bool EqualsEngine { get; set; }
+}
+
+public sealed class LinearityResult
+{
+    public string Algorithm { get; set; } = "";
+    public int SectorSize { get; set; }
+    /// <summary>"verify-cached", "verify-cold" or "format".</summary>
+    public string Measure { get; set; } = "";
+    public List<long> SizesBytes { get; set; } = new();
+    /// <summary>Seconds per GiB of data at each size.</summary>
+    public List<double> SecondsPerGiB { get; set; } = new();
+    /// <summary>Largest |t/GiB at a size ÷ t/GiB at the smallest size - 1|.</summary>
+    public double MaxDeviation { get; set; }
+}
+
+public sealed class TargetResult
+{
+    public string Target { get; set; } = "";
+    public string Subject { get; set; } = "";
+    public double Measured { get; set; }
+    public double Reference { get; set; }
+    /// <summary>Measured ÷ reference (or the quantity the threshold is about).</summary>
+    public double Ratio { get; set; }
+    public string Threshold { get; set; } = "";
+    /// <summary>True met, false missed, null not applicable (see Note).</summary>
+    public bool? Met { get; set; }
+    public string Note { get; set; } = "";
+}

@@ -1,0 +1,331 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using IntegrityVolume.Core.Hashing;
+
+namespace IntegrityVolume.Core.Benchmark;
+
+/// <summary>The machine's limits with no dm-integrity logic: plain sequential read, plain sequential write.</summary>
+public static class StorageProbe
+{
+    public const int DefaultBufferBytes = 1 << 20;
+
+    /// <summary>Read the whole file front to back with <paramref name="bufferBytes"/> reads on one thread (dd bs=1M).</summary>
+    public static (long Bytes, double Seconds) SequentialRead(string path, int bufferBytes = DefaultBufferBytes, CancellationToken ct = default)
+    {
+        var buffer = new byte[bufferBytes];
+        using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var sw = Stopwatch.StartNew();
+        long offset = 0;
+        int n;
+        while ((n = RandomAccess.Read(h, buffer, offset)) > 0)
+        {
+            offset += n;
+            if ((offset & ((1L << 30) - 1)) == 0) ct.ThrowIfCancellationRequested();
+        }
+        return (offset, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Write <paramref name="bytes"/> zeros sequentially to a new file in 1 MiB writes and fsync: the cost of a
+    /// full-device wipe (what integritysetup format does through the kernel). The file is deleted afterwards.
+    /// </summary>
+    public static double ZeroWrite(string path, long bytes, int bufferBytes = DefaultBufferBytes, CancellationToken ct = default)
+    {
+        var zeros = new byte[bufferBytes];
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
+            {
+                for (long done = 0; done < bytes;)
+                {
+                    int n = (int)Math.Min(zeros.Length, bytes - done);
+                    fs.Write(zeros, 0, n);
+                    done += n;
+                    if ((done & ((1L << 30) - 1)) == 0) ct.ThrowIfCancellationRequested();
+                }
+                fs.Flush(flushToDisk: true);
+            }
+            return sw.Elapsed.TotalSeconds;
+        }
+        finally { File.Delete(path); }
+    }
+}
+
+/// <summary>
+/// Raw tag-hash rate on one core: TagComputer.Compute over a 1 MiB buffer (the verifier's chunk) block by block in a
+/// loop, plus alternative implementations of the same tag (checked equal) that show what the hot path could gain.
+/// </summary>
+public static class HashProbe
+{
+    private const int BufferBytes = 1 << 20;
+
+    private interface IBlockHash { void Hash(ulong sector, ReadOnlySpan<byte> block); }
+
+    private struct EngineHash(TagComputer tags) : IBlockHash
+    {
+        private readonly byte[] _tag = new byte[tags.TagSize];
+        public void Hash(ulong sector, ReadOnlySpan<byte> block) => tags.Compute(sector, block, _tag);
+    }
+
+    /// <summary>A salted TagComputer (FIXED_HMAC layout: 16-byte salt ‖ LE64 sector ‖ block), tag = full digest.</summary>
+    public static TagComputer CreateComputer(TagAlgorithm algorithm, byte[]? key, byte[] salt) =>
+        new(algorithm, key, algorithm.DigestSize, salt);
+
+    public static byte[] TestBuffer(bool zeros, ulong seed = 1)
+    {
+        var buffer = new byte[BufferBytes];
+        if (!zeros) new PseudoRandomData(seed).Fill(buffer);
+        return buffer;
+    }
+
+    /// <summary>MiB of block data tagged per second by the engine's TagComputer on the calling thread.</summary>
+    public static double EngineRate(TagAlgorithm algorithm, byte[]? key, int blockSize, bool zeroData, double minSeconds)
+    {
+        using var tags = CreateComputer(algorithm, key, Salt());
+        var h = new EngineHash(tags);
+        return Loop(ref h, TestBuffer(zeroData), blockSize, minSeconds);
+    }
+
+    private static byte[] Salt()
+    {
+        var salt = new byte[16];
+        new PseudoRandomData(7).Fill(salt);
+        return salt;
+    }
+
+    private static double Loop<T>(ref T h, byte[] buffer, int blockSize, double minSeconds) where T : struct, IBlockHash
+    {
+        int perBuffer = buffer.Length / blockSize;
+        ulong sector = 0, step = (ulong)blockSize / 512;
+        for (int b = 0; b < perBuffer; b++, sector += step) h.Hash(sector, buffer.AsSpan(b * blockSize, blockSize)); // warm-up, JIT
+        long bytes = 0;
+        var sw = Stopwatch.StartNew();
+        do
+        {
+            for (int b = 0; b < perBuffer; b++, sector += step) h.Hash(sector, buffer.AsSpan(b * blockSize, blockSize));
+            bytes += (long)perBuffer * blockSize;
+        } while (sw.Elapsed.TotalSeconds < minSeconds);
+        return bytes / sw.Elapsed.TotalSeconds / (1 << 20);
+    }
+
+    // ---- Alternatives (evidence for hot-path recommendations) ----
+
+    /// <summary>SHA-256 / HMAC-SHA256 one-shot over a scratch copy of prefix ‖ block (one call instead of three).</summary>
+    private struct OneShotHash(byte[] salt, int blockSize, byte[]? hmacKey) : IBlockHash
+    {
+        private readonly byte[] _scratch = CreateScratch(salt, blockSize);
+        private readonly byte[] _digest = new byte[32];
+        public readonly byte[] Digest => _digest;
+        private static byte[] CreateScratch(byte[] salt, int blockSize)
+        {
+            var s = new byte[salt.Length + 8 + blockSize];
+            salt.CopyTo(s, 0);
+            return s;
+        }
+        public void Hash(ulong sector, ReadOnlySpan<byte> block)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(_scratch.AsSpan(salt.Length), sector);
+            block.CopyTo(_scratch.AsSpan(salt.Length + 8));
+            if (hmacKey is null) SHA256.HashData(_scratch, _digest);
+            else HMACSHA256.HashData(hmacKey, _scratch, _digest);
+        }
+    }
+
+    /// <summary>crc32c of four consecutive blocks in lock step: four independent CRC chains hide the crc32 instruction's latency.</summary>
+    internal static void Crc32CFourBlocks(byte[] salt, ulong firstSector, ulong sectorStep, ReadOnlySpan<byte> blocks, int blockSize, Span<uint> tags)
+    {
+        Span<byte> prefix = stackalloc byte[salt.Length + 8];
+        salt.CopyTo(prefix);
+        Span<uint> c = stackalloc uint[4];
+        for (int k = 0; k < 4; k++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(prefix[salt.Length..], firstSector + (ulong)k * sectorStep);
+            c[k] = Crc32C.Update(0xFFFFFFFFu, prefix);
+        }
+        var w0 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(blocks.Slice(0, blockSize));
+        var w1 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(blocks.Slice(blockSize, blockSize));
+        var w2 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(blocks.Slice(2 * blockSize, blockSize));
+        var w3 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(blocks.Slice(3 * blockSize, blockSize));
+        uint c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+        for (int i = 0; i < w0.Length; i++)
+        {
+            c0 = System.Numerics.BitOperations.Crc32C(c0, w0[i]);
+            c1 = System.Numerics.BitOperations.Crc32C(c1, w1[i]);
+            c2 = System.Numerics.BitOperations.Crc32C(c2, w2[i]);
+            c3 = System.Numerics.BitOperations.Crc32C(c3, w3[i]);
+        }
+        tags[0] = ~c0; tags[1] = ~c1; tags[2] = ~c2; tags[3] = ~c3;
+    }
+
+    /// <summary>
+    /// crc32c tag of an all-zero block without reading the block: the CRC register update over zeros is linear, so
+    /// crc(prefix ‖ 0^n) = Z(crc(prefix)) with Z tabulated once per block size (4 x 256 entries).
+    /// </summary>
+    internal sealed class Crc32CZeroBlock
+    {
+        private readonly uint[] _table = new uint[4 * 256];
+        private readonly byte[] _prefix;
+        private readonly int _saltLength;
+
+        public Crc32CZeroBlock(byte[] salt, int blockSize)
+        {
+            var zeros = new byte[blockSize];
+            for (int k = 0; k < 4; k++)
+                for (uint v = 0; v < 256; v++)
+                    _table[k * 256 + (int)v] = Crc32C.Update(v << (8 * k), zeros);
+            _prefix = new byte[salt.Length + 8];
+            salt.CopyTo(_prefix, 0);
+            _saltLength = salt.Length;
+        }
+
+        public uint Tag(ulong sector)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(_prefix.AsSpan(_saltLength), sector);
+            uint r = Crc32C.Update(0xFFFFFFFFu, _prefix);
+            return ~(_table[r & 0xFF] ^ _table[256 + ((r >> 8) & 0xFF)] ^ _table[512 + ((r >> 16) & 0xFF)] ^ _table[768 + (r >> 24)]);
+        }
+    }
+
+    /// <summary>
+    /// Alternative implementations of the same tag for <paramref name="algorithm"/> at <paramref name="blockSize"/>:
+    /// name, MiB/s on one core, and whether its tags equal TagComputer's.
+    /// </summary>
+    public static List<HashVariantResult> Variants(TagAlgorithm algorithm, byte[]? key, int blockSize, double minSeconds)
+    {
+        var list = new List<HashVariantResult>();
+        var salt = Salt();
+        var random = TestBuffer(zeros: false);
+        using var engine = CreateComputer(algorithm, key, salt);
+        var expected = new byte[engine.TagSize];
+        switch (algorithm.KernelName)
+        {
+            case "sha256":
+            case "hmac(sha256)":
+            {
+                var h = new OneShotHash(salt, blockSize, algorithm.IsKeyed ? key : null);
+                engine.Compute(5, random.AsSpan(0, blockSize), expected);
+                h.Hash(5, random.AsSpan(0, blockSize));
+                bool equal = h.Digest.AsSpan().SequenceEqual(expected);
+                list.Add(new HashVariantResult
+                {
+                    Algorithm = algorithm.IntegritysetupName, BlockSize = blockSize, Data = "random",
+                    Variant = algorithm.IsKeyed ? "HMACSHA256.HashData one-shot (prefix+block copied to scratch)" : "SHA256.HashData one-shot (prefix+block copied to scratch)",
+                    MiBps = Math.Round(Loop(ref h, random, blockSize, minSeconds), 1), EqualsEngine = equal,
+                });
+                break;
+            }
+            case "crc32c":
+            {
+                Span<uint> four = stackalloc uint[4];
+                ulong step = (ulong)blockSize / 512;
+                Crc32CFourBlocks(salt, 9, step, random.AsSpan(0, 4 * blockSize), blockSize, four);
+                bool equal = true;
+                for (int k = 0; k < 4; k++)
+                {
+                    engine.Compute(9 + (ulong)k * step, random.AsSpan(k * blockSize, blockSize), expected);
+                    equal &= BinaryPrimitives.ReadUInt32LittleEndian(expected) == four[k];
+                }
+                list.Add(new HashVariantResult
+                {
+                    Algorithm = "crc32c", BlockSize = blockSize, Data = "random", Variant = "4 blocks in lock step (independent crc32 chains)",
+                    MiBps = Math.Round(FourBlockRate(salt, random, blockSize, minSeconds), 1), EqualsEngine = equal,
+                });
+                var zeroTags = new Crc32CZeroBlock(salt, blockSize);
+                engine.Compute(77, new byte[blockSize], expected);
+                list.Add(new HashVariantResult
+                {
+                    Algorithm = "crc32c", BlockSize = blockSize, Data = "zero", Variant = "zero-block tag from a zero-extension table (format)",
+                    MiBps = Math.Round(ZeroTableRate(zeroTags, blockSize, minSeconds), 1),
+                    EqualsEngine = BinaryPrimitives.ReadUInt32LittleEndian(expected) == zeroTags.Tag(77),
+                });
+                break;
+            }
+        }
+        return list;
+    }
+
+    private static double FourBlockRate(byte[] salt, byte[] buffer, int blockSize, double minSeconds)
+    {
+        int groups = buffer.Length / (4 * blockSize);
+        Span<uint> tags = stackalloc uint[4];
+        ulong step = (ulong)blockSize / 512, sector = 0;
+        for (int g = 0; g < groups; g++, sector += 4 * step)
+            Crc32CFourBlocks(salt, sector, step, buffer.AsSpan(g * 4 * blockSize, 4 * blockSize), blockSize, tags);
+        long bytes = 0;
+        var sw = Stopwatch.StartNew();
+        do
+        {
+            for (int g = 0; g < groups; g++, sector += 4 * step)
+                Crc32CFourBlocks(salt, sector, step, buffer.AsSpan(g * 4 * blockSize, 4 * blockSize), blockSize, tags);
+            bytes += (long)groups * 4 * blockSize;
+        } while (sw.Elapsed.TotalSeconds < minSeconds);
+        return bytes / sw.Elapsed.TotalSeconds / (1 << 20);
+    }
+
+    private static double ZeroTableRate(Crc32CZeroBlock z, int blockSize, double minSeconds)
+    {
+        ulong step = (ulong)blockSize / 512, sector = 0;
+        uint sink = 0;
+        long blocks = 0;
+        var sw = Stopwatch.StartNew();
+        do
+        {
+            for (int i = 0; i < 4096; i++, sector += step) sink ^= z.Tag(sector);
+            blocks += 4096;
+        } while (sw.Elapsed.TotalSeconds < minSeconds);
+        GC.KeepAlive(sink);
+        return blocks * (double)blockSize / sw.Elapsed.TotalSeconds / (1 << 20);
+    }
+}
+
+/// <summary>Runs a child process (ivol verify) and measures its wall time and peak resident set.</summary>
+public static class ChildProcessMeter
+{
+    public sealed record Run(int ExitCode, double WallSeconds, long PeakRssBytes, long ChildrenMaxRssBytes, string StdOut, string StdErr);
+
+    /// <summary>
+    /// Start <paramref name="command"/> + <paramref name="args"/>, wait for it. With <paramref name="pollRss"/>, read
+    /// VmHWM from /proc/&lt;pid&gt;/status every millisecond until it exits (the kernel's own high-water mark, so a
+    /// missed poll loses at most the last millisecond).
+    /// </summary>
+    public static Run Execute(IReadOnlyList<string> command, IEnumerable<string> args, bool pollRss)
+    {
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var c in command.Skip(1)) psi.ArgumentList.Add(c);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {command[0]}.");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        long peak = 0;
+        if (pollRss)
+        {
+            string statusPath = $"/proc/{p.Id}/status";
+            while (!p.HasExited)
+            {
+                try { peak = Math.Max(peak, ParseVmHwmBytes(File.ReadAllText(statusPath))); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+                Thread.Sleep(1);
+            }
+        }
+        p.WaitForExit();
+        double wall = sw.Elapsed.TotalSeconds;
+        return new Run(p.ExitCode, wall, peak, BenchNative.ChildrenMaxRssBytes(), stdout.Result, stderr.Result);
+    }
+
+    /// <summary>VmHWM (peak resident set) from the text of /proc/&lt;pid&gt;/status, in bytes; 0 when absent (zombie).</summary>
+    public static long ParseVmHwmBytes(string status)
+    {
+        foreach (var line in status.Split('\n'))
+        {
+            if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+            var parts = line[6..].Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 1 && long.TryParse(parts[0], out long kb))
+                return parts.Length >= 2 && parts[1] == "kB" ? kb * 1024 : kb;
+        }
+        return 0;
+    }
+}
