@@ -11,7 +11,7 @@
     Author               = 'IntegrityVolume contributors'
     CompanyName          = 'IntegrityVolume contributors'
     Copyright            = '(c) IntegrityVolume contributors. MIT License.'
-    Description          = 'Create, inspect, verify and fill Linux dm-integrity volumes from PowerShell, byte-compatible with the kernel and integritysetup. Works offline on block devices and image files.'
+    Description          = 'Create, inspect, verify, fill, open and close Linux dm-integrity volumes from PowerShell, byte-compatible with the kernel and integritysetup. Works offline on block devices and image files, and on active volumes through device-mapper.'
 
     # net8.0 assembly: PowerShell 7.4 (LTS, .NET 8) and later.
     PowerShellVersion    = '7.4'
@@ -20,12 +20,12 @@
     TypesToProcess       = @()
 
     # Explicit lists only (no wildcards): command discovery and auto-loading read them without loading the dll.
-    # Open-IntegrityVolume and Close-IntegrityVolume are not exported yet: their cmdlet classes do not exist.
-    # Add them here when src/IntegrityVolume/Commands/{Open,Close}IntegrityVolumeCommand.cs land
-    # (ManifestTests fails until the two lists agree).
+    # ManifestTests fails when this list and the compiled cmdlet classes disagree.
     CmdletsToExport      = @(
+        'Close-IntegrityVolume'
         'Get-IntegrityVolume'
         'New-IntegrityVolume'
+        'Open-IntegrityVolume'
         'Test-IntegrityVolume'
         'Write-IntegrityVolumeData'
     )
@@ -44,7 +44,9 @@
 - Get-IntegrityVolume: superblock, layout and journal state of closed volumes.
 - Test-IntegrityVolume: offline tag verification with mismatched sector ranges, -Quiet, -ThrottleLimit.
 - Write-IntegrityVolumeData: fill a closed volume from a file, computing tags.
-Open-/Close-IntegrityVolume (device-mapper activation) follow in a later release.
+- Open-/Close-IntegrityVolume: activate and deactivate volumes through device-mapper (integritysetup open/close), loop devices for image files.
+- Get-IntegrityVolume without -Path: the active dm-integrity mappings (integritysetup status).
+- Test-IntegrityVolume -Name: online verification of an active volume through the kernel (O_DIRECT reads).
 '@
         }
     }

@@ -21,14 +21,22 @@ Describe 'Get-IntegrityVolume' -Tag 'Unit' {
     Context 'Binding' {
         It 'has a Path parameter set with Path at position 0 and pipeline binding by property name' {
             $cmd = Get-Command Get-IntegrityVolume
-            $cmd.DefaultParameterSet | Should -Be 'Path'
+            # The Name set is the default so that a call without arguments lists the active volumes.
+            $cmd.DefaultParameterSet | Should -Be 'Name'
             $p = $cmd.Parameters['Path']
             $p.Aliases | Should -Be @('PSPath', 'FullName', 'DevicePath')
             $attr = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
+            $attr.ParameterSetName | Should -Be 'Path'
             $attr.Position | Should -Be 0
             $attr.Mandatory | Should -BeTrue
             $attr.ValueFromPipelineByPropertyName | Should -BeTrue
-            $cmd.OutputType.Name | Should -Be 'IntegrityVolume.Core.VolumeInfo'
+            $cmd.OutputType.Name | Should -Be @('IntegrityVolume.Core.VolumeInfo', 'IntegrityVolume.Core.Kernel.IntegrityMappingInfo')
+        }
+
+        It 'binds a positional argument to -Path although the Name set is the default' {
+            $v = Get-IntegrityVolume $a
+            $v | Should -BeOfType IntegrityVolume.Core.VolumeInfo
+            $v.Path | Should -Be $a
         }
 
         It 'reads one volume by path' {
@@ -50,6 +58,11 @@ Describe 'Get-IntegrityVolume' -Tag 'Unit' {
 
         It 'uses a literal name that exists before expanding wildcards' {
             (Get-IntegrityVolume -Path $bracket).Path | Should -Be $bracket
+        }
+
+        It 'binds FileInfo objects to -Path, not their Name to -Name' {
+            $v = Get-Item -LiteralPath $a | Get-IntegrityVolume
+            $v | Should -BeOfType IntegrityVolume.Core.VolumeInfo
         }
 
         It 'binds FileInfo objects from Get-ChildItem (PSPath), including names with brackets' {
@@ -138,5 +151,39 @@ Describe 'Get-IntegrityVolume on kernel-formatted volumes' -Tag 'Acceptance', 'R
         $dump | Should -Contain "provided_data_sectors $($v.ProvidedDataSectors)"
         $dump | Should -Contain "sector_size $($v.SectorSize)"
         $dump | Should -Contain "integrity_tag_size $($v.IntegrityTagSize)"
+    }
+}
+
+Describe 'Get-IntegrityVolume for active volumes on a machine without device-mapper' -Tag 'Unit' -Skip:(Test-Path /dev/mapper/control) {
+    It 'lists nothing and says why when called without arguments' {
+        { Get-IntegrityVolume -ErrorAction Stop } | Should -Throw -ErrorId "DeviceMapperUnavailable,$fqid"
+    }
+
+    It 'treats piped strings as mapping names' {
+        { 'data0' | Get-IntegrityVolume -ErrorAction Stop } | Should -Throw -ErrorId "DeviceMapperUnavailable,$fqid"
+    }
+
+    It 'completes mapping names without failing' {
+        # No mapping names here; PowerShell then falls back to its own completion. The completer must not throw.
+        { TabExpansion2 -inputScript 'Get-IntegrityVolume -Name d' -cursorColumn 'Get-IntegrityVolume -Name d'.Length } | Should -Not -Throw
+    }
+}
+
+Describe 'Get-IntegrityVolume for active volumes' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    It 'lists an open volume, finds it by name and by wildcard, and completes its name' {
+        $img = New-IvolTestImage -Size 16MB
+        $name = "ivolget$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        Open-IntegrityVolume -Path $img -Name $name -Confirm:$false
+        try {
+            (Get-IntegrityVolume).Name | Should -Contain $name
+            $m = Get-IntegrityVolume -Name $name
+            $m | Should -BeOfType IntegrityVolume.Core.Kernel.IntegrityMappingInfo
+            $m.Failures | Should -Be 0
+            (Get-IntegrityVolume -Name 'ivolget*').Name | Should -Contain $name
+            $r = TabExpansion2 -inputScript "Get-IntegrityVolume -Name $($name.Substring(0, 10))" -cursorColumn ("Get-IntegrityVolume -Name $($name.Substring(0, 10))".Length)
+            $r.CompletionMatches.CompletionText | Should -Contain $name
+            { Get-IntegrityVolume -Name "$name-missing" -ErrorAction Stop } | Should -Throw -ErrorId "MapperDeviceNotFound,$fqid"
+        }
+        finally { Close-IntegrityVolume -Name $name -Confirm:$false -ErrorAction SilentlyContinue }
     }
 }

@@ -14,21 +14,14 @@ internal static class CloseCommand
         var json = CommonOptions.Json();
         var cmd = new Command("close", "Deactivate /dev/mapper/<name> (needs root).") { name, deferred, json };
         cmd.Aliases.Add("deactivate");
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
-            {
-                var r = IntegrityMappings.Close(p.GetValue(name)!, p.GetValue(deferred));
-                if (asJson) CliOutput.WriteJson(r);
-                else if (r.Deferred) Console.WriteLine($"{r.Name} is in use; it will be removed when it is closed.");
-                return CliOutput.Success;
-            }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            var r = IntegrityMappings.Close(p.GetValue(name)!, p.GetValue(deferred));
+            if (asJson) CliOutput.WriteJson(r);
+            else if (r.Deferred) Console.WriteLine($"{r.Name} is in use; it will be removed when it is closed.");
+            return CliOutput.Success;
+        }));
         return cmd;
     }
 }

@@ -47,54 +47,47 @@ internal static class OpenCommand
             journalMac, journalMacKeyFile, journalMacKeySize, journalCrypt, journalCryptKeyFile, journalCryptKeySize, json,
         };
         cmd.Aliases.Add("activate");
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
+            int modes = (p.GetValue(bitmap) ? 1 : 0) + (p.GetValue(noJournal) ? 1 : 0) + (p.GetValue(recovery) ? 1 : 0);
+            if (modes > 1)
+                throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                    "Choose one of --integrity-bitmap-mode, --integrity-no-journal and --integrity-recovery-mode.");
+            var mode = p.GetValue(bitmap) ? IntegrityMode.Bitmap : p.GetValue(recovery) ? IntegrityMode.Recovery
+                : p.GetValue(noJournal) ? IntegrityMode.Direct : IntegrityMode.Journal;
+            var options = new IntegrityActivationOptions
             {
-                int modes = (p.GetValue(bitmap) ? 1 : 0) + (p.GetValue(noJournal) ? 1 : 0) + (p.GetValue(recovery) ? 1 : 0);
-                if (modes > 1)
-                    throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                        "Choose one of --integrity-bitmap-mode, --integrity-no-journal and --integrity-recovery-mode.");
-                var mode = p.GetValue(bitmap) ? IntegrityMode.Bitmap : p.GetValue(recovery) ? IntegrityMode.Recovery
-                    : p.GetValue(noJournal) ? IntegrityMode.Direct : IntegrityMode.Journal;
-                var options = new IntegrityActivationOptions
-                {
-                    Algorithm = p.GetValue(integrity),
-                    Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity"),
-                    JournalMacAlgorithm = p.GetValue(journalMac),
-                    JournalMacKey = CommonOptions.ReadKey(p.GetValue(journalMacKeyFile), p.GetValue(journalMacKeySize), "journal integrity"),
-                    JournalCryptAlgorithm = p.GetValue(journalCrypt),
-                    JournalCryptKey = CommonOptions.ReadKey(p.GetValue(journalCryptKeyFile), p.GetValue(journalCryptKeySize), "journal crypt"),
-                    Mode = mode,
-                    AllowDiscards = p.GetValue(discards),
-                    BufferSectors = p.GetValue(bufferSectors),
-                    JournalWatermark = p.GetValue(watermark),
-                    CommitTimeMs = p.GetValue(commitTime),
-                    SectorsPerBit = p.GetValue(sectorsPerBit),
-                    BitmapFlushIntervalMs = p.GetValue(flushTime),
-                    Recalculate = p.GetValue(recalc),
-                    ResetRecalculate = p.GetValue(recalcReset),
-                    LegacyRecalculate = p.GetValue(legacyRecalc),
-                };
-                var info = IntegrityMappings.Open(new IntegrityOpenRequest
-                {
-                    Device = p.GetValue(device)!,
-                    Name = p.GetValue(name)!,
-                    DataDevice = p.GetValue(dataDevice),
-                    ReservedSectors = p.GetValue(reserved),
-                    Options = options,
-                    ReadOnly = p.GetValue(readOnly),
-                }, Program.Cancellation);
-                if (asJson) CliOutput.WriteJson(info);
-                else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {info.Mode}).");
-                return CliOutput.Success;
-            }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+                Algorithm = p.GetValue(integrity),
+                Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity"),
+                JournalMacAlgorithm = p.GetValue(journalMac),
+                JournalMacKey = CommonOptions.ReadKey(p.GetValue(journalMacKeyFile), p.GetValue(journalMacKeySize), "journal integrity"),
+                JournalCryptAlgorithm = p.GetValue(journalCrypt),
+                JournalCryptKey = CommonOptions.ReadKey(p.GetValue(journalCryptKeyFile), p.GetValue(journalCryptKeySize), "journal crypt"),
+                Mode = mode,
+                AllowDiscards = p.GetValue(discards),
+                BufferSectors = p.GetValue(bufferSectors),
+                JournalWatermark = p.GetValue(watermark),
+                CommitTimeMs = p.GetValue(commitTime),
+                SectorsPerBit = p.GetValue(sectorsPerBit),
+                BitmapFlushIntervalMs = p.GetValue(flushTime),
+                Recalculate = p.GetValue(recalc),
+                ResetRecalculate = p.GetValue(recalcReset),
+                LegacyRecalculate = p.GetValue(legacyRecalc),
+            };
+            var info = IntegrityMappings.Open(new IntegrityOpenRequest
             {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+                Device = p.GetValue(device)!,
+                Name = p.GetValue(name)!,
+                DataDevice = p.GetValue(dataDevice),
+                ReservedSectors = p.GetValue(reserved),
+                Options = options,
+                ReadOnly = p.GetValue(readOnly),
+            }, Program.Cancellation);
+            if (asJson) CliOutput.WriteJson(info);
+            else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {info.Mode}).");
+            return CliOutput.Success;
+        }));
         return cmd;
     }
 }

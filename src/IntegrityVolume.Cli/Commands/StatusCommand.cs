@@ -12,35 +12,28 @@ internal static class StatusCommand
         var name = new Argument<string?>("name") { Description = "Device-mapper name; omit to list every active dm-integrity mapping.", Arity = ArgumentArity.ZeroOrOne };
         var json = CommonOptions.Json();
         var cmd = new Command("status", "Show an active volume: table, mode, failures counter, devices (needs root).") { name, json };
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
+            string? n = p.GetValue(name);
+            if (n is null)
             {
-                string? n = p.GetValue(name);
-                if (n is null)
-                {
-                    var all = IntegrityMappings.List();
-                    if (asJson) CliOutput.WriteJson(all);
-                    else foreach (var m in all) { Print(m); Console.WriteLine(); }
-                    return CliOutput.Success;
-                }
-                var info = IntegrityMappings.Status(n);
-                if (info is null)
-                {
-                    if (asJson) CliOutput.WriteJson(new InactiveMapping(n, DeviceNodes.MapperPath(n), false));
-                    else Console.WriteLine($"{DeviceNodes.MapperPath(n)} is inactive.");
-                    return CliOutput.UsageError;
-                }
-                if (asJson) CliOutput.WriteJson(info);
-                else Print(info);
+                var all = IntegrityMappings.List();
+                if (asJson) CliOutput.WriteJson(all);
+                else foreach (var m in all) { Print(m); Console.WriteLine(); }
                 return CliOutput.Success;
             }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+            var info = IntegrityMappings.Status(n);
+            if (info is null)
             {
-                return CliOutput.Fail(ex, asJson);
+                if (asJson) CliOutput.WriteJson(new InactiveMapping(n, DeviceNodes.MapperPath(n), false));
+                else Console.WriteLine($"{DeviceNodes.MapperPath(n)} is inactive.");
+                return CliOutput.UsageError;
             }
-        });
+            if (asJson) CliOutput.WriteJson(info);
+            else Print(info);
+            return CliOutput.Success;
+        }));
         return cmd;
     }
 

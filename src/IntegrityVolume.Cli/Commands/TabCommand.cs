@@ -30,37 +30,30 @@ internal static class TabCommand
         var file = FileOption();
         var json = CommonOptions.Json();
         var cmd = new Command("list", "List the volumes of an integritytab file with the settings systemd will use.") { file, json };
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
+            string path = p.GetValue(file)!;
+            var tab = IntegrityTab.Load(path);
+            var problems = tab.Validate();
+            var entries = tab.Entries.Select(TabEntryView.From).ToArray();
+            if (asJson)
             {
-                string path = p.GetValue(file)!;
-                var tab = IntegrityTab.Load(path);
-                var problems = tab.Validate();
-                var entries = tab.Entries.Select(TabEntryView.From).ToArray();
-                if (asJson)
-                {
-                    CliOutput.WriteJson(new TabListResult { Path = path, Exists = tab.Exists, Entries = entries, Problems = problems.ToArray() });
-                    return CliOutput.Success;
-                }
-                if (entries.Length == 0) Console.WriteLine($"{path}: no volumes{(tab.Exists ? "" : " (the file does not exist)")}.");
-                else
-                {
-                    int w = Math.Max(4, entries.Max(e => e.Name.Length));
-                    int dw = Math.Max(6, entries.Max(e => e.Device.Length));
-                    Console.WriteLine($"{"NAME".PadRight(w)}  {"DEVICE".PadRight(dw)}  {"ALGORITHM",-12} {"MODE",-8} OPTIONS");
-                    foreach (var e in entries)
-                        Console.WriteLine($"{e.Name.PadRight(w)}  {e.Device.PadRight(dw)}  {e.Algorithm,-12} {e.Mode,-8} {(e.Options.Length == 0 ? "-" : string.Join(',', e.Options))}");
-                }
-                PrintProblems(path, problems);
+                CliOutput.WriteJson(new TabListResult { Path = path, Exists = tab.Exists, Entries = entries, Problems = problems.ToArray() });
                 return CliOutput.Success;
             }
-            catch (Exception ex) when (ex is IntegrityVolumeException or IOException or UnauthorizedAccessException)
+            if (entries.Length == 0) Console.WriteLine($"{path}: no volumes{(tab.Exists ? "" : " (the file does not exist)")}.");
+            else
             {
-                return CliOutput.Fail(ex, asJson);
+                int w = Math.Max(4, entries.Max(e => e.Name.Length));
+                int dw = Math.Max(6, entries.Max(e => e.Device.Length));
+                Console.WriteLine($"{"NAME".PadRight(w)}  {"DEVICE".PadRight(dw)}  {"ALGORITHM",-12} {"MODE",-8} OPTIONS");
+                foreach (var e in entries)
+                    Console.WriteLine($"{e.Name.PadRight(w)}  {e.Device.PadRight(dw)}  {e.Algorithm,-12} {e.Mode,-8} {(e.Options.Length == 0 ? "-" : string.Join(',', e.Options))}");
             }
-        });
+            PrintProblems(path, problems);
+            return CliOutput.Success;
+        }));
         return cmd;
     }
 
@@ -69,29 +62,22 @@ internal static class TabCommand
         var file = FileOption();
         var json = CommonOptions.Json();
         var cmd = new Command("check", "Validate an integritytab file as systemd's generator would read it; exit 2 on errors.") { file, json };
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
+            string path = p.GetValue(file)!;
+            var tab = IntegrityTab.Load(path);
+            var problems = tab.Validate();
+            bool valid = problems.All(x => x.Severity != IntegrityTabSeverity.Error);
+            if (asJson) CliOutput.WriteJson(new TabCheckResult { Path = path, Exists = tab.Exists, Valid = valid, Problems = problems.ToArray() });
+            else
             {
-                string path = p.GetValue(file)!;
-                var tab = IntegrityTab.Load(path);
-                var problems = tab.Validate();
-                bool valid = problems.All(x => x.Severity != IntegrityTabSeverity.Error);
-                if (asJson) CliOutput.WriteJson(new TabCheckResult { Path = path, Exists = tab.Exists, Valid = valid, Problems = problems.ToArray() });
-                else
-                {
-                    PrintProblems(path, problems);
-                    Console.WriteLine($"{path}: {(valid ? "valid" : "INVALID")} ({tab.Entries.Count()} volumes, " +
-                        $"{problems.Count(x => x.Severity == IntegrityTabSeverity.Error)} errors, {problems.Count(x => x.Severity == IntegrityTabSeverity.Warning)} warnings).");
-                }
-                return valid ? CliOutput.Success : CliOutput.UsageError;
+                PrintProblems(path, problems);
+                Console.WriteLine($"{path}: {(valid ? "valid" : "INVALID")} ({tab.Entries.Count()} volumes, " +
+                    $"{problems.Count(x => x.Severity == IntegrityTabSeverity.Error)} errors, {problems.Count(x => x.Severity == IntegrityTabSeverity.Warning)} warnings).");
             }
-            catch (Exception ex) when (ex is IntegrityVolumeException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            return valid ? CliOutput.Success : CliOutput.UsageError;
+        }));
         return cmd;
     }
 
@@ -115,47 +101,40 @@ internal static class TabCommand
         {
             name, device, integrity, keyFile, dataDevice, discards, mode, watermark, commitTime, extra, file, dryRun, json,
         };
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
+            string path = p.GetValue(file)!;
+            var warnings = new List<string>();
+            string dev = Absolute(p.GetValue(device)!);
+            string? key = p.GetValue(keyFile) is { } k ? Path.GetFullPath(k) : null;
+            string? data = p.GetValue(dataDevice) is { } d ? Path.GetFullPath(d) : null;
+            string? modeText = p.GetValue(mode);
+            var entry = IntegrityTabEntry.Create(new IntegrityTabEntrySpec
             {
-                string path = p.GetValue(file)!;
-                var warnings = new List<string>();
-                string dev = Absolute(p.GetValue(device)!);
-                string? key = p.GetValue(keyFile) is { } k ? Path.GetFullPath(k) : null;
-                string? data = p.GetValue(dataDevice) is { } d ? Path.GetFullPath(d) : null;
-                string? modeText = p.GetValue(mode);
-                var entry = IntegrityTabEntry.Create(new IntegrityTabEntrySpec
+                Name = p.GetValue(name)!, Device = dev, KeyFile = key, Algorithm = p.GetValue(integrity),
+                Mode = modeText is null ? null : Enum.Parse<IntegrityTabMode>(modeText, ignoreCase: true),
+                AllowDiscards = p.GetValue(discards), DataDevice = data,
+                JournalWatermarkPercent = p.GetValue(watermark), JournalCommitTime = p.GetValue(commitTime),
+                ExtraOptions = p.GetValue(extra) ?? Array.Empty<string>(),
+            });
+            CheckKeyFile(key);
+            warnings.AddRange(DeviceWarnings(entry));
+            var r = IntegrityTab.AddOrReplace(path, entry, p.GetValue(dryRun));
+            r = WithWarnings(r, warnings);
+            if (asJson) CliOutput.WriteJson(r);
+            else
+            {
+                foreach (var w in r.Warnings) Console.Error.WriteLine($"warning: {w}");
+                Console.WriteLine(r.Action switch
                 {
-                    Name = p.GetValue(name)!, Device = dev, KeyFile = key, Algorithm = p.GetValue(integrity),
-                    Mode = modeText is null ? null : Enum.Parse<IntegrityTabMode>(modeText, ignoreCase: true),
-                    AllowDiscards = p.GetValue(discards), DataDevice = data,
-                    JournalWatermarkPercent = p.GetValue(watermark), JournalCommitTime = p.GetValue(commitTime),
-                    ExtraOptions = p.GetValue(extra) ?? Array.Empty<string>(),
+                    "unchanged" => $"{r.Path}: '{r.Name}' unchanged: {r.Line}",
+                    "added" => $"{r.Path}: {(r.DryRun ? "would add" : "added")} {r.Line}",
+                    _ => $"{r.Path}: {(r.DryRun ? "would replace" : "replaced")} '{string.Join("', '", r.PreviousLines)}' with {r.Line}",
                 });
-                CheckKeyFile(key);
-                warnings.AddRange(DeviceWarnings(entry));
-                var r = IntegrityTab.AddOrReplace(path, entry, p.GetValue(dryRun));
-                r = WithWarnings(r, warnings);
-                if (asJson) CliOutput.WriteJson(r);
-                else
-                {
-                    foreach (var w in r.Warnings) Console.Error.WriteLine($"warning: {w}");
-                    Console.WriteLine(r.Action switch
-                    {
-                        "unchanged" => $"{r.Path}: '{r.Name}' unchanged: {r.Line}",
-                        "added" => $"{r.Path}: {(r.DryRun ? "would add" : "added")} {r.Line}",
-                        _ => $"{r.Path}: {(r.DryRun ? "would replace" : "replaced")} '{string.Join("', '", r.PreviousLines)}' with {r.Line}",
-                    });
-                }
-                return CliOutput.Success;
             }
-            catch (Exception ex) when (ex is IntegrityVolumeException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            return CliOutput.Success;
+        }));
         return cmd;
     }
 
@@ -166,22 +145,15 @@ internal static class TabCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Show what would change; write nothing." };
         var json = CommonOptions.Json();
         var cmd = new Command("remove", "Remove the entry of a volume (idempotent: nothing to remove is reported unchanged).") { name, file, dryRun, json };
-        cmd.SetAction(p =>
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
-            try
-            {
-                var r = IntegrityTab.RemoveEntry(p.GetValue(file)!, p.GetValue(name)!, p.GetValue(dryRun));
-                if (asJson) CliOutput.WriteJson(r);
-                else if (!r.Changed) Console.WriteLine($"{r.Path}: '{r.Name}' unchanged (no entry).");
-                else Console.WriteLine($"{r.Path}: {(r.DryRun ? "would remove" : "removed")} {string.Join("; ", r.PreviousLines)}");
-                return CliOutput.Success;
-            }
-            catch (Exception ex) when (ex is IntegrityVolumeException or IOException or UnauthorizedAccessException)
-            {
-                return CliOutput.Fail(ex, asJson);
-            }
-        });
+            var r = IntegrityTab.RemoveEntry(p.GetValue(file)!, p.GetValue(name)!, p.GetValue(dryRun));
+            if (asJson) CliOutput.WriteJson(r);
+            else if (!r.Changed) Console.WriteLine($"{r.Path}: '{r.Name}' unchanged (no entry).");
+            else Console.WriteLine($"{r.Path}: {(r.DryRun ? "would remove" : "removed")} {string.Join("; ", r.PreviousLines)}");
+            return CliOutput.Success;
+        }));
         return cmd;
     }
 

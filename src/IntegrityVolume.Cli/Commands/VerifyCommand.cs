@@ -18,13 +18,18 @@ internal static class VerifyCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
+        var name = VerifyOnline.NameOption();
         var cmd = new Command("verify", "Verify every tag of a closed volume offline and list the mismatching sectors.")
         {
-            journalIntegrity, journalKeyFile, journalKeySize, threads, json, progressJson,
+            journalIntegrity, journalKeyFile, journalKeySize, threads, json, progressJson, name,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
-        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
+        volume.Device.Arity = ArgumentArity.ZeroOrOne;   // --name instead of a device
+        cmd.Validators.Add(r => VerifyOnline.Validate(r, volume.Device, name));
+        cmd.SetAction(p => p.GetValue(name) is { } online
+            ? VerifyOnline.Run(online, p.GetValue(threads), p.GetValue(json), p.GetValue(progressJson))
+            : CliOutput.Run(p.GetValue(json), () =>
             {
                 var r = VolumeOperations.Verify(new VerifyRequest
                 {

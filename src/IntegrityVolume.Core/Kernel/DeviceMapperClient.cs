@@ -456,7 +456,8 @@ public sealed unsafe class DeviceMapperClient : IDisposable
         return list;
     }
 
-    internal static void ValidateName(string name)
+    /// <summary>Device-mapper names: 1 to 127 bytes, no '/', not '.' or '..', no control characters.</summary>
+    public static void ValidateName(string? name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('/') || name is "." or ".." ||
             Encoding.UTF8.GetByteCount(name) >= DmIoctlHeader.NameLength || name.Any(char.IsControl))

@@ -1,15 +1,23 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Engine;
 
 namespace IntegrityVolume.Commands;
 
 /// <summary>
 /// Get-IntegrityVolume: superblock, layout and journal state of dm-integrity volumes, read offline from the
-/// device or image (read-only). The live part (mapped volumes by -Name) will be a second parameter set.
+/// device or image (read-only, the Path set); or the active dm-integrity mappings as the kernel reports them
+/// (the Name set: -Name, or no argument for all of them).
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "IntegrityVolume", DefaultParameterSetName = PathParameterSet)]
-[OutputType(typeof(VolumeInfo))]
+/// <remarks>
+/// The Name set is the default because a call without arguments lists the active volumes: with the Path set as the
+/// default, pwsh would prompt for the mandatory -Path instead. Positional arguments and piped files or VolumeInfo
+/// objects still bind to -Path (the Name set has no positional parameter and takes only plain strings by value).
+/// </remarks>
+[Cmdlet(VerbsCommon.Get, "IntegrityVolume", DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(VolumeInfo), ParameterSetName = new[] { PathParameterSet })]
+[OutputType(typeof(IntegrityMappingInfo), ParameterSetName = new[] { NameParameterSet })]
 public sealed class GetIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 {
     /// <summary>Devices or image files; wildcards allowed; binds FileInfo (PSPath/FullName) and VolumeInfo (Path) by property name.</summary>
@@ -28,10 +36,22 @@ public sealed class GetIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     public ulong ReservedSectors { get; set; }
 
+    /// <summary>Device-mapper names of active volumes; wildcards allowed; none lists every active dm-integrity mapping.</summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
+    [ArgumentCompleter(typeof(MapperNameCompleter))]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    public string[]? Name { get; set; }
+
     protected override int ProgressActivityId => 0x1A04;
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == NameParameterSet)
+        {
+            GetMappings();
+            return;
+        }
         if (!TryInvoke(DataDevice, () => Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)), out string? dataDevice))
             return;
         foreach (string input in Path)
@@ -46,5 +66,21 @@ public sealed class GetIntegrityVolumeCommand : IntegrityVolumeCmdletBase
                     WriteObject(info);
             }
         }
+    }
+
+    private void GetMappings()
+    {
+        if (Name is null || Name.Length == 0)
+        {
+            WriteVerbose("Listing the active dm-integrity mappings.");
+            if (TryInvoke(DeviceNodes.MapperDirectory, () => MappingQuery.All(IntegrityMappings.List), out var all))
+                foreach (var m in all) WriteObject(m);
+            return;
+        }
+        IReadOnlyList<IntegrityMappingInfo>? listed = null;
+        IReadOnlyList<IntegrityMappingInfo> List() => listed ??= IntegrityMappings.List();
+        foreach (string pattern in Name)
+            if (TryInvoke(pattern, () => MappingQuery.Find(pattern, List, IntegrityMappings.Status), out var found))
+                foreach (var m in found) WriteObject(m);
     }
 }

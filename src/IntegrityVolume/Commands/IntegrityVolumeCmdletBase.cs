@@ -11,14 +11,21 @@ namespace IntegrityVolume.Commands;
 /// (Engine/RequestBuilder), call Core, write the result.
 /// </summary>
 /// <remarks>
-/// Parameter-set names are shared so later cmdlets and sets slot in without renaming: <see cref="PathParameterSet"/>
-/// addresses closed volumes by device/image path; a future "Name" set will address live device-mapper volumes
-/// (Open-/Close-IntegrityVolume, Get-IntegrityVolume -Name).
+/// Parameter-set names are shared: <see cref="PathParameterSet"/> addresses closed volumes by device/image path;
+/// <see cref="NameParameterSet"/> addresses active device-mapper volumes by name, and <see cref="InputObjectParameterSet"/>
+/// takes the live objects of Get-IntegrityVolume by value. The last one exists because PowerShell binds pipeline input
+/// to the default set first: an IntegrityMappingInfo has a Path property (/dev/mapper/&lt;name&gt;), which the Path set
+/// of Test-IntegrityVolume would take by property name before a -Name could. Binding by value without coercion is
+/// tried before any binding by property name, so a typed -InputObject wins (the Stop-Process pattern).
 /// </remarks>
 public abstract class IntegrityVolumeCmdletBase : PSCmdlet, IDisposable
 {
     /// <summary>Volumes addressed by device or image path.</summary>
     protected const string PathParameterSet = "Path";
+    /// <summary>Active volumes addressed by device-mapper name.</summary>
+    protected const string NameParameterSet = "Name";
+    /// <summary>Active volumes given as IntegrityMappingInfo objects (Get-IntegrityVolume output).</summary>
+    protected const string InputObjectParameterSet = "InputObject";
 
     private readonly CancellationTokenSource _cancellation = new();
     private PathResolver? _paths;

@@ -1,16 +1,21 @@
 using System.Globalization;
 using System.Management.Automation;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
+using IntegrityVolume.Core.Verification;
 using IntegrityVolume.Engine;
 
 namespace IntegrityVolume.Commands;
 
 /// <summary>
 /// Test-IntegrityVolume: recompute every tag of closed dm-integrity volumes offline and report mismatches
-/// (the blocks the kernel would fail with EILSEQ). Read-only. -Quiet reduces the output to one bool per volume.
+/// (the blocks the kernel would fail with EILSEQ); or, with -Name / piped Get-IntegrityVolume objects, read every
+/// block of ACTIVE volumes through the kernel (online, O_DIRECT) and report the blocks it refuses. Read-only.
+/// -Quiet reduces the output to one bool per volume.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "IntegrityVolume", DefaultParameterSetName = PathParameterSet)]
-[OutputType(typeof(VerifyResult))]
+[OutputType(typeof(VerifyResult), ParameterSetName = new[] { PathParameterSet })]
+[OutputType(typeof(OnlineVerifyResult), ParameterSetName = new[] { NameParameterSet, InputObjectParameterSet })]
 [OutputType(typeof(bool))]
 public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 {
@@ -21,21 +26,32 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [ValidateNotNullOrEmpty]
     public string[] Path { get; set; } = Array.Empty<string>();
 
+    /// <summary>Device-mapper names of active volumes, verified online through the kernel.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [ArgumentCompleter(typeof(MapperNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
+    /// <summary>Active volumes as Get-IntegrityVolume returns them, verified online.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public IntegrityMappingInfo[] InputObject { get; set; } = Array.Empty<IntegrityMappingInfo>();
+
     /// <summary>Tag algorithm the volume was formatted with (not stored on disk).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [ArgumentCompleter(typeof(AlgorithmCompleter))]
     public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
 
     /// <summary>Key of a keyed algorithm (hmac-*): the file's raw bytes, at most 4096.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     public string? KeyFile { get; set; }
 
     /// <summary>Journal MAC algorithm (journal_mac) of the volume; with a salt the superblock MAC is checked.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [ArgumentCompleter(typeof(AlgorithmCompleter))]
     public string? JournalIntegrity { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     public string? JournalIntegrityKeyFile { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
@@ -45,7 +61,7 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     public ulong ReservedSectors { get; set; }
 
-    /// <summary>Hashing threads per volume; 0 (default) uses one per processor.</summary>
+    /// <summary>Hashing threads per volume (offline; 0 = one per processor), or concurrent reads (online; 0 = up to 4).</summary>
     [Parameter]
     [ValidateRange(0, 1024)]
     public int ThrottleLimit { get; set; }
@@ -58,6 +74,12 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName != PathParameterSet)
+        {
+            foreach (string name in ParameterSetName == InputObjectParameterSet ? InputObject.Select(o => o.Name) : Name)
+                VerifyOnline(name);
+            return;
+        }
         if (!TryInvoke(DataDevice, () => Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)), out string? dataDevice) ||
             !TryInvoke(KeyFile, () => Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile)), out string? keyFile) ||
             !TryInvoke(JournalIntegrityKeyFile, () => Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)), out string? journalKeyFile))
@@ -112,6 +134,25 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         {
             RequestBuilder.Scrub(request);
         }
+    }
+
+    private void VerifyOnline(string name)
+    {
+        WriteVerbose($"Reading every block of the active volume {name} through the kernel ({(ThrottleLimit == 0 ? "automatic" : ThrottleLimit.ToString(CultureInfo.InvariantCulture))} concurrent reads).");
+        if (!TryInvoke(name, () => OnlineVerifier.VerifyMapping(name, new OnlineVerifyOptions { Threads = ThrottleLimit }, Progress, CancellationToken), out var result))
+        {
+            WriteQuietFailure();
+            return;
+        }
+        foreach (string warning in result.Warnings)
+            WriteWarning($"{result.Name}: {warning}");
+        WriteVerbose(OnlineVerifyText.Summary(result));
+        if (result.MismatchedBlocks > 0)
+            WriteVerbose($"{result.Name}: mismatched sectors {Display.Ranges(result.MismatchedSectors, 10)}.");
+        if (result.UnreadableBlocks > 0)
+            WriteVerbose($"{result.Name}: unreadable sectors {Display.Ranges(result.UnreadableSectors, 10)}.");
+        if (Quiet) WriteObject(result.Healthy);
+        else WriteObject(result);
     }
 
     private void WriteQuietFailure()

@@ -1,4 +1,5 @@
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Engine;
 
@@ -16,11 +17,13 @@ internal enum ErrorCategoryName
     InvalidData = 6,
     InvalidOperation = 7,
     NotImplemented = 11,
+    NotInstalled = 12,
     ObjectNotFound = 13,
     OperationStopped = 14,
     PermissionDenied = 18,
     ResourceBusy = 19,
     ResourceExists = 20,
+    ResourceUnavailable = 21,
     ReadError = 22,
     WriteError = 23,
 }
@@ -63,6 +66,10 @@ internal static class ErrorMapping
     {
         [ErrorIds.DeviceReadFailed] = ErrorCategoryName.ReadError,
         [ErrorIds.DeviceWriteFailed] = ErrorCategoryName.WriteError,
+        // Kernel layer: a missing facility is not "not implemented" (the kind's category) but unavailable here.
+        [KernelErrorIds.DeviceMapperUnavailable] = ErrorCategoryName.ResourceUnavailable,
+        [KernelErrorIds.LoopDeviceUnavailable] = ErrorCategoryName.ResourceUnavailable,
+        [KernelErrorIds.IntegrityTargetUnavailable] = ErrorCategoryName.NotInstalled,
     };
 
     public static ErrorCategoryName CategoryFor(IntegrityVolumeException ex) =>

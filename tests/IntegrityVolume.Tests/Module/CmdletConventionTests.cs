@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Engine;
 using IntegrityVolume.Tests.Module.Support;
 using Xunit;
@@ -24,13 +25,22 @@ public class CmdletConventionTests
     };
 
     public static TheoryData<string> CmdletNames() => HelpTests.CmdletNames();
+
+    /// <summary>Cmdlets that address volumes by device or image path (Close addresses active volumes by name only).</summary>
+    public static TheoryData<string> CmdletsWithPath()
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in ModuleMetadata.Cmdlets.Where(c => c.DeclaredParameters.Any(p => p.Name == "Path"))) data.Add(c.Name);
+        return data;
+    }
     private static CmdletModel Cmdlet(string name) => ModuleMetadata.Cmdlets.Single(c => c.Name == name);
 
     [Fact]
     public void The_module_defines_the_expected_cmdlets()
     {
         var names = ModuleMetadata.Cmdlets.Select(c => c.Name).ToArray();
-        foreach (var expected in new[] { "Get-IntegrityVolume", "New-IntegrityVolume", "Test-IntegrityVolume", "Write-IntegrityVolumeData" })
+        foreach (var expected in new[] { "Get-IntegrityVolume", "New-IntegrityVolume", "Test-IntegrityVolume", "Write-IntegrityVolumeData",
+                     "Open-IntegrityVolume", "Close-IntegrityVolume" })
             Assert.Contains(expected, names);
     }
 
@@ -70,6 +80,8 @@ public class CmdletConventionTests
     {
         Assert.Equal("High", Cmdlet("New-IntegrityVolume").ConfirmImpact);
         Assert.Equal("Medium", Cmdlet("Write-IntegrityVolumeData").ConfirmImpact);
+        Assert.Equal("Medium", Cmdlet("Open-IntegrityVolume").ConfirmImpact);
+        Assert.Equal("Medium", Cmdlet("Close-IntegrityVolume").ConfirmImpact);
     }
 
     [Theory]
@@ -126,7 +138,7 @@ public class CmdletConventionTests
     }
 
     [Theory]
-    [MemberData(nameof(CmdletNames))]
+    [MemberData(nameof(CmdletsWithPath))]
     public void Path_is_mandatory_first_and_binds_files_and_volume_objects(string name)
     {
         var path = Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Path");
@@ -144,25 +156,104 @@ public class CmdletConventionTests
     }
 
     [Fact]
-    public void Get_and_Test_use_a_named_Path_set_so_a_live_Name_set_can_be_added()
+    public void Get_and_Test_keep_the_Path_set_and_add_live_sets()
     {
         foreach (var name in new[] { "Get-IntegrityVolume", "Test-IntegrityVolume" })
         {
             var c = Cmdlet(name);
-            Assert.Equal("Path", c.DefaultParameterSetName);
-            Assert.Equal(new[] { "Path" }, c.ParameterSets);
+            Assert.Contains("Path", c.ParameterSets);
             foreach (var device in new[] { "Path", "DataDevice", "ReservedSectors" })
                 Assert.Equal("Path", c.DeclaredParameters.Single(p => p.Name == device).Sets.Single().SetName);
+            // Positional arguments always mean a path: no live set has a positional parameter.
+            Assert.All(c.DeclaredParameters.Where(p => p.Sets.Any(s => s.SetName != "Path")), p => Assert.All(p.Sets, s => Assert.Null(s.Position)));
         }
+        // Get: no argument lists the active mappings, so its default set is one without mandatory parameters.
+        var get = Cmdlet("Get-IntegrityVolume");
+        Assert.Equal("Name", get.DefaultParameterSetName);
+        Assert.Equal(new[] { "Name", "Path" }, get.ParameterSets.OrderBy(x => x));
+        Assert.DoesNotContain(get.DeclaredParameters.Where(p => p.InSet("Name")), p => p.BindingFor("Name").Mandatory);
+        // Test: the Path set stays the default; live volumes by name or as objects.
+        var test = Cmdlet("Test-IntegrityVolume");
+        Assert.Equal("Path", test.DefaultParameterSetName);
+        Assert.Equal(new[] { "InputObject", "Name", "Path" }, test.ParameterSets.OrderBy(x => x));
+        foreach (var offlineOnly in new[] { "Algorithm", "KeyFile", "JournalIntegrity", "JournalIntegrityKeyFile" })
+            Assert.Equal("Path", test.DeclaredParameters.Single(p => p.Name == offlineOnly).Sets.Single().SetName);
+        foreach (var shared in new[] { "ThrottleLimit", "Quiet" })
+            Assert.Equal(ParameterSetBinding.AllSets, test.DeclaredParameters.Single(p => p.Name == shared).Sets.Single().SetName);
+    }
+
+    /// <summary>
+    /// PowerShell's pipeline binder tries, per object: by value without coercion, then by property name without
+    /// coercion, and within each step the default set first. These shapes make each input land in the right set.
+    /// </summary>
+    [Fact]
+    public void Pipeline_input_lands_in_the_intended_parameter_set()
+    {
+        var fileInfoProps = typeof(FileInfo).GetProperties().Select(p => p.Name).Append("PSPath").ToHashSet();
+        var mappingProps = typeof(IntegrityMappingInfo).GetProperties().Select(p => p.Name).ToHashSet();
+        Assert.Contains("Name", fileInfoProps);     // why Get's and Open's -Name must not bind by property name
+        Assert.Contains("Path", mappingProps);      // why live objects must bind by value, not by property name
+
+        // Get: files and VolumeInfo go to -Path (the default Name set takes nothing by property name); strings to -Name.
+        var get = Cmdlet("Get-IntegrityVolume");
+        Assert.DoesNotContain(get.DeclaredParameters.Where(p => p.InSet("Name")), p => p.BindingFor("Name").ByPropertyName);
+        var getName = get.DeclaredParameters.Single(p => p.Name == "Name");
+        Assert.True(getName.Sets.Single().ByValue);
+        Assert.Equal("System.String[]", getName.TypeFullName);
+
+        // Test and Close: IntegrityMappingInfo binds -InputObject by value (tried before Path/Name by property name).
+        foreach (var name in new[] { "Test-IntegrityVolume", "Close-IntegrityVolume" })
+        {
+            var c = Cmdlet(name);
+            var input = c.DeclaredParameters.Single(p => p.Name == "InputObject");
+            Assert.Equal("IntegrityVolume.Core.Kernel.IntegrityMappingInfo[]", input.TypeFullName);
+            var b = input.Sets.Single();
+            Assert.Equal("InputObject", b.SetName);
+            Assert.True(b.Mandatory && b.ByValue && !b.ByPropertyName);
+            var nameParam = c.DeclaredParameters.Single(p => p.Name == "Name");
+            Assert.Equal("Name", nameParam.Sets.Single().SetName);
+            Assert.True(nameParam.Sets.Single().Mandatory && nameParam.Sets.Single().ByPropertyName && !nameParam.Sets.Single().ByValue);
+            // No other parameter takes pipeline input by value, so nothing competes with -InputObject.
+            Assert.Single(c.DeclaredParameters, p => p.Sets.Any(s => s.ByValue));
+        }
+        Assert.Equal("Name", Cmdlet("Close-IntegrityVolume").DefaultParameterSetName);
+        Assert.Equal(0, Cmdlet("Close-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").Sets.Single().Position);
+
+        // Open: the mapper name is given, never taken from a piped file's Name.
+        var open = Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").Sets.Single();
+        Assert.True(open.Mandatory);
+        Assert.Equal(1, open.Position);
+        Assert.False(open.ByValue || open.ByPropertyName);
+    }
+
+    [Fact]
+    public void Mapper_names_complete_from_the_active_mappings()
+    {
+        foreach (var name in new[] { "Get-IntegrityVolume", "Test-IntegrityVolume", "Close-IntegrityVolume" })
+            Assert.Equal("IntegrityVolume.Commands.MapperNameCompleter", Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
+        Assert.Null(Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
+        foreach (var name in new[] { "Algorithm", "JournalIntegrity" })
+            Assert.Equal("IntegrityVolume.Commands.AlgorithmCompleter", Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == name).CompleterType);
+    }
+
+    [Fact]
+    public void Open_mode_is_one_of_the_kernel_modes_a_user_may_ask_for()
+    {
+        var p = Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(x => x.Name == "Mode");
+        Assert.Equal(MappingRequests.Modes, p.ValidateSet);
+        Assert.Equal("System.String", p.TypeFullName);
     }
 
     [Fact]
     public void Test_returns_results_or_booleans_and_New_returns_the_volume()
     {
-        Assert.Equal(new[] { "IntegrityVolume.Core.VerifyResult", "System.Boolean" }, Cmdlet("Test-IntegrityVolume").OutputTypes.OrderBy(x => x));
+        Assert.Equal(new[] { "IntegrityVolume.Core.Verification.OnlineVerifyResult", "IntegrityVolume.Core.VerifyResult", "System.Boolean" },
+            Cmdlet("Test-IntegrityVolume").OutputTypes.OrderBy(x => x));
         Assert.Equal(new[] { "IntegrityVolume.Core.VolumeInfo" }, Cmdlet("New-IntegrityVolume").OutputTypes);
-        Assert.Equal(new[] { "IntegrityVolume.Core.VolumeInfo" }, Cmdlet("Get-IntegrityVolume").OutputTypes);
+        Assert.Equal(new[] { "IntegrityVolume.Core.Kernel.IntegrityMappingInfo", "IntegrityVolume.Core.VolumeInfo" }, Cmdlet("Get-IntegrityVolume").OutputTypes.OrderBy(x => x));
         Assert.Equal(new[] { "IntegrityVolume.Core.WriteResult" }, Cmdlet("Write-IntegrityVolumeData").OutputTypes);
+        Assert.Equal(new[] { "IntegrityVolume.Core.Kernel.IntegrityMappingInfo" }, Cmdlet("Open-IntegrityVolume").OutputTypes);
+        Assert.Equal(new[] { "IntegrityVolume.Core.Kernel.IntegrityCloseResult" }, Cmdlet("Close-IntegrityVolume").OutputTypes);
     }
 
     [Fact]

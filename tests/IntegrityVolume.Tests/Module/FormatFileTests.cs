@@ -12,7 +12,12 @@ namespace IntegrityVolume.Tests.Module;
 public class FormatFileTests
 {
     private static readonly XDocument Doc = XDocument.Load(ModulePaths.FormatFile);
-    private static readonly Type[] OutputTypes = { typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult) };
+    private static readonly Type[] OutputTypes =
+    {
+        typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult),
+        typeof(IntegrityVolume.Core.Kernel.IntegrityMappingInfo), typeof(IntegrityVolume.Core.Kernel.IntegrityCloseResult),
+        typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult),
+    };
 
     private static IEnumerable<XElement> Views => Doc.Root!.Element("ViewDefinitions")!.Elements("View");
 

@@ -274,6 +274,7 @@ public class HelpTests
         string text = File.ReadAllText(ModulePaths.AboutTopic);
         var ids = typeof(ErrorIds).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Concat(typeof(ModuleErrorIds).GetFields(BindingFlags.Public | BindingFlags.Static))
+            .Concat(typeof(IntegrityVolume.Core.Kernel.KernelErrorIds).GetFields(BindingFlags.Public | BindingFlags.Static))
             .Where(f => f.IsLiteral).Select(f => (string)f.GetRawConstantValue()!);
         foreach (string id in ids)
             Assert.Matches($@"(?m)^    {id}\s", text);

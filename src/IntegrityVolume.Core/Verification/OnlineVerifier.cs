@@ -1,0 +1,375 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Kernel;
+using IntegrityVolume.Core.Operations;
+
+namespace IntegrityVolume.Core.Verification;
+
+/// <summary>
+/// Positional reads of an ACTIVE mapping's block device (/dev/mapper/&lt;name&gt;), where the kernel checks every tag.
+/// Calls may come from several threads at once (positional reads, no shared file offset).
+/// </summary>
+/// <remarks>
+/// Failures are returned, not thrown: the online verifier's whole job is to classify them, and an exception per
+/// failing block would be noise. Tests substitute a reader that fails chosen blocks with EILSEQ or EIO.
+/// </remarks>
+public interface IMappedDeviceReader : IDisposable
+{
+    string Path { get; }
+    /// <summary>Bytes of the device.</summary>
+    long Length { get; }
+    /// <summary>True when reads bypass the page cache (O_DIRECT), so every read reaches dm-integrity's tag check.</summary>
+    bool DirectIo { get; }
+    /// <summary>
+    /// Read exactly <c>buffer.Length</c> bytes at <paramref name="offset"/>. Returns 0, or the errno of the failed read:
+    /// <see cref="OnlineVerifier.EILSEQ"/> when a block failed its tag check (BLK_STS_PROTECTION), EIO and the other
+    /// block-layer codes when the device below could not be read. A read past the end returns ENXIO.
+    /// </summary>
+    int Read(long offset, Span<byte> buffer);
+}
+
+/// <summary>Settings of an online verification.</summary>
+public sealed record OnlineVerifyOptions
+{
+    /// <summary>Concurrent reads; 0 = min(4, processors). Each has its own buffer of <see cref="ChunkBytes"/>.</summary>
+    public int Threads { get; init; }
+    /// <summary>Bytes per read (rounded down to whole blocks); a failing chunk is re-read block by block.</summary>
+    public int ChunkBytes { get; init; } = 1 << 20;
+    /// <summary>At most this many ranges are listed (counts stay exact).</summary>
+    public int MaxReportedRanges { get; init; } = 100_000;
+}
+
+/// <summary>
+/// Result of Test-IntegrityVolume -Name / ivol verify --name: what the KERNEL said when every block of an active
+/// mapping was read. Not a <see cref="VerifyResult"/>: online there are no block classes to tell apart (the kernel
+/// already skips discarded, not yet recalculated and journal-pending blocks), no journal state to report, and two
+/// things offline verification cannot see: unreadable blocks (EIO from the device below) and the kernel's own
+/// mismatch counter.
+/// </summary>
+public sealed class OnlineVerifyResult
+{
+    /// <summary>The device-mapper name.</summary>
+    public required string Name { get; init; }
+    /// <summary>The device node that was read (/dev/mapper/&lt;name&gt;, or /dev/dm-N when that node is missing).</summary>
+    public required string Path { get; init; }
+    public string? DeviceNumber { get; init; }
+    /// <summary>internal_hash of the live table (kernel spelling), null for tags from the layer above.</summary>
+    public string? Algorithm { get; init; }
+    public required string Mode { get; init; }
+    public required int SectorSize { get; init; }
+    public required ulong ProvidedDataSectors { get; init; }
+    /// <summary>True when no block failed its tag check and every block could be read.</summary>
+    public bool Healthy => MismatchedBlocks == 0 && UnreadableBlocks == 0;
+    public required ulong BlocksChecked { get; init; }
+    public required ulong ValidBlocks { get; init; }
+    /// <summary>Blocks the kernel refused with EILSEQ: data and tag disagree.</summary>
+    public required ulong MismatchedBlocks { get; init; }
+    /// <summary>Blocks whose read failed with EIO or another device error (the disk below, not the tag).</summary>
+    public required ulong UnreadableBlocks { get; init; }
+    /// <summary>Mismatching blocks as runs of 512-byte logical sectors (the kernel's "Checksum failed at sector" numbers).</summary>
+    public required SectorRange[] MismatchedSectors { get; init; }
+    public required SectorRange[] UnreadableSectors { get; init; }
+    /// <summary>The kernel's mismatch counter (dmsetup status, first field) before and after; null when it could not be read.</summary>
+    public ulong? FailuresBefore { get; init; }
+    public ulong? FailuresAfter { get; init; }
+    /// <summary>How much the counter rose during the verification. It counts every failed check, so a failing chunk and
+    /// its block-by-block re-read both count: expect at least <see cref="MismatchedBlocks"/>.</summary>
+    public ulong? FailuresDelta => FailuresBefore is { } b && FailuresAfter is { } a && a >= b ? a - b : null;
+    /// <summary>True when the device was read with O_DIRECT (always for block devices).</summary>
+    public required bool DirectIo { get; init; }
+    public required TimeSpan Duration { get; init; }
+    /// <summary>Bytes read per second, in MiB/s.</summary>
+    public required double ThroughputMiBps { get; init; }
+    public required string[] Warnings { get; init; }
+}
+
+/// <summary>
+/// Online verification: read every block of an active dm-integrity mapping through the kernel, which checks each tag
+/// on read, without taking the volume offline. Large aligned O_DIRECT reads; a chunk that fails (EILSEQ or EIO) is
+/// read again block by block to find the failing blocks. Progress is reported on the calling thread.
+/// </summary>
+public static class OnlineVerifier
+{
+    public const int EIO = 5, ENXIO = 6, EINTR = 4, EINVAL = 22, EILSEQ = 84;
+    /// <summary>Block-layer statuses that mean "the device below failed" (blk_status_to_errno): EIO, EBADE, ENODATA, ENOLINK, ETIMEDOUT, EREMOTEIO.</summary>
+    private static readonly int[] DeviceErrors = { EIO, 52, 61, 67, 110, 121 };
+
+    /// <summary>True when <paramref name="errno"/> means a block failed its tag check.</summary>
+    public static bool IsMismatch(int errno) => errno == EILSEQ;
+
+    /// <summary>True when <paramref name="errno"/> is an I/O error of the device below.</summary>
+    public static bool IsDeviceError(int errno) => Array.IndexOf(DeviceErrors, errno) >= 0;
+
+    /// <summary>Verify the active mapping <paramref name="name"/>: find its node, read it, compare the mismatch counter.</summary>
+    public static OnlineVerifyResult VerifyMapping(string name, OnlineVerifyOptions? options = null,
+        IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
+    {
+        var info = IntegrityMappings.Status(name) ?? throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
+            $"Device {name} is not active.", name);
+        if (info.Suspended)
+            throw new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
+                $"{name} is suspended: reads would wait until it is resumed (dmsetup resume {name}).", name);
+        using var reader = MappedDeviceReader.Open(DeviceNodeOf(info));
+        return Verify(info, reader, () => FailuresOf(name), options, progress, ct);
+    }
+
+    private static ulong? FailuresOf(string name)
+    {
+        try { return IntegrityMappings.Status(name)?.Failures; }
+        catch (IntegrityVolumeException) { return null; }
+    }
+
+    /// <summary>/dev/mapper/&lt;name&gt; when it is the mapping's node, else /dev/dm-&lt;minor&gt; (what the kernel names it).</summary>
+    internal static string DeviceNodeOf(IntegrityMappingInfo info)
+    {
+        Kernel.DeviceNumber.TryParse(info.DeviceNumber, out var dev);
+        foreach (var candidate in new[] { info.Path, $"/dev/dm-{dev.Minor}" })
+            if (KernelNative.Stat(candidate) is { IsBlockDevice: true } st && st.RdevMajor == dev.Major && st.RdevMinor == dev.Minor)
+                return candidate;
+        throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
+            $"No device node for {info.Name} ({info.DeviceNumber}): neither {info.Path} nor /dev/dm-{dev.Minor} is that device (dmsetup mknodes {info.Name} creates it).",
+            info.Name);
+    }
+
+    /// <summary>
+    /// Read every block of <paramref name="reader"/> (the device of <paramref name="mapping"/>) and classify the failures.
+    /// <paramref name="failureCounter"/> returns the kernel's mismatch counter (null when unavailable); it is read
+    /// before the first and after the last read.
+    /// </summary>
+    public static OnlineVerifyResult Verify(IntegrityMappingInfo mapping, IMappedDeviceReader reader, Func<ulong?>? failureCounter = null,
+        OnlineVerifyOptions? options = null, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
+    {
+        options ??= new OnlineVerifyOptions();
+        int bs = mapping.SectorSize;
+        if (bs < 512 || bs > 4096 || (bs & (bs - 1)) != 0)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"{mapping.Name}: sector size {bs} is not 512..4096.", mapping.Name);
+        if (options.ChunkBytes < bs)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"Chunk size {options.ChunkBytes} is smaller than a block ({bs}).", mapping.Name);
+        if (options.Threads < 0)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"Threads {options.Threads} must be 0 (automatic) or more.", mapping.Name);
+
+        var warnings = new List<string>();
+        ulong? before = failureCounter?.Invoke();
+        ulong totalBlocks = (ulong)reader.Length / (ulong)bs;
+        if ((ulong)reader.Length % (ulong)bs != 0)
+            warnings.Add($"The device is {reader.Length} bytes, not a whole number of {bs}-byte blocks; the last {(ulong)reader.Length % (ulong)bs} bytes were not read.");
+        int blocksPerChunk = options.ChunkBytes / bs;
+        int chunks = (int)Math.Min(int.MaxValue, (totalBlocks + (ulong)blocksPerChunk - 1) / (ulong)blocksPerChunk);
+        if ((ulong)chunks * (ulong)blocksPerChunk < totalBlocks)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"{mapping.Name}: too many chunks; use a larger chunk size.", mapping.Name);
+        int threads = options.Threads > 0 ? options.Threads : Math.Min(4, Environment.ProcessorCount);
+        var total = new Tally();
+        long totalBytes = (long)(totalBlocks * (ulong)bs);
+
+        var elapsed = totalBlocks == 0 ? TimeSpan.Zero : ParallelChunks.Run(chunks, threads,
+            () => new Worker(blocksPerChunk * bs),
+            (w, i) => ReadChunk(reader, (ulong)i * (ulong)blocksPerChunk, (int)Math.Min((ulong)blocksPerChunk, totalBlocks - (ulong)i * (ulong)blocksPerChunk), bs, w),
+            i => (long)Math.Min((ulong)blocksPerChunk, totalBlocks - (ulong)i * (ulong)blocksPerChunk) * bs, totalBytes,
+            "Verifying active dm-integrity volume", reader.Path, progress, ct,
+            finish: w => { lock (total) total.Add(w.Tally); });
+        ulong? after = failureCounter?.Invoke();
+
+        ulong sectorsPerBlock = (ulong)bs / 512;
+        total.Mismatched.Sort();
+        total.Unreadable.Sort();
+        ulong mismatched = (ulong)total.Mismatched.Count, unreadable = (ulong)total.Unreadable.Count;
+
+        if (!reader.DirectIo)
+            warnings.Add($"{reader.Path} was read through the page cache (O_DIRECT is not available), so blocks already cached were not checked again by the kernel.");
+        if (mapping.Mode == "recovery")
+            warnings.Add("The mapping is in recovery mode: the kernel does not check tags, so no block can fail. Reopen it in another mode to verify it.");
+        if (mapping.RecalcSector is { } recalc && recalc < mapping.ProvidedDataSectors)
+            warnings.Add($"The kernel is still recalculating tags: blocks from sector {recalc} on are not checked yet.");
+        if (total.RecoveredChunks > 0)
+            warnings.Add($"{total.RecoveredChunks} chunk read(s) failed but every block read back on its own (a transient error).");
+        if (before is not null && after is not null && after >= before && after - before < mismatched)
+            warnings.Add($"The kernel's mismatch counter rose by {after - before}, less than the {mismatched} mismatching blocks found.");
+
+        return new OnlineVerifyResult
+        {
+            Name = mapping.Name,
+            Path = reader.Path,
+            DeviceNumber = mapping.DeviceNumber,
+            Algorithm = mapping.Algorithm,
+            Mode = mapping.Mode,
+            SectorSize = bs,
+            ProvidedDataSectors = mapping.ProvidedDataSectors,
+            BlocksChecked = totalBlocks,
+            ValidBlocks = totalBlocks - mismatched - unreadable,
+            MismatchedBlocks = mismatched,
+            UnreadableBlocks = unreadable,
+            MismatchedSectors = TagVerifier.ToRanges(ToSectors(total.Mismatched, sectorsPerBlock), sectorsPerBlock, options.MaxReportedRanges),
+            UnreadableSectors = TagVerifier.ToRanges(ToSectors(total.Unreadable, sectorsPerBlock), sectorsPerBlock, options.MaxReportedRanges),
+            FailuresBefore = before,
+            FailuresAfter = after,
+            DirectIo = reader.DirectIo,
+            Duration = elapsed,
+            ThroughputMiBps = elapsed.TotalSeconds > 0 ? Math.Round(totalBytes / elapsed.TotalSeconds / (1 << 20), 1) : 0,
+            Warnings = warnings.ToArray(),
+        };
+    }
+
+    private static List<ulong> ToSectors(List<ulong> blocks, ulong sectorsPerBlock) => blocks.ConvertAll(b => b * sectorsPerBlock);
+
+    private sealed class Tally
+    {
+        public readonly List<ulong> Mismatched = new(), Unreadable = new();
+        public int RecoveredChunks;
+        public void Add(Tally o) { Mismatched.AddRange(o.Mismatched); Unreadable.AddRange(o.Unreadable); RecoveredChunks += o.RecoveredChunks; }
+    }
+
+    /// <summary>One reader thread: an aligned buffer (O_DIRECT needs one) and its findings.</summary>
+    private sealed class Worker(int bytes) : IDisposable
+    {
+        public readonly AlignedBuffer Buffer = new(bytes);
+        public readonly Tally Tally = new();
+        public void Dispose() => Buffer.Dispose();
+    }
+
+    private static void ReadChunk(IMappedDeviceReader reader, ulong firstBlock, int blocks, int bs, Worker w)
+    {
+        var span = w.Buffer.Span[..(blocks * bs)];
+        int errno = reader.Read((long)(firstBlock * (ulong)bs), span);
+        if (errno == 0) return;
+        Classify(reader, errno, (long)(firstBlock * (ulong)bs), blocks * bs);
+        // The kernel fails the whole request at the first bad block; find every one.
+        int failures = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            ulong block = firstBlock + (ulong)b;
+            int e = reader.Read((long)(block * (ulong)bs), span.Slice(b * bs, bs));
+            if (e == 0) continue;
+            failures++;
+            if (Classify(reader, e, (long)(block * (ulong)bs), bs)) w.Tally.Mismatched.Add(block);
+            else w.Tally.Unreadable.Add(block);
+        }
+        if (failures == 0) w.Tally.RecoveredChunks++;
+    }
+
+    /// <summary>True for a tag mismatch, false for a device error; anything else is not a verdict about blocks and ends the run.</summary>
+    private static bool Classify(IMappedDeviceReader reader, int errno, long offset, int length)
+    {
+        if (IsMismatch(errno)) return true;
+        if (IsDeviceError(errno)) return false;
+        throw new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError,
+            $"{reader.Path}: read of {length} bytes at byte {offset} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}).", reader.Path);
+    }
+}
+
+/// <summary>Page-aligned native memory (O_DIRECT requires the buffer to be aligned to the logical block size).</summary>
+internal sealed unsafe class AlignedBuffer : IDisposable
+{
+    public const int Alignment = 4096;
+    private void* _memory;
+
+    public AlignedBuffer(int length)
+    {
+        Length = length;
+        _memory = NativeMemory.AlignedAlloc((nuint)Math.Max(length, 1), Alignment);
+    }
+
+    public int Length { get; }
+    public Span<byte> Span => _memory is null ? throw new ObjectDisposedException(nameof(AlignedBuffer)) : new Span<byte>(_memory, Length);
+
+    public void Dispose()
+    {
+        if (_memory is null) return;
+        NativeMemory.AlignedFree(_memory);
+        _memory = null;
+    }
+}
+
+/// <summary>
+/// <see cref="IMappedDeviceReader"/> over a device node (or, for tests, a file): opened read-only with O_DIRECT, so
+/// every read goes to dm-integrity and its errno (EILSEQ) reaches us instead of a page-cache EIO.
+/// </summary>
+public sealed unsafe partial class MappedDeviceReader : IMappedDeviceReader
+{
+    private readonly int _fd;
+    private bool _disposed;
+
+    private MappedDeviceReader(string path, int fd, long length, bool direct) { Path = path; _fd = fd; Length = length; DirectIo = direct; }
+
+    public string Path { get; }
+    public long Length { get; }
+    public bool DirectIo { get; }
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    private static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int CloseFd(int fd);
+
+    /// <summary>
+    /// Open <paramref name="path"/> read-only with O_DIRECT. A regular file on a file system without O_DIRECT (tmpfs)
+    /// is opened without it (<see cref="DirectIo"/> false); a device that refuses O_DIRECT is an error.
+    /// </summary>
+    public static MappedDeviceReader Open(string path)
+    {
+        var st = KernelNative.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
+        bool block = st.IsBlockDevice;
+        int flags = NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC;
+        bool direct = true;
+        int fd = NativeMethods.Open(path, flags | NativeMethods.O_DIRECT, 0);
+        if (fd < 0 && Marshal.GetLastPInvokeError() == OnlineVerifier.EINVAL && !block)
+        {
+            direct = false;
+            fd = NativeMethods.Open(path, flags, 0);
+        }
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw errno switch
+            {
+                NativeMethods.EACCES or NativeMethods.EPERM => new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied,
+                    $"{path}: permission denied (reading a mapped device needs root or the disk group).", path),
+                NativeMethods.ENOENT => new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path),
+                _ => new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError, $"{path}: open failed ({Marshal.GetPInvokeErrorMessage(errno)}).", path),
+            };
+        }
+        long length;
+        if (block)
+        {
+            if (NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                CloseFd(fd);
+                throw new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError, $"{path}: cannot get its size ({Marshal.GetPInvokeErrorMessage(errno)}).", path);
+            }
+            length = (long)size;
+        }
+        else length = new FileInfo(path).Length;
+        return new MappedDeviceReader(path, fd, length, direct);
+    }
+
+    public int Read(long offset, Span<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || offset + buffer.Length > Length) return OnlineVerifier.ENXIO;
+        int done = 0;
+        fixed (byte* p = buffer)
+        {
+            while (done < buffer.Length)
+            {
+                nint n = PRead(_fd, p + done, (nuint)(buffer.Length - done), offset + done);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == OnlineVerifier.EINTR) continue;
+                    return errno;
+                }
+                if (n == 0) return OnlineVerifier.ENXIO;   // shrunk under us
+                done += (int)n;
+            }
+        }
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        CloseFd(_fd);
+    }
+}
