@@ -27,13 +27,14 @@ internal static class FormatCommand
         var force = new Option<bool>("--force") { Description = "Overwrite a device that holds a filesystem, LUKS, md, an integrity superblock or a partition table." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check everything and print the volume that would be created; write nothing." };
         var salt = new Option<string?>("--salt") { Description = "Salt in hex instead of a random one (to reproduce an image).", Hidden = true };
+        var kernel = new Option<bool>("--kernel") { Description = "Format through the kernel's dm-integrity target, as integritysetup does, instead of in userspace (needs root and device-mapper)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("format", "Format a device or image file as a dm-integrity volume (kernel-compatible superblock, journal and tags).")
         {
             size, tagSize, sectorSize, journalSize, interleave, legacyPadding, legacyHmac,
             journalIntegrity, journalKeyFile, journalKeySize, bitmapMode, sectorsPerBit, noWipe, batch,
-            force, dryRun, salt, json, progressJson,
+            force, dryRun, salt, kernel, json, progressJson,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
@@ -60,7 +61,9 @@ internal static class FormatCommand
                 var plan = VolumeOperations.PlanFormat(request);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return CliOutput.Success; }
                 if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return CliOutput.UsageError;
-                var result = VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+                var result = p.GetValue(kernel)
+                    ? IntegrityVolume.Core.Kernel.KernelFormatter.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation)
+                    : VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 Print(result, asJson);
                 return CliOutput.Success;
             }));
