@@ -25,17 +25,20 @@ public sealed class BenchmarkReport
     public List<TargetResult> Targets { get; set; } = new();
     public List<string> Notes { get; set; } = new();
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    /// <summary>camelCase, indented, NaN/Infinity allowed; source-generated, so the NativeAOT ivol writes it too.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, BenchmarkJsonContext.Default.BenchmarkReport);
 
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
-    public static BenchmarkReport FromJson(string json) => JsonSerializer.Deserialize<BenchmarkReport>(json, JsonOptions)!;
+    public static BenchmarkReport FromJson(string json) =>
+        JsonSerializer.Deserialize(json, BenchmarkJsonContext.Default.BenchmarkReport) ?? throw new JsonException("The file holds null.");
 }
+
+/// <summary>Source-generated JSON metadata of the report (no reflection-based serialization needed).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(BenchmarkReport))]
+internal sealed partial class BenchmarkJsonContext : JsonSerializerContext;
 
 public sealed class BenchmarkSettings
 {
@@ -82,7 +85,9 @@ public sealed class VolumeResult
     public double WriteSeconds { get; set; }
     public double WriteMiBps { get; set; }
 
+    /// <summary>Cold sequential read: the better of one run before and one after the cold verifies (both in ColdReadSamples).</summary>
     public RateResult ColdRead { get; set; } = new();
+    public List<double> ColdReadSamples { get; set; } = new();
     public RateResult CachedRead { get; set; } = new();
     public List<VerifyRun> Verify { get; set; } = new();
 
@@ -90,16 +95,22 @@ public sealed class VolumeResult
     public double HashMiBps1Core { get; set; }
     /// <summary>Same over zero blocks (what format hashes).</summary>
     public double ZeroHashMiBps1Core { get; set; }
+    /// <summary>Other processes' CPU use during the hash-rate measurement, in cores.</summary>
+    public double HashOtherCores { get; set; }
 
     public CliResult? Cli { get; set; }
     public List<VerifyProfile> Profiles { get; set; } = new();
-    /// <summary>Other processes' CPU use over all of this volume's measurements, in cores; and the hypervisor's steal.</summary>
+    /// <summary>Other processes' CPU use from format to the last CLI run (waits for quiet included), in cores; and the hypervisor's steal.</summary>
     public double OtherCores { get; set; }
     public double StealCores { get; set; }
     /// <summary>Seconds spent waiting for the machine to become quiet before this volume's measurements.</summary>
     public double QuietWaitSeconds { get; set; }
 
     public VerifyRun? Find(string cache, int threads) => Verify.FirstOrDefault(v => v.Cache == cache && v.Threads == threads);
+
+    /// <summary>The most other processes used during any of the timed reads, verifies and hash runs of this volume, in cores.</summary>
+    public double MaxOtherCoresWhileMeasuring() =>
+        Verify.Select(v => v.OtherCores).Append(ColdRead.OtherCores).Append(CachedRead.OtherCores).Append(HashOtherCores).Max();
 }
 
 public sealed class RateResult
@@ -111,6 +122,8 @@ public sealed class RateResult
     public double ResidentBefore { get; set; }
     /// <summary>Other processes' CPU use during the run, in cores (see CpuMonitor).</summary>
     public double OtherCores { get; set; }
+    /// <summary>Runs taken (more than one when other processes disturbed the first).</summary>
+    public int Attempts { get; set; } = 1;
 }
 
 public sealed class VerifyRun
@@ -125,6 +138,8 @@ public sealed class VerifyRun
     public double ResidentBefore { get; set; }
     /// <summary>Other processes' CPU use during the run, in cores.</summary>
     public double OtherCores { get; set; }
+    /// <summary>Runs taken (more than one when other processes disturbed the first).</summary>
+    public int Attempts { get; set; } = 1;
     public bool Healthy { get; set; }
     public ulong ValidBlocks { get; set; }
     public ulong BlocksChecked { get; set; }

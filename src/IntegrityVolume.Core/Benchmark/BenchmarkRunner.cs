@@ -64,7 +64,7 @@ public sealed class BenchmarkRunner
         if (!_systemDrop)
             report.Notes.Add("Cold runs drop only the image's pages (posix_fadvise DONTNEED); /proc/sys/vm/drop_caches was not written (not root, or disabled).");
         if (report.Machine.DiskModel.Contains("virtio", StringComparison.Ordinal))
-            report.Notes.Add("The disk is a virtio device: 'cold' reads may be served from the host's page cache.");
+            report.Notes.Add("The disk is a virtio device: 'cold' (guest page cache dropped) reads may be served from the host's page cache; an untimed read before the cold runs puts every cold run in the same host state.");
         Log($"machine: {report.Machine}");
         var key = RandomNumberGenerator.GetBytes(32);
         string keyPath = Path.Combine(work, "hmac.key");
@@ -133,9 +133,10 @@ public sealed class BenchmarkRunner
                 .OrderBy(v => _o.Algorithms.ToList().IndexOf(v.Algorithm)).ThenBy(v => v.SectorSize).ThenBy(v => v.ImageBytes).ToList();
             if (_noisyWaits > 0)
                 report.Notes.Add($"{_noisyWaits} measurement groups started while other processes used more than {_o.QuietMaxOtherCores} cores (waited up to {_o.QuietTimeout.TotalSeconds:0} s each); see otherCores.");
-            var busy = report.Volumes.Where(v => v.OtherCores >= 0.25).Select(v => $"{v.Algorithm} {v.SectorSize} {BenchmarkTable.Size(v.ImageBytes)} ({v.OtherCores:0.00})").ToList();
+            var busy = report.Volumes.Where(v => v.MaxOtherCoresWhileMeasuring() >= DisturbedCores)
+                .Select(v => $"{v.Algorithm} {v.SectorSize} {BenchmarkTable.Size(v.ImageBytes)} ({v.MaxOtherCoresWhileMeasuring():0.00})").ToList();
             if (busy.Count > 0)
-                report.Notes.Add($"Other processes used >= 0.25 cores on average while measuring: {string.Join(", ", busy)}; those figures are pessimistic.");
+                report.Notes.Add($"Other processes used >= {DisturbedCores} cores during a timed run of: {string.Join(", ", busy)}; those figures may be pessimistic.");
             report.Linearity = BenchmarkAnalysis.ComputeLinearity(report);
             report.Targets = BenchmarkAnalysis.EvaluateTargets(report);
         }
@@ -228,15 +229,20 @@ public sealed class BenchmarkRunner
             r.NonZeroShare = VerifyProfiler.NonZeroShare(img);
             Log($"{name}: format {r.FormatSeconds:0.000} s ({r.FormatTagInitialization}), fill {r.WriteSeconds:0.00} s");
 
-            // Cold: the page cache dropped before every run.
-            AwaitQuiet(ct);
+            // Cold: the page cache dropped before every run. One untimed pass first, so that every timed cold run
+            // meets the same state below the guest (a virtio disk's host cache fills on the first read after a write).
             PageCache.Drop(img, _systemDrop);
-            r.ColdRead = Read(img);
+            StorageProbe.SequentialRead(img, ct: ct);
+            AwaitQuiet(ct);
+            r.ColdRead = Steady(() => { PageCache.Drop(img, _systemDrop); return Read(img); }, x => x.OtherCores, (x, n) => x.Attempts = n, ct);
             foreach (int t in _o.Threads)
-            {
-                PageCache.Drop(img, _systemDrop);
-                r.Verify.Add(Verify(loc, spec, t, "cold", dataBytes, ct));
-            }
+                r.Verify.Add(Steady(() => { PageCache.Drop(img, _systemDrop); return Verify(loc, spec, t, "cold", dataBytes, ct); },
+                    x => x.OtherCores, (x, n) => x.Attempts = n, ct));
+            // The read limit again after the verifies; the better of the two is the machine's limit (the host below a
+            // virtual disk and other tenants make single cold runs noisy).
+            var coldAgain = Steady(() => { PageCache.Drop(img, _systemDrop); return Read(img); }, x => x.OtherCores, (x, n) => x.Attempts = n, ct);
+            r.ColdReadSamples = new List<double> { r.ColdRead.MiBps, coldAgain.MiBps };
+            if (coldAgain.MiBps > r.ColdRead.MiBps) r.ColdRead = coldAgain;
             if (profile)
             {
                 PageCache.Drop(img, _systemDrop);
@@ -245,18 +251,18 @@ public sealed class BenchmarkRunner
             // Cached: each measurement run twice, the second reported.
             AwaitQuiet(ct);
             Read(img);
-            r.CachedRead = Read(img);
+            r.CachedRead = Steady(() => Read(img), x => x.OtherCores, (x, n) => x.Attempts = n, ct);
             foreach (int t in _o.Threads)
             {
                 Verify(loc, spec, t, "cached", dataBytes, ct);
-                r.Verify.Add(Verify(loc, spec, t, "cached", dataBytes, ct));
+                r.Verify.Add(Steady(() => Verify(loc, spec, t, "cached", dataBytes, ct), x => x.OtherCores, (x, n) => x.Attempts = n, ct));
             }
             if (profile) r.Profiles.Add(VerifyProfiler.Run(img, alg, k, "cached", ct));
 
             // The hash limit at the same moment.
             AwaitQuiet(ct);
-            r.HashMiBps1Core = Math.Round(HashProbe.EngineRate(algorithm, k, ss, zeroData: false, _o.HashSeconds), 1);
-            r.ZeroHashMiBps1Core = Math.Round(HashProbe.EngineRate(algorithm, k, ss, zeroData: true, _o.HashSeconds), 1);
+            (r.HashMiBps1Core, r.HashOtherCores) = Steady(() => HashRate(algorithm, k, ss, zeroData: false), x => x.Others, (_, _) => { }, ct);
+            (r.ZeroHashMiBps1Core, _) = Steady(() => HashRate(algorithm, k, ss, zeroData: true), x => x.Others, (_, _) => { }, ct);
             Log($"{name}: read cold {r.ColdRead.MiBps:0} / cached {r.CachedRead.MiBps:0} MiB/s; verify " +
                 string.Join(", ", r.Verify.Select(v => $"{v.Cache} t{v.Threads} {v.MiBps:0}")) + $" MiB/s; hash {r.HashMiBps1Core:0} MiB/s/core");
 
@@ -267,10 +273,40 @@ public sealed class BenchmarkRunner
             }
             (r.OtherCores, r.StealCores) = monitor.Elapsed();
             r.QuietWaitSeconds = Math.Round(_waited - waitedBefore, 1);
-            if (r.OtherCores >= 0.1) Log($"{name}: other processes used {r.OtherCores:0.00} cores meanwhile");
+            if (r.MaxOtherCoresWhileMeasuring() >= DisturbedCores) Log($"{name}: other processes used up to {r.MaxOtherCoresWhileMeasuring():0.00} cores during a timed run");
             return r;
         }
         finally { if (File.Exists(img)) File.Delete(img); }
+    }
+
+    private const double DisturbedCores = 0.25;
+    private const int MaxAttempts = 3;
+
+    /// <summary>
+    /// Take a measurement; when other processes used a quarter core or more meanwhile (and quiet waiting is on), wait for
+    /// quiet and take it again, up to three times, keeping the least disturbed attempt.
+    /// </summary>
+    private T Steady<T>(Func<T> measure, Func<T, double> others, Action<T, int> setAttempts, CancellationToken ct)
+    {
+        var best = measure();
+        int attempts = 1;
+        while (_o.QuietTimeout > TimeSpan.Zero && others(best) >= DisturbedCores && attempts < MaxAttempts)
+        {
+            ct.ThrowIfCancellationRequested();
+            AwaitQuiet(ct);
+            var again = measure();
+            attempts++;
+            if (others(again) < others(best)) best = again;
+        }
+        setAttempts(best, attempts);
+        return best;
+    }
+
+    private (double MiBps, double Others) HashRate(TagAlgorithm algorithm, byte[]? key, int blockSize, bool zeroData)
+    {
+        var cpu = new CpuMonitor();
+        double rate = HashProbe.EngineRate(algorithm, key, blockSize, zeroData, _o.HashSeconds);
+        return (Math.Round(rate, 1), cpu.Elapsed().OtherCores);
     }
 
     private static RateResult Read(string img)

@@ -58,7 +58,7 @@ public static class BenchmarkTable
         sb.Append(markdown ? "" : $"Machine: {r.Machine}\n");
         if (r.CommandLine is not null && !markdown) sb.Append($"Command: {r.CommandLine}\n");
 
-        sb.Append(h("Verify throughput (MiB/s of data; read = plain 1 MiB sequential read of the image, 1 thread; others = cores used by other processes meanwhile)"));
+        sb.Append(h("Verify throughput (MiB/s of data; read = plain 1 MiB sequential read of the image, 1 thread; others = the most cores other processes used during any timed run of that volume)"));
         var vh = new List<string> { "volume", "cold read" };
         vh.AddRange(threads.Select(t => $"cold t{t}"));
         vh.Add($"cold/read");
@@ -79,7 +79,7 @@ public static class BenchmarkTable
             double bound = BenchmarkAnalysis.CombinedBound(cores, v.CachedRead.MiBps, v.HashMiBps1Core);
             row.Add(F(bound));
             row.Add(P((v.Find("cached", all)?.MiBps ?? double.NaN) / bound));
-            row.Add(F(v.OtherCores, "0.00"));
+            row.Add(F(v.MaxOtherCoresWhileMeasuring(), "0.00"));
             return (IReadOnlyList<string>)row;
         }), markdown));
 

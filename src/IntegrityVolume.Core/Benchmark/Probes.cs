@@ -133,6 +133,12 @@ public static class HashProbe
         }
     }
 
+    private struct LowLevelHash(LowLevelSha256 sha) : IBlockHash
+    {
+        private readonly byte[] _digest = new byte[32];
+        public void Hash(ulong sector, ReadOnlySpan<byte> block) => sha.Compute(sector, block, _digest);
+    }
+
     /// <summary>crc32c of four consecutive blocks in lock step: four independent CRC chains hide the crc32 instruction's latency.</summary>
     internal static void Crc32CFourBlocks(byte[] salt, ulong firstSector, ulong sectorStep, ReadOnlySpan<byte> blocks, int blockSize, Span<uint> tags)
     {
@@ -214,6 +220,19 @@ public static class HashProbe
                     Variant = algorithm.IsKeyed ? "HMACSHA256.HashData one-shot (prefix+block copied to scratch)" : "SHA256.HashData one-shot (prefix+block copied to scratch)",
                     MiBps = Math.Round(Loop(ref h, random, blockSize, minSeconds), 1), EqualsEngine = equal,
                 });
+                if (LowLevelSha256.Available)
+                {
+                    using var sha = new LowLevelSha256(salt, algorithm.IsKeyed ? key : null);
+                    var digest = new byte[32];
+                    sha.Compute(5, random.AsSpan(0, blockSize), digest);
+                    var l = new LowLevelHash(sha);
+                    list.Add(new HashVariantResult
+                    {
+                        Algorithm = algorithm.IntegritysetupName, BlockSize = blockSize, Data = "random",
+                        Variant = algorithm.IsKeyed ? "OpenSSL SHA256_Update direct, precomputed HMAC pads (no EVP)" : "OpenSSL SHA256_Update direct (no EVP)",
+                        MiBps = Math.Round(Loop(ref l, random, blockSize, minSeconds), 1), EqualsEngine = digest.AsSpan().SequenceEqual(expected),
+                    });
+                }
                 break;
             }
             case "crc32c":
