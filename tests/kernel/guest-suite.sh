@@ -13,7 +13,7 @@ for name in $names; do
     echo "=== $name"
     dmesg -C 2>/dev/null || true
     t0=$(date +%s)
-    ( cd "$S" && export S && timeout -k 5 "${IVOL_GUEST_SCENARIO_TIMEOUT:-300}" \
+    ( cd "$S" && export S && timeout -k 5 "${IVOL_GUEST_SCENARIO_TIMEOUT:-1800}" \
         bash -c 'set -euo pipefail; . "$1"; . "$2"' _ "$SC/lib.sh" "$SC/$name.sh" ) 2>&1
     rc=$?
     t1=$(date +%s)

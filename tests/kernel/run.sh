@@ -6,7 +6,7 @@
 # Exit status is non-zero when any scenario failed or did not run.
 #
 # Environment: IVOL_KERNEL_SCENARIOS="01-format-open-write-verify 03-corruption-verdict" runs a subset;
-# IVOL_GUEST_TIMEOUT (default 1500 s) bounds the whole guest run; IVOL_SKIP_BUILD=1 reuses the last build.
+# IVOL_GUEST_TIMEOUT (default 3600 s) bounds the whole guest run; IVOL_SKIP_BUILD=1 reuses the last build.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,7 +40,7 @@ mkdir -p "$HERE/.work/results"
 RES="$(mktemp -d "$HERE/.work/results/suite.XXXXXX")"
 export IVOL_RESULTS_DIR="$RES"
 export IVOL_GUEST_SCENARIOS="$scenarios"
-export IVOL_GUEST_TIMEOUT="${IVOL_GUEST_TIMEOUT:-1500}"
+export IVOL_GUEST_TIMEOUT="${IVOL_GUEST_TIMEOUT:-3600}"
 echo "kernel: booting the guest ($count scenarios)" >&2
 bash "$HERE/run-guest.sh" "$HERE/guest-suite.sh"
 grc=$?
