@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using K4os.Hash.xxHash;
 using Org.BouncyCastle.Crypto;
@@ -19,45 +21,109 @@ public abstract class TagHasher : IDisposable
     /// <summary>digest = H(prefix ‖ 0^zeroBytes) without touching the zeros, where the hash allows it (CRCs).</summary>
     public virtual bool TryHashZeros(ReadOnlySpan<byte> prefix, int zeroBytes, Span<byte> digest) => false;
 
+    /// <summary>
+    /// Digests of consecutive blocks in one call, where the hash gains from it (independent CRC chains):
+    /// digest k = H(salt ‖ LE64(firstSector + k·sectorStep) ‖ block k), written at k·DigestSize.
+    /// </summary>
+    public virtual bool TryHashConsecutive(ReadOnlySpan<byte> salt, ulong firstSector, ulong sectorStep,
+        ReadOnlySpan<byte> blocks, int blockSize, Span<byte> digests) => false;
+
+    /// <summary>Digests of <paramref name="count"/> consecutive all-zero blocks without touching zeros (CRCs).</summary>
+    public virtual bool TryHashZerosConsecutive(ReadOnlySpan<byte> salt, ulong firstSector, ulong sectorStep, int count,
+        int zeroBytes, Span<byte> digests) => false;
+
     public virtual void Dispose() { }
 }
 
-/// <summary>crc32c: init ~0, final XOR ~0, stored little-endian (crypto/crc32c_generic.c).</summary>
-internal sealed class Crc32CHasher : TagHasher
+/// <summary>
+/// A CRC tag: register update from an initial value, final XOR, stored little-endian. Zero blocks go through
+/// ZeroShift (crc(prefix ‖ 0^n) = Shift_n(crc(prefix))), so tag initialisation costs O(1) per block.
+/// </summary>
+internal abstract class CrcTagHasher : TagHasher
 {
     private ZeroShift? _shift;
     private int _shiftBytes;
+    protected abstract uint Initial { get; }
+    protected abstract uint FinalXor { get; }
+    protected abstract uint Update(uint crc, ReadOnlySpan<byte> data);
     public override int DigestSize => 4;
+
+    private ZeroShift Shift(int zeroBytes)
+    {
+        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, Update); _shiftBytes = zeroBytes; }
+        return _shift!;
+    }
+
+    public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest) =>
+        BinaryPrimitives.WriteUInt32LittleEndian(digest, Update(Update(Initial, prefix), block) ^ FinalXor);
+
     public override bool TryHashZeros(ReadOnlySpan<byte> prefix, int zeroBytes, Span<byte> digest)
     {
-        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, Crc32C.Update); _shiftBytes = zeroBytes; }
-        BinaryPrimitives.WriteUInt32LittleEndian(digest, ~_shift!.Apply(Crc32C.Update(0xFFFFFFFFu, prefix)));
+        BinaryPrimitives.WriteUInt32LittleEndian(digest, Shift(zeroBytes).Apply(Update(Initial, prefix)) ^ FinalXor);
         return true;
     }
-    public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest)
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override bool TryHashZerosConsecutive(ReadOnlySpan<byte> salt, ulong firstSector, ulong sectorStep, int count,
+        int zeroBytes, Span<byte> digests)
     {
-        uint crc = Crc32C.Update(Crc32C.Update(0xFFFFFFFFu, prefix), block);
-        BinaryPrimitives.WriteUInt32LittleEndian(digest, ~crc);
+        var shift = Shift(zeroBytes);
+        uint afterSalt = Update(Initial, salt); // the salt is the same for every block: hashed once
+        Span<byte> sector = stackalloc byte[8];
+        for (int k = 0; k < count; k++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(sector, firstSector + (ulong)k * sectorStep);
+            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k)..], shift.Apply(Update(afterSalt, sector)) ^ FinalXor);
+        }
+        return true;
+    }
+}
+
+/// <summary>crc32c: init ~0, final XOR ~0, stored little-endian (crypto/crc32c_generic.c).</summary>
+internal sealed class Crc32CHasher : CrcTagHasher
+{
+    protected override uint Initial => 0xFFFFFFFFu;
+    protected override uint FinalXor => 0xFFFFFFFFu;
+    protected override uint Update(uint crc, ReadOnlySpan<byte> data) => Crc32C.Update(crc, data);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override bool TryHashConsecutive(ReadOnlySpan<byte> salt, ulong firstSector, ulong sectorStep,
+        ReadOnlySpan<byte> blocks, int blockSize, Span<byte> digests)
+    {
+        if (!BitConverter.IsLittleEndian) return false;
+        int count = blocks.Length / blockSize, k = 0;
+        uint afterSalt = Crc32C.Update(0xFFFFFFFFu, salt);
+        // The LE64 sector is one 8-byte crc32 step on a little-endian machine.
+        for (; k + 4 <= count; k += 4)
+        {
+            ulong s = firstSector + (ulong)k * sectorStep;
+            uint c0 = BitOperations.Crc32C(afterSalt, s);
+            uint c1 = BitOperations.Crc32C(afterSalt, s + sectorStep);
+            uint c2 = BitOperations.Crc32C(afterSalt, s + 2 * sectorStep);
+            uint c3 = BitOperations.Crc32C(afterSalt, s + 3 * sectorStep);
+            var run = blocks.Slice(k * blockSize, 4 * blockSize);
+            Crc32C.Update4(ref c0, ref c1, ref c2, ref c3, run[..blockSize], run.Slice(blockSize, blockSize),
+                run.Slice(2 * blockSize, blockSize), run.Slice(3 * blockSize, blockSize));
+            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k)..], ~c0);
+            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k + 4)..], ~c1);
+            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k + 8)..], ~c2);
+            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k + 12)..], ~c3);
+        }
+        for (; k < count; k++)
+        {
+            uint c = BitOperations.Crc32C(afterSalt, firstSector + (ulong)k * sectorStep);
+            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k)..], ~Crc32C.Update(c, blocks.Slice(k * blockSize, blockSize)));
+        }
+        return true;
     }
 }
 
 /// <summary>crc32: crc32_le with seed 0 and no final XOR, stored little-endian (crypto/crc32.c).</summary>
-internal sealed class KernelCrc32Hasher : TagHasher
+internal sealed class KernelCrc32Hasher : CrcTagHasher
 {
-    private ZeroShift? _shift;
-    private int _shiftBytes;
-    public override int DigestSize => 4;
-    public override bool TryHashZeros(ReadOnlySpan<byte> prefix, int zeroBytes, Span<byte> digest)
-    {
-        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, KernelCrc32.Update); _shiftBytes = zeroBytes; }
-        BinaryPrimitives.WriteUInt32LittleEndian(digest, _shift!.Apply(KernelCrc32.Update(0, prefix)));
-        return true;
-    }
-    public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest)
-    {
-        uint crc = KernelCrc32.Update(KernelCrc32.Update(0, prefix), block);
-        BinaryPrimitives.WriteUInt32LittleEndian(digest, crc);
-    }
+    protected override uint Initial => 0;
+    protected override uint FinalXor => 0;
+    protected override uint Update(uint crc, ReadOnlySpan<byte> data) => KernelCrc32.Update(crc, data);
 }
 
 /// <summary>xxhash64 with seed 0, stored little-endian (crypto/xxhash_generic.c).</summary>

@@ -64,8 +64,7 @@ internal static class DataWriter
             long dataOffset = (long)g.DataSector(sector) * 512;
             if (take < span.Length) v.Data.Read(dataOffset, span); // keep the old tail of a partial last block
             input.ReadExactly(span[..take]);
-            for (int b = 0; b < n; b++)
-                tags.Compute(sector + ((ulong)b << g.Log2SectorsPerBlock), span.Slice(b * g.BlockSize, g.BlockSize), tagBuf.AsSpan(b * g.TagSize, g.TagSize));
+            tags.ComputeConsecutive(sector, g.SectorsPerBlock, span, g.BlockSize, tagBuf);
             v.Data.Write(dataOffset, span);
             v.Meta.Write((long)g.TagOffset(sector), tagBuf.AsSpan(0, n * g.TagSize));
             sector += (ulong)n << g.Log2SectorsPerBlock;

@@ -25,9 +25,10 @@ internal static class TagInitializer
     public static string Run(BlockDevice meta, BlockDevice data, Superblock sb, Geometry g, TagAlgorithm algorithm, byte[]? key,
         bool dataKnownZero, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
-        // Work items: slices of at most ChunkBytes of data (and their tags) inside one interleave area.
+        // Work items inside one interleave area: at most ChunkBytes of data to check when it may not read as zeros,
+        // otherwise at most ChunkBytes of tags (no data is touched).
         var items = new List<(ulong Area, ulong FirstBlock, int Blocks)>();
-        int blocksPerItem = ChunkBytes / Math.Max(g.BlockSize, g.TagSize);
+        int blocksPerItem = ChunkBytes / (dataKnownZero ? g.TagSize : Math.Max(g.BlockSize, g.TagSize));
         for (ulong area = 0; area < g.Areas; area++)
         {
             ulong blocks = g.AreaSectors(area) >> g.Log2SectorsPerBlock;
@@ -42,8 +43,7 @@ internal static class TagInitializer
                 ulong firstSector = (area << g.Log2InterleaveSectors) + (first << g.Log2SectorsPerBlock);
                 if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
                 var tags = w.Buffer.AsSpan(0, n * g.TagSize);
-                for (int b = 0; b < n; b++)
-                    w.Tags.ComputeZero(firstSector + ((ulong)b << g.Log2SectorsPerBlock), g.BlockSize, tags.Slice(b * g.TagSize, g.TagSize));
+                w.Tags.ComputeZeroConsecutive(firstSector, g.SectorsPerBlock, g.BlockSize, n, tags);
                 meta.Write((long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize), tags);
             },
             i => (long)items[i].Blocks * g.BlockSize, (long)g.ProvidedDataSectors * 512,

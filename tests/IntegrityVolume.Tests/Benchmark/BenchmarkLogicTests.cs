@@ -159,27 +159,6 @@ public class BenchmarkLogicTests
     }
 
     [Theory]
-    [InlineData(512)]
-    [InlineData(4096)]
-    public void Crc32CFourBlocksInLockStepGivesTheEnginesTags(int blockSize)
-    {
-        var salt = new byte[16];
-        new PseudoRandomData(3).Fill(salt);
-        var data = new byte[4 * blockSize];
-        new PseudoRandomData(4).Fill(data);
-        Span<uint> four = stackalloc uint[4];
-        ulong step = (ulong)blockSize / 512;
-        HashProbe.Crc32CFourBlocks(salt, 1000, step, data, blockSize, four);
-        using var engine = new TagComputer(TagAlgorithm.Parse("crc32c"), null, 4, salt);
-        var tag = new byte[4];
-        for (int k = 0; k < 4; k++)
-        {
-            engine.Compute(1000 + (ulong)k * step, data.AsSpan(k * blockSize, blockSize), tag);
-            Assert.Equal(BinaryPrimitives.ReadUInt32LittleEndian(tag), four[k]);
-        }
-    }
-
-    [Theory]
     [InlineData("crc32c", 512, 2)]
     [InlineData("sha256", 4096, 1)]
     [InlineData("hmac-sha256", 512, 1)]
