@@ -3,24 +3,11 @@
 # first run formats, verifies and writes integritytab (changed > 0, images healthy); second run changes nothing;
 # --check changes nothing (no image file, integritytab untouched); a corrupted image fails the play and names the
 # sector. Installs Debian's ansible-core when ansible-playbook is missing. Last line: "ansible: N passed, N failed".
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-repo=$PWD
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "  ok   $1"; }
-fail() { failed=$((failed + 1)); echo "  FAIL $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-quiet() { "$@" >/dev/null 2>&1; }
-finish() { echo "ansible: ${passed} passed, ${failed} failed"; [[ $failed -eq 0 ]]; exit $?; }
+suite=ansible
+source "$(dirname "$0")/../lib/checks.sh"
 
 if ! command -v ansible-playbook >/dev/null 2>&1; then
-  echo "== installing ansible-core (Debian package)"
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null 2>&1 || true
-    apt-get install -y -qq ansible-core >/dev/null 2>&1 || true
-  fi
+  apt_install ansible-core
   if ! command -v ansible-playbook >/dev/null 2>&1; then fail "ansible-core could not be installed"; finish; fi
 fi
 version=$(ansible-playbook --version 2>/dev/null); echo "== ${version%%$'\n'*}"

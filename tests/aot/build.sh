@@ -4,25 +4,12 @@
 # format --dry-run, errors and tab; every tag algorithm; the kernel's failed sectors on a corrupt fixture; exit codes.
 # Prints the binary size and start-up times, and a last line "aot: N passed, N failed".
 # Output: out/aot/ivol (out/ is git-ignored; intermediate files in out/aot-artifacts, apart from the normal obj/).
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-repo=$PWD
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-passed=0; failed=0
-ok()   { passed=$((passed + 1)); echo "  ok   $1"; }
-fail() { failed=$((failed + 1)); echo "  FAIL $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
-quiet() { "$@" >/dev/null 2>&1; }
-finish() { echo "aot: ${passed} passed, ${failed} failed"; [[ $failed -eq 0 ]]; exit $?; }
+suite=aot
+source "$(dirname "$0")/../lib/checks.sh"
 
 # The ILCompiler links with clang (and needs zlib); Debian's packages.
 if ! command -v clang >/dev/null 2>&1 || [[ ! -e /usr/include/zlib.h ]]; then
-  echo "== installing clang and zlib1g-dev (Debian packages)"
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null 2>&1 || true
-    apt-get install -y -qq clang zlib1g-dev >/dev/null 2>&1 || true
-  fi
+  apt_install clang zlib1g-dev
   command -v clang >/dev/null 2>&1 || { fail "clang could not be installed"; finish; }
 fi
 

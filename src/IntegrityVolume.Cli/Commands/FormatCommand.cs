@@ -22,7 +22,7 @@ internal static class FormatCommand
         var journalKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes to read from the journal MAC key file." };
         var bitmapMode = new Option<bool>("--integrity-bitmap-mode", "-B") { Description = "Accepted for integritysetup compatibility; the mode is chosen at open." };
         var sectorsPerBit = new Option<ulong?>("--bitmap-sectors-per-bit") { Description = "Bitmap granularity recorded in the superblock." };
-        var noWipe = new Option<bool>("--no-wipe") { Description = "Do not initialise tags; the volume is marked for kernel recalculation." };
+        var noWipe = new Option<bool>("--no-wipe") { Description = "Do not initialise tags. Userspace: the volume is marked RECALCULATING, the kernel computes the tags on open. With --kernel: superblock and journal only (as integritysetup --no-wipe); open with --integrity-recalculate." };
         var batch = new Option<bool>("--batch-mode", "-q") { Description = "Do not ask for confirmation." };
         var force = new Option<bool>("--force") { Description = "Overwrite a device that holds a filesystem, LUKS, md, an integrity superblock or a partition table." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check everything and print the volume that would be created; write nothing." };
@@ -58,7 +58,7 @@ internal static class FormatCommand
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
                     Salt = saltBytes,
                 };
-                var plan = VolumeOperations.PlanFormat(request);
+                var plan = p.GetValue(kernel) ? IntegrityVolume.Core.Kernel.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return CliOutput.Success; }
                 if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return CliOutput.UsageError;
                 var result = p.GetValue(kernel)

@@ -5,19 +5,11 @@ namespace IntegrityVolume.Core.Benchmark;
 /// <summary>libc calls the benchmark needs: page-cache control and residency, child resource usage.</summary>
 internal static unsafe partial class BenchNative
 {
-    public const int POSIX_FADV_DONTNEED = 4;
     public const int PROT_READ = 1, MAP_SHARED = 1;
     public const int RUSAGE_CHILDREN = -1;
 
-    /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
-    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
-    public static partial int PosixFadvise(int fd, long offset, long length, int advice);
-
     [LibraryImport("libc", EntryPoint = "sync")]
     public static partial void Sync();
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    public static partial int Fsync(int fd);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);

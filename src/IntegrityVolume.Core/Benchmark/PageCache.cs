@@ -12,8 +12,8 @@ public static class PageCache
         using (var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
         {
             int fd = (int)h.DangerousGetHandle();
-            BenchNative.Fsync(fd);   // dirty pages cannot be dropped
-            BenchNative.PosixFadvise(fd, 0, 0, BenchNative.POSIX_FADV_DONTNEED);
+            Devices.NativeMethods.Fsync(fd);   // dirty pages cannot be dropped
+            Devices.NativeMethods.PosixFadvise(fd, 0, 0, Devices.NativeMethods.POSIX_FADV_DONTNEED);
         }
         if (!systemWide || !BenchNative.IsRoot) return false;
         try

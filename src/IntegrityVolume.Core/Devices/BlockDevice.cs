@@ -51,6 +51,8 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         return new BlockDevice(path, handle, fd, length, isBlock, write);
     }
 
+    public void AdviseSequential() => NativeMethods.PosixFadvise(_fd, 0, 0, NativeMethods.POSIX_FADV_SEQUENTIAL);
+
     /// <summary>Read exactly buffer.Length bytes; anything short is a truncated device.</summary>
     public void Read(long offset, Span<byte> buffer)
     {

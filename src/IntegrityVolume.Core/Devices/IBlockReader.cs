@@ -6,4 +6,7 @@ public interface IBlockReader
     string Path { get; }
     long Length { get; }
     void Read(long offset, Span<byte> buffer);
+
+    /// <summary>Readahead hint: the caller reads front to back (posix_fadvise SEQUENTIAL, a wider window); advisory.</summary>
+    void AdviseSequential() { }
 }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace IntegrityVolume.Core.Devices;
 
-/// <summary>The few libc calls .NET does not wrap: open with O_EXCL on block devices, ioctl, fallocate.</summary>
+/// <summary>The few libc calls .NET does not wrap: open with O_EXCL on block devices, ioctl, fallocate, fadvise.</summary>
 internal static partial class NativeMethods
 {
     public const int O_RDONLY = 0, O_RDWR = 2, O_EXCL = 0x80, O_CLOEXEC = 0x80000, O_DIRECT = 0x4000;
@@ -11,6 +11,7 @@ internal static partial class NativeMethods
     public const ulong BLKZEROOUT = 0x127F;        // _IO(0x12, 127)
     public const ulong BLKDISCARDZEROES = 0x127C;  // _IO(0x12, 124)
     public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+    public const int POSIX_FADV_SEQUENTIAL = 2, POSIX_FADV_DONTNEED = 4;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
@@ -23,6 +24,10 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long len);
+
+    /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    public static partial int PosixFadvise(int fd, long offset, long length, int advice);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);

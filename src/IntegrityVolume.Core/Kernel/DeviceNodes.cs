@@ -69,6 +69,42 @@ public static partial class DeviceNodes
         if (Matches(path, dev) || IsDanglingLink(path)) KernelNative.Unlink(path);
     }
 
+    /// <summary>
+    /// Without udev nobody unlinks the node of a device the kernel removed later (deferred remove on last close):
+    /// unlink /dev/mapper entries that are device-mapper block nodes (or dangling links) with no active device of
+    /// that name, as libdevmapper's node fallback does. With udev its rules own the directory: nothing is touched.
+    /// </summary>
+    public static IReadOnlyList<string> PruneStale(IReadOnlyCollection<string> activeNames)
+    {
+        var removed = new List<string>();
+        if (UdevRunning || !Directory.Exists(MapperDirectory) || DeviceMapperMajor() is not { } major) return removed;
+        foreach (var path in Directory.EnumerateFileSystemEntries(MapperDirectory))
+        {
+            string name = System.IO.Path.GetFileName(path);
+            if (name == "control" || activeNames.Contains(name)) continue;
+            bool staleNode = KernelNative.Stat(path) is { IsBlockDevice: true } st && st.RdevMajor == major;
+            if (staleNode || IsDanglingLink(path)) { KernelNative.Unlink(path); removed.Add(path); }
+        }
+        return removed;
+    }
+
+    /// <summary>The block major of "device-mapper" in /proc/devices.</summary>
+    private static uint? DeviceMapperMajor()
+    {
+        try
+        {
+            bool block = false;
+            foreach (var line in File.ReadLines("/proc/devices"))
+            {
+                if (line.StartsWith("Block devices", StringComparison.Ordinal)) { block = true; continue; }
+                var parts = line.Trim().Split(' ', 2);
+                if (block && parts.Length == 2 && parts[1] == "device-mapper" && uint.TryParse(parts[0], out var m)) return m;
+            }
+        }
+        catch (IOException) { }
+        return null;
+    }
+
     private static bool Matches(string path, DeviceNumber dev) =>
         KernelNative.Stat(path) is { IsBlockDevice: true } s && s.RdevMajor == dev.Major && s.RdevMinor == dev.Minor;
 

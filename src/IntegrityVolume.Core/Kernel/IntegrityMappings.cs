@@ -139,8 +139,12 @@ public static class IntegrityMappings
     {
         DeviceMapperClient.ValidateName(name);
         using var dm = DeviceMapperClient.Open();
-        var info = dm.GetInfo(name) ?? throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
-            $"Device {name} is not active.", name);
+        var info = dm.GetInfo(name);
+        if (info is null)
+        {
+            DeviceNodes.PruneStale(dm.ListDevices().Select(d => d.Name).ToHashSet());
+            throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
+        }
         var loops = new List<(DeviceNumber Dev, string Path)>();
         foreach (var t in dm.GetTable(name))
         {
@@ -181,7 +185,11 @@ public static class IntegrityMappings
         DeviceMapperClient.ValidateName(name);
         using var dm = DeviceMapperClient.Open();
         var info = dm.GetInfo(name);
-        if (info is null) return null;
+        if (info is null)
+        {
+            DeviceNodes.PruneStale(dm.ListDevices().Select(d => d.Name).ToHashSet());
+            return null;
+        }
         return Describe(dm, info) ?? throw new IntegrityVolumeException(KernelErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument,
             $"{name} is not a dm-integrity mapping.", name);
     }
@@ -191,7 +199,9 @@ public static class IntegrityMappings
     {
         using var dm = DeviceMapperClient.Open();
         var result = new List<IntegrityMappingInfo>();
-        foreach (var d in dm.ListDevices())
+        var devices = dm.ListDevices();
+        DeviceNodes.PruneStale(devices.Select(d => d.Name).ToHashSet());
+        foreach (var d in devices)
         {
             var info = dm.GetInfo(d.Name);
             if (info is null) continue;

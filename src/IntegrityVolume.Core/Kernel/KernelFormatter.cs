@@ -42,14 +42,23 @@ public static class KernelFormatter
     public static FormatResult Format(FormatRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         Format(request, progress, ct, DeviceMapperClient.DefaultControlPath);
 
-    internal static FormatResult Format(FormatRequest r, IProgress<OperationProgress>? progress, CancellationToken ct, string controlPath)
+    /// <summary>
+    /// What Format would do, nothing written (dry run): every check of the userspace formatter (existing file,
+    /// signatures, algorithm, key, sizes) and the same layout; the tags come from the kernel's wipe ("none" with NoWipe).
+    /// </summary>
+    public static FormatResult Plan(FormatRequest r)
     {
-        var sw = Stopwatch.StartNew();
         if (r.Salt is not null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "The kernel chooses the salt when it formats; a given salt works only with the userspace formatter.");
-        // Every check of the userspace formatter (existing file, signatures, algorithm, key, sizes), nothing written.
         var plan = Formatter.Plan(r);
+        return new FormatResult { Volume = plan.Volume, TagInitialization = r.NoWipe ? "none" : KernelWipe, Duration = TimeSpan.Zero, WhatIf = true };
+    }
+
+    internal static FormatResult Format(FormatRequest r, IProgress<OperationProgress>? progress, CancellationToken ct, string controlPath)
+    {
+        var sw = Stopwatch.StartNew();
+        var plan = Plan(r);
         int tagSize = plan.Volume.IntegrityTagSize;
 
         using var dm = DeviceMapperClient.Open(controlPath);

@@ -119,6 +119,24 @@ public class CliTests
     }
 
     [Fact]
+    public void KernelFormatDryRunPlansTheKernelsWipeAndWritesNothing()
+    {
+        using var img = new TempFile(".img");
+        var (code, stdout, _) = Ivol("format", img.Path, "--size", "64M", "--kernel", "--dry-run", "--json");
+        Assert.Equal(0, code);
+        var plan = JsonNode.Parse(stdout)!;
+        Assert.Equal("kernel-wipe", (string)plan["tagInitialization"]!);
+        Assert.Equal(129160UL, (ulong)plan["volume"]!["providedDataSectors"]!);
+        (code, stdout, _) = Ivol("format", img.Path, "--size", "64M", "--kernel", "--no-wipe", "--dry-run", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("none", (string)JsonNode.Parse(stdout)!["tagInitialization"]!);
+        var (saltCode, _, err) = Ivol("format", img.Path, "--size", "64M", "--kernel", "--salt", new string('0', 32), "--dry-run", "--json");
+        Assert.Equal(2, saltCode);
+        Assert.Equal(ErrorIds.InvalidParameter, (string)JsonNode.Parse(err)!["error"]!);
+        Assert.False(File.Exists(img.Path));
+    }
+
+    [Fact]
     public void UsageAndInputErrorsExitTwoWithStableIds()
     {
         var c = new FixtureCase("p01");
