@@ -7,8 +7,9 @@
     Tasks (run in the order given):
 
       Build    dotnet build of the module (and of the test project when testing).
-      Test     xunit (dotnet test tests/IntegrityVolume.Tests), then the Pester 5 suite in tests/*.Tests.ps1
-               against the packaged module, in a fresh pwsh process. Packages first if needed.
+      Test     xunit (dotnet test tests/IntegrityVolume.Tests), then the Pester task.
+      Pester   The Pester 5 suite in tests/*.Tests.ps1 against the packaged module, in a fresh pwsh process.
+               Packages first if needed. (tests/run.sh runs xunit itself, then this task.)
       Package  Lays out out/IntegrityVolume/<ModuleVersion>/: manifest, format file, IntegrityVolume.dll,
                IntegrityVolume.Core.dll and its dependencies, en-US help. Never System.Management.Automation.dll
                (the PowerShellStandard stub would shadow pwsh's engine) and never Microsoft.Extensions.ObjectPool.dll
@@ -34,7 +35,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Docs', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Docs', 'Clean')]
     [string[]] $Task = @('Build', 'Package'),
 
     [ValidateSet('Debug', 'Release')]
@@ -115,7 +116,10 @@ function Invoke-Package {
 
 function Invoke-Test {
     Invoke-Native dotnet @('test', $testProject, '-c', $Configuration, '--nologo')
+    Invoke-PesterSuite
+}
 
+function Invoke-PesterSuite {
     if (-not (Test-Path (Join-Path $outDir "$moduleName.psd1"))) { Invoke-Package }
 
     # A binary module cannot be unloaded: run Pester in a fresh process, against the packaged module.
@@ -183,6 +187,7 @@ foreach ($t in $Task) {
         'Build' { Invoke-Build }
         'Package' { Invoke-Package }
         'Test' { Invoke-Test }
+        'Pester' { Invoke-PesterSuite }
         'Docs' { Invoke-Docs }
     }
 }

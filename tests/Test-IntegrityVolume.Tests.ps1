@@ -36,7 +36,7 @@ Describe 'Test-IntegrityVolume' -Tag 'Unit' {
             $r.Healthy | Should -BeFalse
             $r.MismatchedBlocks | Should -Be 2
             $r.MismatchedSectors.Start | Should -Be @(3, 100)
-            $r.MismatchedSectors.Count | Should -Be @(1, 1)
+            $r.MismatchedSectors.Sectors | Should -Be @(1, 1)
         }
 
         It 'shows the status first in the default table' {

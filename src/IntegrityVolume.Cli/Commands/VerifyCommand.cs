@@ -53,7 +53,7 @@ internal static class VerifyCommand
         Console.WriteLine($"  valid {r.ValidBlocks}, mismatched {r.MismatchedBlocks}, discarded {r.DiscardedBlocks}, uninitialized {r.UninitializedBlocks}, " +
             $"unsynchronized {r.UnsynchronizedBlocks}, journal-pending {r.JournalPendingBlocks}; journal {r.JournalState}");
         foreach (var range in r.MismatchedSectors.Take(50))
-            Console.WriteLine($"  Checksum failed at sector {range.Start}{(range.Count > 1 ? $" (+{range.Count - 1} sectors)" : "")}");
+            Console.WriteLine($"  Checksum failed at sector {range.Start}{(range.Sectors > 1 ? $" (+{range.Sectors - 1} sectors)" : "")}");
         if (r.MismatchedSectors.Length > 50) Console.WriteLine($"  ... {r.MismatchedSectors.Length - 50} more ranges (use --json for all)");
         foreach (var w in r.Warnings) Console.Error.WriteLine($"warning: {w}");
     }

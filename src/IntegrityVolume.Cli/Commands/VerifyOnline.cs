@@ -47,10 +47,10 @@ internal static class VerifyOnline
         string counter = r.FailuresDelta is { } d ? $"+{d} ({r.FailuresBefore} -> {r.FailuresAfter})" : "not available";
         Console.WriteLine($"  valid {r.ValidBlocks}, mismatched {r.MismatchedBlocks}, unreadable {r.UnreadableBlocks}; kernel mismatch counter {counter}");
         foreach (var range in r.MismatchedSectors.Take(50))
-            Console.WriteLine($"  Checksum failed at sector {range.Start}{(range.Count > 1 ? $" (+{range.Count - 1} sectors)" : "")}");
+            Console.WriteLine($"  Checksum failed at sector {range.Start}{(range.Sectors > 1 ? $" (+{range.Sectors - 1} sectors)" : "")}");
         if (r.MismatchedSectors.Length > 50) Console.WriteLine($"  ... {r.MismatchedSectors.Length - 50} more ranges (use --json for all)");
         foreach (var range in r.UnreadableSectors.Take(50))
-            Console.WriteLine($"  I/O error at sector {range.Start}{(range.Count > 1 ? $" (+{range.Count - 1} sectors)" : "")}");
+            Console.WriteLine($"  I/O error at sector {range.Start}{(range.Sectors > 1 ? $" (+{range.Sectors - 1} sectors)" : "")}");
         if (r.UnreadableSectors.Length > 50) Console.WriteLine($"  ... {r.UnreadableSectors.Length - 50} more ranges (use --json for all)");
         foreach (var w in r.Warnings) Console.Error.WriteLine($"warning: {w}");
     }

@@ -44,7 +44,7 @@ public class CliTests
         Assert.False((bool)j["healthy"]!);
         Assert.Equal(32328UL, (ulong)j["blocksChecked"]!);
         var sectors = j["mismatchedSectors"]!.AsArray()
-            .SelectMany(r => Enumerable.Range(0, (int)(ulong)r!["count"]!).Select(k => (ulong)r!["start"]! + (ulong)k)).ToArray();
+            .SelectMany(r => Enumerable.Range(0, (int)(ulong)r!["sectors"]!).Select(k => (ulong)r!["start"]! + (ulong)k)).ToArray();
         Assert.Equal(c.KernelFailedSectors, sectors);
     }
 

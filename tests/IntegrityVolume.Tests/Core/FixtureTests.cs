@@ -147,7 +147,7 @@ public class FixtureTests
         Assert.False(r.Healthy);
         int spb = r.SectorSize / 512;
         // The kernel reports the first sector of each failing block; a range covers whole blocks.
-        var ours = r.MismatchedSectors.SelectMany(x => Enumerable.Range(0, (int)(x.Count / (ulong)spb)).Select(b => x.Start + (ulong)(b * spb))).ToArray();
+        var ours = r.MismatchedSectors.SelectMany(x => Enumerable.Range(0, (int)(x.Sectors / (ulong)spb)).Select(b => x.Start + (ulong)(b * spb))).ToArray();
         Assert.Equal(c.KernelFailedSectors, ours);
         Assert.Equal((ulong)c.KernelFailedSectors.Length, r.MismatchedBlocks);
     }

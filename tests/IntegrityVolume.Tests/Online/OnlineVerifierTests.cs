@@ -70,7 +70,7 @@ public sealed class OnlineVerifierTests : IDisposable
     }
 
     private static IEnumerable<ulong> Sectors(IEnumerable<SectorRange> ranges) =>
-        ranges.SelectMany(r => Enumerable.Range(0, (int)r.Count).Select(k => r.Start + (ulong)k));
+        ranges.SelectMany(r => Enumerable.Range(0, (int)r.Sectors).Select(k => r.Start + (ulong)k));
 
     [Fact]
     public void A_healthy_device_reads_every_block_once_in_chunks()

@@ -27,7 +27,7 @@ expected="3 777 2000 4100 8191"
 
 set +e; ivol verify vol.img --integrity crc32c --json > verify.json; vrc=$?; set -e
 expect_eq "$vrc" "1" "ivol verify exit code (corruption found)"
-ours=$(json verify.json '" ".join(str(s) for r in j["mismatchedSectors"] for s in range(r["start"], r["start"] + r["count"]))')
+ours=$(json verify.json '" ".join(str(s) for r in j["mismatchedSectors"] for s in range(r["start"], r["start"] + r["sectors"]))')
 expect_eq "$ours" "$expected" "ivol verify mismatched sectors"
 
 expect_rc 0 ivol open vol.img c3 --integrity crc32c

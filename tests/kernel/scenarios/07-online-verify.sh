@@ -6,7 +6,7 @@
 # as unreadable sectors, not as mismatches. (Each ivol start costs ~10 s under TCG: mappings that are not under
 # test are removed with dmsetup, and the layout comes from `ivol format --json`.)
 sectors_of() { # FILE KEY: the 512-byte sectors of a JSON range list, space-separated
-    json "$1" '" ".join(str(s) for r in j["'"$2"'"] for s in range(r["start"], r["start"] + r["count"]))'
+    json "$1" '" ".join(str(s) for r in j["'"$2"'"] for s in range(r["start"], r["start"] + r["sectors"]))'
 }
 flip() { # IMAGE BYTE-OFFSET: invert one byte in place
     local b
@@ -101,7 +101,7 @@ expect_rc 0 ivol open big.img b7 --integrity crc32c
 expect_rc 1 ivol verify --name b7 --json
 echo "$OUT" > bon.json
 expect_eq "$(json bon.json 'j["sectorSize"]')" "4096" "sector size"
-expect_eq "$(json bon.json '[[r["start"], r["count"]] for r in j["mismatchedSectors"]]')" "[[800, 16]]" "4 KiB blocks: one range of two blocks"
+expect_eq "$(json bon.json '[[r["start"], r["sectors"]] for r in j["mismatchedSectors"]]')" "[[800, 16]]" "4 KiB blocks: one range of two blocks"
 expect_eq "$(sectors_of bon.json mismatchedSectors)" "$(sectors_of boff.json mismatchedSectors)" "4 KiB: online == offline"
 log "kernel log (4 KiB blocks): $(kernel_failed_sectors | tr '\n' ' ')"
 remove_mapping b7 big.img
