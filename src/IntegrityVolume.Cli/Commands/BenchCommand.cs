@@ -23,11 +23,12 @@ public static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "Small sizes and short hash measurements: runs in seconds (a smoke test, not a measurement)." };
         var noDrop = new Option<bool>("--no-drop-caches") { Description = "Cold runs: only posix_fadvise DONTNEED on the image, never /proc/sys/vm/drop_caches." };
         var noCli = new Option<bool>("--no-cli") { Description = "Skip the child-process runs (peak RSS, CLI vs Core)." };
+        var cli = new Option<string?>("--cli") { Description = "The ivol executable to time as a child process (default: this one), e.g. the NativeAOT build out/aot/ivol." };
         var waitQuiet = new Option<int>("--wait-quiet") { Description = "Before each group of measurements wait up to this many seconds for other processes to leave the CPUs alone (default 0: never wait)." };
         var fromJson = new Option<string?>("--from-json") { Description = "Measure nothing: load an earlier run's --json file, re-evaluate the targets and print the tables." };
         var cmd = new Command("bench", "Benchmark format and verify against the machine's read, write and hash limits; print a table, optionally write JSON.")
         {
-            sizes, algorithms, sectorSizes, threads, dir, json, markdown, quick, noDrop, noCli, waitQuiet, fromJson,
+            sizes, algorithms, sectorSizes, threads, dir, json, markdown, quick, noDrop, noCli, cli, waitQuiet, fromJson,
         };
         cmd.SetAction(p =>
         {
@@ -53,7 +54,7 @@ public static class BenchCommand
                         Quick = isQuick,
                         HashSeconds = isQuick ? 0.1 : 1.0,
                         SystemDropCaches = !p.GetValue(noDrop),
-                        CliCommand = p.GetValue(noCli) ? null : IvolCommand(),
+                        CliCommand = p.GetValue(noCli) ? null : p.GetValue(cli) is { } exe ? new[] { Path.GetFullPath(exe) } : IvolCommand(),
                         QuietTimeout = TimeSpan.FromSeconds(Math.Max(0, p.GetValue(waitQuiet))),
                         CommandLine = "ivol " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
                     };

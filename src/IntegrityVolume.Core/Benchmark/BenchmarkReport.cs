@@ -89,6 +89,8 @@ public sealed class VolumeResult
     public RateResult ColdRead { get; set; } = new();
     public List<double> ColdReadSamples { get; set; } = new();
     public RateResult CachedRead { get; set; } = new();
+    /// <summary>Cached read with one thread per core at once (StorageProbe.ParallelRead): the shared memory-bandwidth limit.</summary>
+    public RateResult CachedReadAllCores { get; set; } = new();
     public List<VerifyRun> Verify { get; set; } = new();
 
     /// <summary>TagComputer.Compute on one core over random data at this sector size (MiB/s).</summary>

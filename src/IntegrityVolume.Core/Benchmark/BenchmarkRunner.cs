@@ -236,7 +236,7 @@ public sealed class BenchmarkRunner
             AwaitQuiet(ct);
             r.ColdRead = Steady(() => { PageCache.Drop(img, _systemDrop); return Read(img); }, x => x.OtherCores, (x, n) => x.Attempts = n, ct);
             foreach (int t in _o.Threads)
-                r.Verify.Add(Steady(() => { PageCache.Drop(img, _systemDrop); return Verify(loc, spec, t, "cold", dataBytes, ct); },
+                r.Verify.Add(Steady(() => BestOf(ColdRuns, () => { PageCache.Drop(img, _systemDrop); return Verify(loc, spec, t, "cold", dataBytes, ct); }, x => x.MiBps),
                     x => x.OtherCores, (x, n) => x.Attempts = n, ct));
             // The read limit again after the verifies; the better of the two is the machine's limit (the host below a
             // virtual disk and other tenants make single cold runs noisy).
@@ -248,14 +248,17 @@ public sealed class BenchmarkRunner
                 PageCache.Drop(img, _systemDrop);
                 r.Profiles.Add(VerifyProfiler.Run(img, alg, k, "cold", ct));
             }
-            // Cached: each measurement run twice, the second reported.
+            // Cached: a warm-up run, then the best of CachedRuns, for the read limit and for each verify alike.
             AwaitQuiet(ct);
             Read(img);
-            r.CachedRead = Steady(() => Read(img), x => x.OtherCores, (x, n) => x.Attempts = n, ct);
+            r.CachedRead = Steady(() => BestOf(CachedRuns, () => Read(img), x => x.MiBps), x => x.OtherCores, (x, n) => x.Attempts = n, ct);
+            int allThreads = _o.Threads.Count == 0 ? 1 : _o.Threads.Max();
+            r.CachedReadAllCores = Steady(() => BestOf(CachedRuns, () => Read(img, allThreads), x => x.MiBps), x => x.OtherCores, (x, n) => x.Attempts = n, ct);
             foreach (int t in _o.Threads)
             {
                 Verify(loc, spec, t, "cached", dataBytes, ct);
-                r.Verify.Add(Steady(() => Verify(loc, spec, t, "cached", dataBytes, ct), x => x.OtherCores, (x, n) => x.Attempts = n, ct));
+                r.Verify.Add(Steady(() => BestOf(CachedRuns, () => Verify(loc, spec, t, "cached", dataBytes, ct), x => x.MiBps),
+                    x => x.OtherCores, (x, n) => x.Attempts = n, ct));
             }
             if (profile) r.Profiles.Add(VerifyProfiler.Run(img, alg, k, "cached", ct));
 
@@ -263,7 +266,7 @@ public sealed class BenchmarkRunner
             AwaitQuiet(ct);
             (r.HashMiBps1Core, r.HashOtherCores) = Steady(() => HashRate(algorithm, k, ss, zeroData: false), x => x.Others, (_, _) => { }, ct);
             (r.ZeroHashMiBps1Core, _) = Steady(() => HashRate(algorithm, k, ss, zeroData: true), x => x.Others, (_, _) => { }, ct);
-            Log($"{name}: read cold {r.ColdRead.MiBps:0} / cached {r.CachedRead.MiBps:0} MiB/s; verify " +
+            Log($"{name}: read cold {r.ColdRead.MiBps:0} / cached {r.CachedRead.MiBps:0} (x{allThreads} {r.CachedReadAllCores.MiBps:0}) MiB/s; verify " +
                 string.Join(", ", r.Verify.Select(v => $"{v.Cache} t{v.Threads} {v.MiBps:0}")) + $" MiB/s; hash {r.HashMiBps1Core:0} MiB/s/core");
 
             if (_o.CliCommand is { Count: > 0 } cli)
@@ -277,6 +280,20 @@ public sealed class BenchmarkRunner
             return r;
         }
         finally { if (File.Exists(img)) File.Delete(img); }
+    }
+
+    /// <summary>Runs per cached / cold verify and cached read; the fastest is kept (a throughput limit, not a typical run).</summary>
+    private const int CachedRuns = 3, ColdRuns = 2;
+
+    private static T BestOf<T>(int runs, Func<T> measure, Func<T, double> rate)
+    {
+        var best = measure();
+        for (int i = 1; i < runs; i++)
+        {
+            var next = measure();
+            if (rate(next) > rate(best)) best = next;
+        }
+        return best;
     }
 
     private const double DisturbedCores = 0.25;
@@ -309,11 +326,11 @@ public sealed class BenchmarkRunner
         return (Math.Round(rate, 1), cpu.Elapsed().OtherCores);
     }
 
-    private static RateResult Read(string img)
+    private static RateResult Read(string img, int threads = 1)
     {
         double resident = PageCache.ResidentFraction(img);
         var cpu = new CpuMonitor();
-        var (bytes, seconds) = StorageProbe.SequentialRead(img);
+        var (bytes, seconds) = threads == 1 ? StorageProbe.SequentialRead(img) : StorageProbe.ParallelRead(img, threads);
         return new RateResult
         {
             Bytes = bytes, Seconds = Math.Round(seconds, 4), MiBps = Math.Round(bytes / (double)(1 << 20) / seconds, 1), ResidentBefore = Math.Round(resident, 3),

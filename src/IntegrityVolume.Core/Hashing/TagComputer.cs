@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using IntegrityVolume.Core.Format;
 
 namespace IntegrityVolume.Core.Hashing;
@@ -60,7 +61,7 @@ public sealed class TagComputer : IDisposable
             ComputeZero(firstSector + (ulong)k * (ulong)sectorsPerBlock, blockSize, tags.Slice(k * TagSize, TagSize));
     }
 
-    /// <summary>Compute and compare in one step (the verification hot path).</summary>
+    /// <summary>Compute and compare one block (journal entries; bulk verification uses ComputeConsecutive).</summary>
     public bool Matches(ulong logicalSector, ReadOnlySpan<byte> block, ReadOnlySpan<byte> storedTag)
     {
         BinaryPrimitives.WriteUInt64LittleEndian(_prefix.AsSpan(_sectorOffset), logicalSector);
@@ -72,7 +73,7 @@ public sealed class TagComputer : IDisposable
     /// Tags of consecutive blocks (block k at logical sector firstSector + k·sectorsPerBlock) into
     /// tags[k·TagSize ..]: the verification and write hot path, batched where the hash gains from it.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ComputeConsecutive(ulong firstSector, int sectorsPerBlock, ReadOnlySpan<byte> blocks, int blockSize, Span<byte> tags)
     {
         int count = blocks.Length / blockSize;
