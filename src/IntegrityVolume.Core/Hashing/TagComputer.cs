@@ -52,6 +52,7 @@ public sealed class TagComputer : IDisposable
     private byte[] _zeroBlock = Array.Empty<byte>();
 
     /// <summary>Tags of <paramref name="count"/> consecutive all-zero blocks (tag initialisation), into tags[k·TagSize ..].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ComputeZeroConsecutive(ulong firstSector, int sectorsPerBlock, int blockSize, int count, Span<byte> tags)
     {
         if (_hasher.DigestSize == TagSize &&

@@ -79,7 +79,6 @@ internal static class Formatter
                     meta.Write((long)(g.JournalStartSector + (ulong)i * (ulong)g.JournalSectionSectors) * 512,
                         JournalWriter.EmptySection(g, i, sb, jmac));
                 }
-            meta.StartWriteback((long)g.JournalStartSector * 512, (long)g.JournalSectors * 512);
 
             // 3. Tags of an all-zero data area.
             string init = "none";
