@@ -1,9 +1,6 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
 
-BeforeDiscovery {
-    $canRunAcceptance = $IsLinux -and ((id -u) -eq 0) -and (Test-Path /dev/mapper/control) -and
-        $null -ne (Get-Command integritysetup -ErrorAction SilentlyContinue) -and $null -ne (Get-Command losetup -ErrorAction SilentlyContinue)
-}
+BeforeDiscovery { . $PSScriptRoot/discovery.ps1 }
 
 BeforeAll {
     . $PSScriptRoot/common.ps1

@@ -4,8 +4,8 @@
 # Imports the PACKAGED module (./build.ps1 -Task Package → out/IntegrityVolume/<version>/), never the source tree:
 # a binary module cannot be unloaded, so build.ps1 runs Pester in a fresh pwsh. IVOL_MODULE_MANIFEST overrides the path.
 #
-# Tests needing root, loop devices and device-mapper are tagged 'Acceptance' and gated in BeforeDiscovery (the
-# same conditions as Test-IvolAcceptance); build.ps1 excludes the tag unless -Acceptance is given.
+# Tests needing root, loop devices and device-mapper are tagged 'Acceptance' and gated in BeforeDiscovery by
+# discovery.ps1 (Test-IvolAcceptance); build.ps1 excludes the tag unless -Acceptance is given.
 # Plain (not $script:) variables: dot-sourced in BeforeAll they land in the scope the It blocks see.
 
 $IvolManifest = if ($env:IVOL_MODULE_MANIFEST) {
@@ -28,12 +28,7 @@ $IvolFqid = @{
     Write = 'IntegrityVolume.Commands.WriteIntegrityVolumeDataCommand'
 }
 
-function Test-IvolAcceptance {
-    # Root, Linux, device-mapper, loop devices and the reference tools.
-    $IsLinux -and ((id -u) -eq 0) -and (Test-Path /dev/mapper/control) -and (Test-Path /dev/loop-control) -and
-        $null -ne (Get-Command integritysetup -ErrorAction SilentlyContinue) -and
-        $null -ne (Get-Command losetup -ErrorAction SilentlyContinue)
-}
+. $PSScriptRoot/discovery.ps1   # Test-IvolAcceptance
 
 function New-IvolTestImage {
     # Formats a fresh image in $TestDrive and returns its full path.
