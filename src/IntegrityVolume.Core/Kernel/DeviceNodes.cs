@@ -69,21 +69,24 @@ public static partial class DeviceNodes
         if (Matches(path, dev) || IsDanglingLink(path)) KernelNative.Unlink(path);
     }
 
-    /// <summary>
+    /// <summary>Unlink stale /dev/mapper nodes; returns the paths removed.</summary>
+    /// <remarks>
     /// Without udev nobody unlinks the node of a device the kernel removed later (deferred remove on last close):
     /// unlink /dev/mapper entries that are device-mapper block nodes (or dangling links) with no active device of
     /// that name, as libdevmapper's node fallback does. With udev its rules own the directory: nothing is touched.
-    /// </summary>
-    public static IReadOnlyList<string> PruneStale(IReadOnlyCollection<string> activeNames)
+    /// <paramref name="isActive"/> is asked per node at the moment of the decision: a mapping is created before its
+    /// node, so a node another process has just made always belongs to an active device and stays.
+    /// </remarks>
+    public static IReadOnlyList<string> PruneStale(Func<string, bool> isActive)
     {
         var removed = new List<string>();
         if (UdevRunning || !Directory.Exists(MapperDirectory) || DeviceMapperMajor() is not { } major) return removed;
         foreach (var path in Directory.EnumerateFileSystemEntries(MapperDirectory))
         {
             string name = System.IO.Path.GetFileName(path);
-            if (name == "control" || activeNames.Contains(name)) continue;
-            bool staleNode = KernelNative.Stat(path) is { IsBlockDevice: true } st && st.RdevMajor == major;
-            if (staleNode || IsDanglingLink(path)) { KernelNative.Unlink(path); removed.Add(path); }
+            if (name == "control") continue;
+            bool candidate = (KernelNative.Stat(path) is { IsBlockDevice: true } st && st.RdevMajor == major) || IsDanglingLink(path);
+            if (candidate && !isActive(name)) { KernelNative.Unlink(path); removed.Add(path); }
         }
         return removed;
     }

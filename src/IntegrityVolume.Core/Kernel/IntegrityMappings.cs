@@ -142,7 +142,7 @@ public static class IntegrityMappings
         var info = dm.GetInfo(name);
         if (info is null)
         {
-            DeviceNodes.PruneStale(dm.ListDevices().Select(d => d.Name).ToHashSet());
+            DeviceNodes.PruneStale(n => dm.GetInfo(n) is not null);
             throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
         }
         var loops = new List<(DeviceNumber Dev, string Path)>();
@@ -187,7 +187,7 @@ public static class IntegrityMappings
         var info = dm.GetInfo(name);
         if (info is null)
         {
-            DeviceNodes.PruneStale(dm.ListDevices().Select(d => d.Name).ToHashSet());
+            DeviceNodes.PruneStale(n => dm.GetInfo(n) is not null);
             return null;
         }
         return Describe(dm, info) ?? throw new IntegrityVolumeException(KernelErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument,
@@ -199,9 +199,8 @@ public static class IntegrityMappings
     {
         using var dm = DeviceMapperClient.Open();
         var result = new List<IntegrityMappingInfo>();
-        var devices = dm.ListDevices();
-        DeviceNodes.PruneStale(devices.Select(d => d.Name).ToHashSet());
-        foreach (var d in devices)
+        DeviceNodes.PruneStale(n => dm.GetInfo(n) is not null);
+        foreach (var d in dm.ListDevices())
         {
             var info = dm.GetInfo(d.Name);
             if (info is null) continue;
