@@ -140,7 +140,8 @@ function Invoke-PesterSuite {
         $config.TestResult.OutputPath = $ResultPath
         if (-not $Acceptance) { $config.Filter.ExcludeTag = @('Acceptance') }
         $result = Invoke-Pester -Configuration $config
-        "$($result.PassedCount) passed, $($result.FailedCount) failed"
+        # Plain last line for tests/run.sh; tests not run (the Acceptance tag excluded) count as skipped.
+        "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount + $result.NotRunCount) skipped"
         exit $result.FailedCount
     }
     $resultPath = Join-Path $root 'out' 'pester-results.xml'

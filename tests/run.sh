@@ -54,19 +54,19 @@ for suite in ansible aot; do
   rm -f "$log"
 done
 
-if command -v pwsh >/dev/null 2>&1 && pwsh -NoProfile -Command 'if (Get-Module -ListAvailable Pester | Where-Object Version -ge 5.0) { exit 0 } else { exit 1 }'; then
+if command -v pwsh >/dev/null 2>&1 && pwsh -NoProfile -Command 'if (Get-Module -ListAvailable Pester | Where-Object { $_.Version -ge [version]"5.0" }) { exit 0 } else { exit 1 }'; then
   echo "== Pester"
   log=$(mktemp)
   pwsh -NoProfile -File build.ps1 -Task Pester 2>&1 | tee "$log"
-  line=$(grep -E "Tests Passed: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+" "$log" | tail -1)
+  line=$(grep -E "^Pester: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" "$log" | tail -1)
   if [[ -n "$line" ]]; then
-    add "$(sed -E 's/.*Passed: ([0-9]+),.*/\1/' <<<"$line")" "$(sed -E 's/.*Failed: ([0-9]+),.*/\1/' <<<"$line")" "$(sed -E 's/.*Skipped: ([0-9]+).*/\1/' <<<"$line")"
+    add "$(sed -E 's/^Pester: ([0-9]+) passed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")" "$(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$line")"
   else
     echo "Pester: no result line"; add 0 1
   fi
   rm -f "$log"
 else
-  echo "== Pester: skipped (pwsh with Pester 5 is not on PATH; the Pester suite in tests/*.Tests.ps1 did not run)"
+  echo "== Pester: skipped (no pwsh on PATH, or no Pester 5 module for it; the Pester suite in tests/*.Tests.ps1 did not run)"
 fi
 
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
