@@ -7,19 +7,6 @@ BeforeAll {
     $fqid = 'IntegrityVolume.Commands.CloseIntegrityVolumeCommand'
 
     function New-IvolMapperName { "ivolclose$([guid]::NewGuid().ToString('n').Substring(0, 8))" }
-
-    function Test-IvolMapping([string] $Name) {
-        dmsetup info $Name *> $null
-        $LASTEXITCODE -eq 0
-    }
-
-    function Remove-IvolTestMapping {
-        param([string] $Name, [string] $Image)
-        if (Test-IvolMapping $Name) { dmsetup remove --force $Name *> $null }
-        if ($Image) {
-            foreach ($line in @(losetup -j $Image)) { if ($line -match '^(/dev/loop\d+):') { losetup -d $Matches[1] } }
-        }
-    }
 }
 
 Describe 'Close-IntegrityVolume' -Tag 'Unit' {

@@ -7,16 +7,6 @@ BeforeAll {
     $fqid = 'IntegrityVolume.Commands.OpenIntegrityVolumeCommand'
 
     function New-IvolMapperName { "ivolopen$([guid]::NewGuid().ToString('n').Substring(0, 8))" }
-
-    function Remove-IvolTestMapping {
-        # Leaves nothing behind even when a test fails half-way: the mapping, then the loop devices over the image.
-        param([string] $Name, [string] $Image)
-        dmsetup info $Name *> $null
-        if ($LASTEXITCODE -eq 0) { dmsetup remove --force $Name *> $null }
-        if ($Image) {
-            foreach ($line in @(losetup -j $Image)) { if ($line -match '^(/dev/loop\d+):') { losetup -d $Matches[1] } }
-        }
-    }
 }
 
 Describe 'Open-IntegrityVolume' -Tag 'Unit' {

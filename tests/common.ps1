@@ -30,6 +30,21 @@ $IvolFqid = @{
 
 . $PSScriptRoot/discovery.ps1   # Test-IvolAcceptance
 
+function Test-IvolMapping([string] $Name) {
+    # Is a device-mapper device of that name active (dmsetup as the independent witness)?
+    dmsetup info $Name *> $null
+    $LASTEXITCODE -eq 0
+}
+
+function Remove-IvolTestMapping {
+    # Leaves nothing behind even when a test fails half-way: the mapping, then the loop devices over the image.
+    param([string] $Name, [string] $Image)
+    if (Test-IvolMapping $Name) { dmsetup remove --force $Name *> $null }
+    if ($Image) {
+        foreach ($line in @(losetup -j $Image)) { if ($line -match '^(/dev/loop\d+):') { losetup -d $Matches[1] } }
+    }
+}
+
 function New-IvolTestImage {
     # Formats a fresh image in $TestDrive and returns its full path.
     param(
