@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using K4os.Hash.xxHash;
 using Org.BouncyCastle.Crypto;
@@ -48,10 +49,34 @@ internal abstract class CrcTagHasher : TagHasher
     protected abstract uint Update(uint crc, ReadOnlySpan<byte> data);
     public override int DigestSize => 4;
 
+    /// <summary>The register after the LE64 sector number (the only per-block input of a zero-block tag).</summary>
+    protected virtual uint UpdateSector(uint crc, ulong sector)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, sector);
+        return Update(crc, bytes);
+    }
+
     private ZeroShift Shift(int zeroBytes)
     {
-        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, Update); _shiftBytes = zeroBytes; }
+        if (_shiftBytes != zeroBytes) { _shift = new ZeroShift(zeroBytes, Update); _shiftBytes = zeroBytes; _sectorTerms = null; }
         return _shift!;
+    }
+
+    // Shift(UpdateSector(0, j·step)) for j < SectorTermBlocks: the sector's share of a zero-block tag (see below).
+    private const int SectorTermBlocks = 4096;
+    private uint[]? _sectorTerms;
+    private ulong _sectorTermsStep;
+
+    private uint[] SectorTerms(ZeroShift shift, ulong sectorStep)
+    {
+        if (_sectorTerms is null || _sectorTermsStep != sectorStep)
+        {
+            var terms = new uint[SectorTermBlocks];
+            for (int j = 0; j < terms.Length; j++) terms[j] = shift.Apply(UpdateSector(0, (ulong)j * sectorStep));
+            (_sectorTerms, _sectorTermsStep) = (terms, sectorStep);
+        }
+        return _sectorTerms;
     }
 
     public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest) =>
@@ -63,19 +88,49 @@ internal abstract class CrcTagHasher : TagHasher
         return true;
     }
 
+    /// <summary>
+    /// A CRC register update is linear over GF(2): Update(a, x) = Update(a, 0) ^ Update(0, x), and so is Shift. A
+    /// zero-block tag is therefore affine in the sector: tag(s) = C ^ T(s) with C = FinalXor ^ Shift(UpdateSector(afterSalt, 0))
+    /// and T(s) = Shift(UpdateSector(0, s)) linear, so T(high | low) = T(high) ^ T(low). A run of blocks costs one
+    /// XOR per tag against a precomputed table of T(low).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool TryHashZerosConsecutive(ReadOnlySpan<byte> salt, ulong firstSector, ulong sectorStep, int count,
         int zeroBytes, Span<byte> digests)
     {
         var shift = Shift(zeroBytes);
-        uint afterSalt = Update(Initial, salt); // the salt is the same for every block: hashed once
-        Span<byte> sector = stackalloc byte[8];
-        for (int k = 0; k < count; k++)
+        uint afterSalt = Update(Initial, salt), finalXor = FinalXor; // the salt is the same for every block: hashed once
+        if (!BitConverter.IsLittleEndian || !BitOperations.IsPow2(sectorStep) || firstSector % sectorStep != 0)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(sector, firstSector + (ulong)k * sectorStep);
-            BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k)..], shift.Apply(Update(afterSalt, sector)) ^ FinalXor);
+            for (int k = 0; k < count; k++)
+                BinaryPrimitives.WriteUInt32LittleEndian(digests[(4 * k)..],
+                    shift.Apply(UpdateSector(afterSalt, firstSector + (ulong)k * sectorStep)) ^ finalXor);
+            return true;
+        }
+        var terms = SectorTerms(shift, sectorStep);
+        var tags = MemoryMarshal.Cast<byte, uint>(digests[..(4 * count)]);   // little-endian tags
+        uint constant = finalXor ^ shift.Apply(UpdateSector(afterSalt, 0));
+        ulong lowMask = (ulong)SectorTermBlocks * sectorStep - 1;
+        for (int k = 0; k < count;)
+        {
+            ulong sector = firstSector + (ulong)k * sectorStep;
+            int j = (int)((sector & lowMask) / sectorStep);
+            int run = Math.Min(count - k, SectorTermBlocks - j);
+            uint high = constant ^ shift.Apply(UpdateSector(0, sector & ~lowMask));
+            XorInto(terms.AsSpan(j, run), high, tags.Slice(k, run));
+            k += run;
         }
         return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void XorInto(ReadOnlySpan<uint> source, uint value, Span<uint> destination)
+    {
+        int i = 0;
+        var v = new Vector<uint>(value);
+        for (; i + Vector<uint>.Count <= source.Length; i += Vector<uint>.Count)
+            (new Vector<uint>(source[i..]) ^ v).CopyTo(destination[i..]);
+        for (; i < source.Length; i++) destination[i] = source[i] ^ value;
     }
 }
 
@@ -85,6 +140,10 @@ internal sealed class Crc32CHasher : CrcTagHasher
     protected override uint Initial => 0xFFFFFFFFu;
     protected override uint FinalXor => 0xFFFFFFFFu;
     protected override uint Update(uint crc, ReadOnlySpan<byte> data) => Crc32C.Update(crc, data);
+
+    // The LE64 sector is one 8-byte crc32 step on a little-endian machine.
+    protected override uint UpdateSector(uint crc, ulong sector) =>
+        BitConverter.IsLittleEndian ? BitOperations.Crc32C(crc, sector) : base.UpdateSector(crc, sector);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override bool TryHashConsecutive(ReadOnlySpan<byte> salt, ulong firstSector, ulong sectorStep,

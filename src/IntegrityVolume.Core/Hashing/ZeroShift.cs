@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace IntegrityVolume.Core.Hashing;
 
 /// <summary>
@@ -26,6 +28,7 @@ internal sealed class ZeroShift
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint Apply(uint crc) =>
         _table[crc & 0xFF] ^ _table[256 + ((crc >> 8) & 0xFF)] ^ _table[512 + ((crc >> 16) & 0xFF)] ^ _table[768 + (crc >> 24)];
 }

@@ -73,12 +73,7 @@ internal static class Formatter
 
             // 2. Empty journal (init_journal, commit seq 0).
             using (var jmac = p.JournalMac?.CreateHasher(r.JournalIntegrityKey))
-                for (uint i = 0; i < g.JournalSections; i++)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    meta.Write((long)(g.JournalStartSector + (ulong)i * (ulong)g.JournalSectionSectors) * 512,
-                        JournalWriter.EmptySection(g, i, sb, jmac));
-                }
+                JournalWriter.WriteEmpty(meta, g, sb, jmac, ct);
 
             // 3. Tags of an all-zero data area.
             string init = "none";

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Format;
 using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core.Journal;
@@ -12,27 +13,47 @@ namespace IntegrityVolume.Core.Operations;
 /// </summary>
 internal static class JournalWriter
 {
-    public static byte[] EmptySection(Geometry g, uint section, Superblock sb, TagHasher? journalMac)
+    private const int BytesPerWrite = 1 << 20;
+
+    /// <summary>The whole empty journal (format, commit seq 0), built in one reused buffer and written a few sections at a time.</summary>
+    public static void WriteEmpty(BlockDevice meta, Geometry g, Superblock sb, TagHasher? journalMac, CancellationToken ct)
     {
-        var buf = new byte[g.JournalSectionSectors * 512];
-        for (uint j = 0; j < g.JournalSectionSectors; j++)
-            BinaryPrimitives.WriteUInt64LittleEndian(buf.AsSpan((int)j * 512 + 504), JournalInspector.CommitId(section, j, 0));
+        int sectionBytes = g.JournalSectionSectors * 512;
+        int perWrite = (int)Math.Min(Math.Max(1, BytesPerWrite / sectionBytes), g.JournalSections);
+        var buffer = new byte[perWrite * sectionBytes];
+        for (int k = 0; k < perWrite; k++) MarkEntriesUnused(buffer.AsSpan(k * sectionBytes, sectionBytes), g);
+        for (uint first = 0; first < g.JournalSections; first += (uint)perWrite)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = (int)Math.Min((uint)perWrite, g.JournalSections - first);
+            for (int k = 0; k < n; k++) Stamp(buffer.AsSpan(k * sectionBytes, sectionBytes), g, first + (uint)k, sb, journalMac);
+            meta.Write((long)(g.JournalStartSector + first * (ulong)g.JournalSectionSectors) * 512, buffer.AsSpan(0, n * sectionBytes));
+        }
+    }
+
+    /// <summary>Every entry unused (sector_hi = 0xFFFFFFFF); payloads stay zero.</summary>
+    private static void MarkEntriesUnused(Span<byte> section, Geometry g)
+    {
         for (int n = 0; n < g.JournalSectionEntries; n++)
-        {
-            int at = (n % Geometry.JournalBlockSectors) * 512 + (n / Geometry.JournalBlockSectors) * g.JournalEntrySize;
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(at + 4), 0xFFFFFFFFu);
-        }
-        if (journalMac is not null)
-        {
-            var mac = SectionMac(buf, g, section, sb, journalMac);
-            for (int j = 0; j < Geometry.JournalBlockSectors; j++)
-                mac.AsSpan(j * 8, 8).CopyTo(buf.AsSpan(j * 512 + 496));
-        }
-        return buf;
+            BinaryPrimitives.WriteUInt32LittleEndian(section[(EntryOffset(g, n) + 4)..], 0xFFFFFFFFu);
+    }
+
+    private static int EntryOffset(Geometry g, int n) =>
+        (n % Geometry.JournalBlockSectors) * 512 + (n / Geometry.JournalBlockSectors) * g.JournalEntrySize;
+
+    /// <summary>commit_id(section, sector, seq 0) at offset 504 of every sector, and the section MAC when there is a journal_mac.</summary>
+    private static void Stamp(Span<byte> section, Geometry g, uint index, Superblock sb, TagHasher? journalMac)
+    {
+        for (uint j = 0; j < g.JournalSectionSectors; j++)
+            BinaryPrimitives.WriteUInt64LittleEndian(section[((int)j * 512 + 504)..], JournalInspector.CommitId(index, j, 0));
+        if (journalMac is null) return;
+        var mac = SectionMac(section, g, index, sb, journalMac);
+        for (int j = 0; j < Geometry.JournalBlockSectors; j++)
+            mac.AsSpan(j * 8, 8).CopyTo(section[(j * 512 + 496)..]);
     }
 
     /// <summary>journal_mac over [salt ‖ LE64(section)] (FIXED_HMAC only) ‖ the 8-byte sector field of every entry; 64 bytes.</summary>
-    private static byte[] SectionMac(byte[] section, Geometry g, uint sectionIndex, Superblock sb, TagHasher mac)
+    private static byte[] SectionMac(ReadOnlySpan<byte> section, Geometry g, uint sectionIndex, Superblock sb, TagHasher mac)
     {
         var message = new List<byte>();
         byte[] prefix = Array.Empty<byte>();
@@ -44,10 +65,7 @@ internal static class JournalWriter
         }
         var sectors = new byte[g.JournalSectionEntries * 8];
         for (int n = 0; n < g.JournalSectionEntries; n++)
-        {
-            int at = (n % Geometry.JournalBlockSectors) * 512 + (n / Geometry.JournalBlockSectors) * g.JournalEntrySize;
-            section.AsSpan(at, 8).CopyTo(sectors.AsSpan(n * 8));
-        }
+            section.Slice(EntryOffset(g, n), 8).CopyTo(sectors.AsSpan(n * 8));
         var digest = new byte[Math.Max(64, mac.DigestSize)];
         mac.Hash(prefix, sectors, digest);
         var result = new byte[64];
