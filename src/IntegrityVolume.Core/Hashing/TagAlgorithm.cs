@@ -33,12 +33,12 @@ public sealed class TagAlgorithm
         new TagAlgorithm("crc32", 4, false, _ => new KernelCrc32Hasher()),
         new TagAlgorithm("xxhash64", 8, false, _ => new XxHash64Hasher()),
         new TagAlgorithm("sha1", 20, false, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA1))),
-        new TagAlgorithm("sha256", 32, false, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA256))),
+        new TagAlgorithm("sha256", 32, false, _ => (TagHasher?)OpenSslSha256Hasher.TryCreate(null) ?? new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA256))),
         new TagAlgorithm("sha512", 64, false, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA512))),
         new TagAlgorithm("blake2b-256", 32, false, _ => new BouncyCastleHasher(new Blake2bDigest(256))),
         new TagAlgorithm("blake2s-256", 32, false, _ => new BouncyCastleHasher(new Blake2sDigest(256))),
         new TagAlgorithm("hmac(sha1)", 20, true, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, k!))),
-        new TagAlgorithm("hmac(sha256)", 32, true, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k!))),
+        new TagAlgorithm("hmac(sha256)", 32, true, k => (TagHasher?)OpenSslSha256Hasher.TryCreate(k) ?? new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k!))),
         new TagAlgorithm("hmac(sha512)", 64, true, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA512, k!))),
     };
 

@@ -177,32 +177,6 @@ public class BenchmarkLogicTests
         Assert.All(variants, v => Assert.Equal(blockSize, v.BlockSize));
     }
 
-    [Theory]
-    [InlineData(null, 512)]
-    [InlineData(null, 4096)]
-    [InlineData("hmac", 512)]
-    [InlineData("hmac", 4096)]
-    public void LowLevelSha256PrototypeGivesTheEnginesTags(string? keyed, int blockSize)
-    {
-        if (!LowLevelSha256.Available) return; // no libcrypto.so.3: the benchmark skips this variant too
-        var salt = new byte[16];
-        new PseudoRandomData(11).Fill(salt);
-        var key = keyed is null ? null : Enumerable.Range(0, 32).Select(i => (byte)(255 - i)).ToArray();
-        var alg = TagAlgorithm.Parse(keyed is null ? "sha256" : "hmac-sha256");
-        using var engine = new TagComputer(alg, key, 32, salt);
-        using var sha = new LowLevelSha256(salt, key);
-        var block = new byte[blockSize];
-        new PseudoRandomData(12).Fill(block);
-        var expected = new byte[32];
-        var actual = new byte[32];
-        foreach (ulong sector in new ulong[] { 0, 8, 99999 })
-        {
-            engine.Compute(sector, block, expected);
-            sha.Compute(sector, block, actual);
-            Assert.Equal(expected, actual);
-        }
-    }
-
     private static VolumeResult Volume(string alg, int ss, long size, double coldRead, double coldVerify, double cachedRead, double cachedVerify,
         double hash, double zeroHash, double formatSeconds, double rssMiB, double cli, double core) => new()
     {

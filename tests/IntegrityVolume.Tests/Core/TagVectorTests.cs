@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
@@ -164,5 +165,53 @@ public class ConsecutiveTagTests
                 Assert.Equal(Convert.ToHexString(one), Convert.ToHexString(batched, k * tagSize, tagSize));
             }
         }
+    }
+}
+
+public class OpenSslSha256Tests
+{
+    /// <summary>.NET's crypto on Linux needs libcrypto 1.1 or 3, both of which export SHA256_*: the fast path is there.</summary>
+    [Fact]
+    public void LibcryptoSha256IsUsedForSha256Tags()
+    {
+        Assert.True(OpenSslSha256Hasher.Available);
+        using var hasher = TagAlgorithm.Parse("sha256").CreateHasher(null);
+        Assert.IsType<OpenSslSha256Hasher>(hasher);
+    }
+
+    /// <summary>
+    /// libcrypto's SHA256_* with precomputed HMAC pads gives the platform's SHA-256 / HMAC-SHA256 for every prefix length
+    /// the kernel uses (none, sector only, salt and sector), both block sizes, and keys shorter than, equal to and longer
+    /// than the 64-byte block (longer keys are hashed first). The kernel fixtures p03/p04/p13/p15 check it against the kernel.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 24)]
+    [InlineData(32, 8)]
+    [InlineData(64, 24)]
+    [InlineData(65, 24)]
+    [InlineData(200, 0)]
+    public void EqualsThePlatformImplementation(int keyLength, int prefixLength)
+    {
+        var rng = new Random(keyLength * 31 + prefixLength);
+        byte[]? key = keyLength == 0 ? null : new byte[keyLength];
+        if (key is not null) rng.NextBytes(key);
+        using var fast = OpenSslSha256Hasher.TryCreate(key)!;
+        using var platform = key is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        var prefix = new byte[prefixLength];
+        var a = new byte[32];
+        var b = new byte[32];
+        foreach (int blockSize in new[] { 512, 4096 })
+            for (int n = 0; n < 20; n++)
+            {
+                var block = new byte[blockSize];
+                rng.NextBytes(block);
+                rng.NextBytes(prefix);
+                fast.Hash(prefix, block, a);
+                platform.AppendData(prefix);
+                platform.AppendData(block);
+                platform.GetHashAndReset(b);
+                Assert.Equal(Convert.ToHexString(b), Convert.ToHexString(a));
+            }
     }
 }
