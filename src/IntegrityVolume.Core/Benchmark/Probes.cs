@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
+using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Core.Benchmark;
@@ -13,7 +14,7 @@ public static class StorageProbe
     /// <summary>Read the whole file front to back with <paramref name="bufferBytes"/> reads on one thread (dd bs=1M).</summary>
     public static (long Bytes, double Seconds) SequentialRead(string path, int bufferBytes = DefaultBufferBytes, CancellationToken ct = default)
     {
-        var buffer = new byte[bufferBytes];
+        var buffer = PageAlignedBuffer.Allocate(bufferBytes);   // as the verifier's buffers
         using var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         var sw = Stopwatch.StartNew();
         long offset = 0;
@@ -38,7 +39,7 @@ public static class StorageProbe
         var sw = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, threads).Select(t => Task.Factory.StartNew(() =>
         {
-            var buffer = new byte[bufferBytes];
+            var buffer = PageAlignedBuffer.Allocate(bufferBytes);
             long end = Math.Min(length, (t + 1) * part);
             for (long offset = t * part; offset < end;)
             {

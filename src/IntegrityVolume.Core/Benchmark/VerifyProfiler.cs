@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Devices;
 using System.Diagnostics;
 using IntegrityVolume.Core.Hashing;
 
@@ -33,7 +34,7 @@ public static class VerifyProfiler
         var g = v.Geometry;
         using var tags = TagComputer.ForVolume(v.Superblock, alg, key);
         int chunkBytes = Verification.TagVerifier.ChunkDataBytes;
-        var data = new byte[chunkBytes];
+        var data = PageAlignedBuffer.Allocate(chunkBytes);
         var stored = new byte[chunkBytes / g.BlockSize * g.TagSize];
         var computed = new byte[stored.Length];
         int blocksPerChunk = chunkBytes / g.BlockSize;

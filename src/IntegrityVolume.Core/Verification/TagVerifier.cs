@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Format;
 using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core.Journal;
@@ -12,7 +13,10 @@ namespace IntegrityVolume.Core.Verification;
 /// </summary>
 public sealed class TagVerifier
 {
-    public const int ChunkDataBytes = 1 << 20;
+    /// <summary>Data read and hashed at a time: with its page-cache source it stays within a core's L2 (1 MiB did not).</summary>
+    public const int ChunkDataBytes = 512 << 10;
+    /// <summary>Data per work item: its tags are read in one call (one small read per 512 KiB cost ~6% of a cached run).</summary>
+    private const int ItemDataBytes = 8 * ChunkDataBytes;
     private const byte DiscardFiller = 0xF6; // DISCARD_FILLER
 
     private readonly IBlockReader _meta;
@@ -48,7 +52,7 @@ public sealed class TagVerifier
     {
         var chunks = BuildChunks();
         var total = new Counts();
-        _data.AdviseSequential();   // front to back: a wider readahead window (what cp and dd ask for)
+        if (Environment.GetEnvironmentVariable("NOADV") is null) _data.AdviseSequential();   // front to back: a wider readahead window (what cp and dd ask for)
         var elapsed = ParallelChunks.Run(chunks.Count, threads,
             () => new Worker(TagComputer.ForVolume(_sb, _algorithm, _key), _g),
             (w, i) => VerifyChunk(chunks[i], w),
@@ -64,8 +68,8 @@ public sealed class TagVerifier
     private sealed class Worker(TagComputer tags, Geometry g) : IDisposable
     {
         public readonly TagComputer Tags = tags;
-        public readonly byte[] Data = new byte[ChunkDataBytes];
-        public readonly byte[] Stored = new byte[ChunkDataBytes / g.BlockSize * g.TagSize];
+        public readonly ArraySegment<byte> Data = PageAlignedBuffer.Allocate(ChunkDataBytes);
+        public readonly byte[] Stored = new byte[ItemDataBytes / g.BlockSize * g.TagSize];
         public readonly byte[] Computed = new byte[ChunkDataBytes / g.BlockSize * g.TagSize];
         public readonly Counts Counts = new();
         public void Dispose() => Tags.Dispose();
@@ -74,7 +78,7 @@ public sealed class TagVerifier
     private List<Chunk> BuildChunks()
     {
         var chunks = new List<Chunk>();
-        int blocksPerChunk = ChunkDataBytes / _g.BlockSize;
+        int blocksPerChunk = ItemDataBytes / _g.BlockSize;
         for (ulong area = 0; area < _g.Areas; area++)
         {
             ulong blocks = _g.AreaSectors(area) >> _g.Log2SectorsPerBlock;
@@ -84,27 +88,38 @@ public sealed class TagVerifier
         return chunks;
     }
 
-    // Hot loop: fully optimised from the first call (tiered JIT would run the first GiB at tier 0), also inside pwsh.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void VerifyChunk(Chunk c, Worker w)
     {
-        int bs = _g.BlockSize, ts = _g.TagSize;
+        int ts = _g.TagSize, perPiece = ChunkDataBytes / _g.BlockSize;
         ulong firstSector = (c.Area << _g.Log2InterleaveSectors) + (c.FirstBlock << _g.Log2SectorsPerBlock);
-        var data = w.Data.AsSpan(0, c.Blocks * bs);
         var stored = w.Stored.AsSpan(0, c.Blocks * ts);
-        var computed = w.Computed.AsSpan(0, c.Blocks * ts);
         _meta.Read((long)(_g.AreaTagOffset(c.Area) + c.FirstBlock * (ulong)ts), stored);
+        for (int p = 0; p < c.Blocks; p += perPiece)
+        {
+            int n = Math.Min(perPiece, c.Blocks - p);
+            VerifyPiece(firstSector + ((ulong)p << _g.Log2SectorsPerBlock), n, stored.Slice(p * ts, n * ts), w);
+        }
+    }
+
+    // Hot loop: fully optimised from the first call (tiered JIT would run the first GiB at tier 0), also inside pwsh.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void VerifyPiece(ulong firstSector, int blocks, ReadOnlySpan<byte> stored, Worker w)
+    {
+        int bs = _g.BlockSize, ts = _g.TagSize;
+        var data = w.Data.AsSpan(0, blocks * bs);
+        var computed = w.Computed.AsSpan(0, blocks * ts);
         _data.Read((long)_g.DataSector(firstSector) * 512, data);
         w.Tags.ComputeConsecutive(firstSector, _g.SectorsPerBlock, data, bs, computed);
         bool recalculating = _sb.HasFlag(SuperblockFlags.Recalculating);
-        // The common case: every tag of the chunk matches and nothing overrides the data area.
+        // The common case: every tag of the piece matches and nothing overrides the data area.
         if (_journal.ReplayImage.Count == 0 && !recalculating && computed.SequenceEqual(stored))
         {
-            w.Counts.Valid += (ulong)c.Blocks;
+            w.Counts.Valid += (ulong)blocks;
             return;
         }
         var counts = w.Counts;
-        for (int b = 0; b < c.Blocks; b++)
+        for (int b = 0; b < blocks; b++)
         {
             ulong sector = firstSector + ((ulong)b << _g.Log2SectorsPerBlock);
             var tag = stored.Slice(b * ts, ts);
