@@ -94,6 +94,13 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         return NativeMethods.Fallocate(_fd, NativeMethods.FALLOC_FL_PUNCH_HOLE | NativeMethods.FALLOC_FL_KEEP_SIZE, offset, length) == 0;
     }
 
+    /// <summary>
+    /// Start writing the range back now (sync_file_range WRITE, no wait), so the device works while the caller
+    /// computes the next range and the final fsync finds little left. Advisory: failures surface at Flush.
+    /// </summary>
+    public void StartWriteback(long offset, long length) =>
+        NativeMethods.SyncFileRange(_fd, offset, length, NativeMethods.SYNC_FILE_RANGE_WRITE);
+
     public void Flush()
     {
         if (NativeMethods.Fsync(_fd) != 0)

@@ -29,6 +29,11 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "posix_fadvise")]
     public static partial int PosixFadvise(int fd, long offset, long length, int advice);
 
+    public const uint SYNC_FILE_RANGE_WRITE = 2;
+
+    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
+    public static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);
 }

@@ -44,7 +44,9 @@ internal static class TagInitializer
                 if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
                 var tags = w.Buffer.AsSpan(0, n * g.TagSize);
                 w.Tags.ComputeZeroConsecutive(firstSector, g.SectorsPerBlock, g.BlockSize, n, tags);
-                meta.Write((long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize), tags);
+                long at = (long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize);
+                meta.Write(at, tags);
+                meta.StartWriteback(at, tags.Length);   // the disk writes while the workers hash the next item
             },
             i => (long)items[i].Blocks * g.BlockSize, (long)g.ProvidedDataSectors * 512,
             "Initialising dm-integrity tags", meta.Path, progress, ct,

@@ -52,7 +52,7 @@ public sealed class TagVerifier
     {
         var chunks = BuildChunks();
         var total = new Counts();
-        if (Environment.GetEnvironmentVariable("NOADV") is null) _data.AdviseSequential();   // front to back: a wider readahead window (what cp and dd ask for)
+        _data.AdviseSequential();   // front to back: a wider readahead window (what cp and dd ask for)
         var elapsed = ParallelChunks.Run(chunks.Count, threads,
             () => new Worker(TagComputer.ForVolume(_sb, _algorithm, _key), _g),
             (w, i) => VerifyChunk(chunks[i], w),
