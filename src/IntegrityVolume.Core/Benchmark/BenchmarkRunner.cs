@@ -98,6 +98,7 @@ public sealed class BenchmarkRunner
                 if (size > report.Machine.MemoryBytes / 2)
                     report.Notes.Add($"{BenchmarkTable.Size(size)} is more than half the RAM: 'cached' runs may not be fully cached (see residentBefore).");
 
+                BenchNative.Sync();
                 AwaitQuiet(ct);
                 Log($"{BenchmarkTable.Size(size)}: writing {BenchmarkTable.Size(size)} of zeros + fsync (full-device wipe baseline)");
                 double wipe = StorageProbe.ZeroWrite(Path.Combine(work, "wipe.bin"), size, ct: ct);
@@ -210,6 +211,8 @@ public sealed class BenchmarkRunner
         var monitor = new CpuMonitor();
         try
         {
+            // Flush what earlier steps left to write (fills, deleted images), so the format's fsync waits only for its own writes.
+            BenchNative.Sync();
             AwaitQuiet(ct);
             monitor.Restart();
             // Format: tags-only initialisation of a new sparse image.
