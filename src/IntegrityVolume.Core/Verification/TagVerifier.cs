@@ -7,8 +7,9 @@ using IntegrityVolume.Core.Operations;
 namespace IntegrityVolume.Core.Verification;
 
 /// <summary>
-/// Offline bulk verification: streams each interleave area in chunks (tags of the chunk, then its data), hashes
-/// every block on a pool of workers, and classifies each block the way the kernel would judge it on read.
+/// Offline bulk verification: streams each interleave area in work items (the item's tags in one read, then its
+/// data in 512 KiB pieces), hashes every block on a pool of workers, and classifies each block the way the kernel
+/// would judge it on read.
 /// Memory is bounded by workers x chunk size; progress is reported on the calling thread.
 /// </summary>
 public sealed class TagVerifier
