@@ -57,7 +57,6 @@ internal static class JournalWriter
     /// <summary>journal_mac over [salt ‖ LE64(section)] (FIXED_HMAC only) ‖ the 8-byte sector field of every entry; 64 bytes.</summary>
     private static byte[] SectionMac(ReadOnlySpan<byte> section, Geometry g, uint sectionIndex, Superblock sb, TagHasher mac)
     {
-        var message = new List<byte>();
         byte[] prefix = Array.Empty<byte>();
         if (sb.HasFlag(SuperblockFlags.FixedHmac))
         {
