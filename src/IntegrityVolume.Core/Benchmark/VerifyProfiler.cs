@@ -1,5 +1,5 @@
-using IntegrityVolume.Core.Devices;
 using System.Diagnostics;
+using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Core.Benchmark;

@@ -51,6 +51,12 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         return new BlockDevice(path, handle, fd, length, isBlock, write);
     }
 
+    /// <summary>
+    /// Start writing back [offset, offset+length) now (sync_file_range WRITE, no wait), so a later Flush finds little
+    /// left to write while the caller goes on computing. Advisory: errors surface at Flush.
+    /// </summary>
+    public void StartWriteback(long offset, long length) => NativeMethods.SyncFileRange(_fd, offset, length, NativeMethods.SYNC_FILE_RANGE_WRITE);
+
     public void AdviseSequential() => NativeMethods.PosixFadvise(_fd, 0, 0, NativeMethods.POSIX_FADV_SEQUENTIAL);
 
     /// <summary>Read exactly buffer.Length bytes; anything short is a truncated device.</summary>
@@ -93,13 +99,6 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         if (IsBlockDevice) return NativeMethods.IoctlRange(_fd, NativeMethods.BLKZEROOUT, new[] { (ulong)offset, (ulong)length }) == 0;
         return NativeMethods.Fallocate(_fd, NativeMethods.FALLOC_FL_PUNCH_HOLE | NativeMethods.FALLOC_FL_KEEP_SIZE, offset, length) == 0;
     }
-
-    /// <summary>
-    /// Start writing the range back now (sync_file_range WRITE, no wait), so the device works while the caller
-    /// computes the next range and the final fsync finds little left. Advisory: failures surface at Flush.
-    /// </summary>
-    public void StartWriteback(long offset, long length) =>
-        NativeMethods.SyncFileRange(_fd, offset, length, NativeMethods.SYNC_FILE_RANGE_WRITE);
 
     public void Flush()
     {

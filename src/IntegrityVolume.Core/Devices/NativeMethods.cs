@@ -25,14 +25,14 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long len);
 
-    /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
-    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
-    public static partial int PosixFadvise(int fd, long offset, long length, int advice);
-
     public const uint SYNC_FILE_RANGE_WRITE = 2;
 
     [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
     public static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
+
+    /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
+    [LibraryImport("libc", EntryPoint = "posix_fadvise")]
+    public static partial int PosixFadvise(int fd, long offset, long length, int advice);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);

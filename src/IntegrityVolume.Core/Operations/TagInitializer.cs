@@ -44,9 +44,9 @@ internal static class TagInitializer
                 if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
                 var tags = w.Buffer.AsSpan(0, n * g.TagSize);
                 w.Tags.ComputeZeroConsecutive(firstSector, g.SectorsPerBlock, g.BlockSize, n, tags);
-                long at = (long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize);
-                meta.Write(at, tags);
-                meta.StartWriteback(at, tags.Length);   // the disk writes while the workers hash the next item
+                long tagOffset = (long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize);
+                meta.Write(tagOffset, tags);
+                meta.StartWriteback(tagOffset, tags.Length);   // on disk while the next items are hashed
             },
             i => (long)items[i].Blocks * g.BlockSize, (long)g.ProvidedDataSectors * 512,
             "Initialising dm-integrity tags", meta.Path, progress, ct,
