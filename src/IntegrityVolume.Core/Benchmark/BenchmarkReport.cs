@@ -77,6 +77,8 @@ public sealed class VolumeResult
     public long DataBytes { get; set; }
     public int TagSize { get; set; }
 
+    /// <summary>Every format run's seconds; FormatSeconds is the fastest.</summary>
+    public List<double> FormatRunSeconds { get; set; } = new();
     public double FormatSeconds { get; set; }
     public string FormatTagInitialization { get; set; } = "";
     public double FormatDataMiBps { get; set; }
@@ -97,6 +99,12 @@ public sealed class VolumeResult
     public double HashMiBps1Core { get; set; }
     /// <summary>Same over zero blocks (what format hashes).</summary>
     public double ZeroHashMiBps1Core { get; set; }
+    /// <summary>
+    /// The zero-block rate measured right before and right after the format (the format's limit at the moment it ran:
+    /// on a VM the cores' speed drifts by 20% and more within a minute); 0 for crc32c, whose target is the wipe.
+    /// </summary>
+    public List<double> FormatZeroHashSamples { get; set; } = new();
+    public double FormatZeroHashMiBps1Core => FormatZeroHashSamples.Count > 0 ? FormatZeroHashSamples.Average() : ZeroHashMiBps1Core;
     /// <summary>Other processes' CPU use during the hash-rate measurement, in cores.</summary>
     public double HashOtherCores { get; set; }
 

@@ -51,13 +51,9 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         return new BlockDevice(path, handle, fd, length, isBlock, write);
     }
 
-    /// <summary>
-    /// Start writing back [offset, offset+length) now (sync_file_range WRITE, no wait), so a later Flush finds little
-    /// left to write while the caller goes on computing. Advisory: errors surface at Flush.
-    /// </summary>
-    public void StartWriteback(long offset, long length) => NativeMethods.SyncFileRange(_fd, offset, length, NativeMethods.SYNC_FILE_RANGE_WRITE);
-
     public void AdviseSequential() => NativeMethods.PosixFadvise(_fd, 0, 0, NativeMethods.POSIX_FADV_SEQUENTIAL);
+
+    public void WillNeed(long offset, long length) => NativeMethods.PosixFadvise(_fd, offset, length, NativeMethods.POSIX_FADV_WILLNEED);
 
     /// <summary>Read exactly buffer.Length bytes; anything short is a truncated device.</summary>
     public void Read(long offset, Span<byte> buffer)

@@ -9,4 +9,7 @@ public interface IBlockReader
 
     /// <summary>Readahead hint: the caller reads front to back (posix_fadvise SEQUENTIAL, a wider window); advisory.</summary>
     void AdviseSequential() { }
+
+    /// <summary>Readahead hint: start reading [offset, offset+length) into the page cache now (posix_fadvise WILLNEED); advisory.</summary>
+    void WillNeed(long offset, long length) { }
 }

@@ -11,7 +11,7 @@ internal static partial class NativeMethods
     public const ulong BLKZEROOUT = 0x127F;        // _IO(0x12, 127)
     public const ulong BLKDISCARDZEROES = 0x127C;  // _IO(0x12, 124)
     public const int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
-    public const int POSIX_FADV_SEQUENTIAL = 2, POSIX_FADV_DONTNEED = 4;
+    public const int POSIX_FADV_SEQUENTIAL = 2, POSIX_FADV_WILLNEED = 3, POSIX_FADV_DONTNEED = 4;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags, int mode);
@@ -24,11 +24,6 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long len);
-
-    public const uint SYNC_FILE_RANGE_WRITE = 2;
-
-    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
-    public static partial int SyncFileRange(int fd, long offset, long nbytes, uint flags);
 
     /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
     [LibraryImport("libc", EntryPoint = "posix_fadvise")]

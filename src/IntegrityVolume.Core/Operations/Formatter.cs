@@ -71,14 +71,18 @@ internal static class Formatter
             // 1. Invalidate any old superblock first, so a crash mid-format leaves no valid-looking volume.
             meta.Write(sbOffset, new byte[Superblock.AreaSize]);
 
-            // 2. Empty journal (init_journal, commit seq 0).
-            using (var jmac = p.JournalMac?.CreateHasher(r.JournalIntegrityKey))
-                JournalWriter.WriteEmpty(meta, g, sb, jmac, ct);
-
-            // 3. Tags of an all-zero data area.
             string init = "none";
-            if (!r.NoWipe)
-                init = TagInitializer.Run(meta, data, sb, g, p.Algorithm, r.Integrity.Key, dataKnownZero: created, progress, ct);
+            using (var flusher = new BackgroundFlusher(meta))
+            {
+                // 2. Empty journal (init_journal, commit seq 0).
+                using (var jmac = p.JournalMac?.CreateHasher(r.JournalIntegrityKey))
+                    JournalWriter.WriteEmpty(meta, g, sb, jmac, ct);
+
+                // 3. Tags of an all-zero data area.
+                if (!r.NoWipe)
+                    init = TagInitializer.Run(meta, data, sb, g, p.Algorithm, r.Integrity.Key, dataKnownZero: created, progress, ct);
+                flusher.Complete();
+            }
 
             // 4. Superblock last (with its MAC when FIXED_HMAC and a journal_mac are in use).
             meta.Flush();

@@ -27,9 +27,7 @@ internal static class JournalWriter
             ct.ThrowIfCancellationRequested();
             int n = (int)Math.Min((uint)perWrite, g.JournalSections - first);
             for (int k = 0; k < n; k++) Stamp(buffer.AsSpan(k * sectionBytes, sectionBytes), g, first + (uint)k, sb, journalMac);
-            long at = (long)(g.JournalStartSector + first * (ulong)g.JournalSectionSectors) * 512;
-            meta.Write(at, buffer.AsSpan(0, n * sectionBytes));
-            meta.StartWriteback(at, n * sectionBytes);
+            meta.Write((long)(g.JournalStartSector + first * (ulong)g.JournalSectionSectors) * 512, buffer.AsSpan(0, n * sectionBytes));
         }
     }
 

@@ -44,9 +44,7 @@ internal static class TagInitializer
                 if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
                 var tags = w.Buffer.AsSpan(0, n * g.TagSize);
                 w.Tags.ComputeZeroConsecutive(firstSector, g.SectorsPerBlock, g.BlockSize, n, tags);
-                long tagOffset = (long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize);
-                meta.Write(tagOffset, tags);
-                meta.StartWriteback(tagOffset, tags.Length);   // on disk while the next items are hashed
+                meta.Write((long)(g.AreaTagOffset(area) + first * (ulong)g.TagSize), tags);   // on disk by Formatter's BackgroundFlusher meanwhile
             },
             i => (long)items[i].Blocks * g.BlockSize, (long)g.ProvidedDataSectors * 512,
             "Initialising dm-integrity tags", meta.Path, progress, ct,
