@@ -9,13 +9,16 @@ namespace IntegrityVolume.Core.Operations;
 /// </summary>
 internal static class ParallelChunks
 {
+    /// <summary>Workers Run starts for <paramref name="count"/> items: <paramref name="threads"/> (0 = one per core), at most one per item.</summary>
+    public static int WorkerCount(int count, int threads) => Math.Max(1, Math.Min(threads <= 0 ? Environment.ProcessorCount : threads, count));
+
     public static TimeSpan Run<TState>(int count, int threads, Func<TState> createState, Action<TState, int> process,
         Func<int, long> bytesOf, long totalBytes, string activity, string status,
         IProgress<OperationProgress>? progress, CancellationToken ct, Action<TState>? finish = null)
     {
         long done = 0;
         int next = -1;
-        int workers = Math.Max(1, Math.Min(threads <= 0 ? Environment.ProcessorCount : threads, count));
+        int workers = WorkerCount(count, threads);
         var sw = Stopwatch.StartNew();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var tasks = new Task[workers];

@@ -58,7 +58,7 @@ public sealed class TagVerifier
         // one, so cold reads overlap the hashing (interleaved items from several threads defeat plain readahead).
         // Not for crc32c: it verifies a cached 4 MiB item in ~150 us, of which the hint's 1024 page-cache lookups would be
         // a visible share (an estimate; not measured).
-        int workers = Math.Max(1, Math.Min(threads <= 0 ? Environment.ProcessorCount : threads, chunks.Count));
+        int workers = ParallelChunks.WorkerCount(chunks.Count, threads);
         bool prefetch = _algorithm.KernelName is not ("crc32c" or "crc32");
         var elapsed = ParallelChunks.Run(chunks.Count, threads,
             () => new Worker(TagComputer.ForVolume(_sb, _algorithm, _key), _g),
