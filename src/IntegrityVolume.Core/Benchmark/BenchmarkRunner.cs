@@ -220,21 +220,18 @@ public sealed class BenchmarkRunner
             // between two measurements of its limit (the zero-block hash rate) when that limit is the hash.
             bool hashLimited = alg != "crc32c";
             if (hashLimited) r.FormatZeroHashSamples.Add(HashRate(algorithm, k, ss, zeroData: true).MiBps);
-            FormatResult? f = null;
-            double formatSeconds = double.MaxValue;
-            var formatClock = Stopwatch.StartNew();
-            for (int run = 0; run < MaxFormatRuns && (run < FormatRuns || formatClock.Elapsed < FormatMinTotal); run++)
+            var (f, formatSeconds) = BestOf(FormatRuns, MaxFormatRuns, FormatMinTotal, () =>
             {
-                if (run > 0) { File.Delete(img); BenchNative.Sync(); }
+                if (File.Exists(img)) { File.Delete(img); BenchNative.Sync(); }   // each run formats a fresh image
                 var once = Stopwatch.StartNew();
                 var result = VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = size, Integrity = spec, SectorSize = ss }, null, ct);
                 double seconds = once.Elapsed.TotalSeconds;
                 r.FormatRunSeconds.Add(Math.Round(seconds, 4));
-                if (seconds < formatSeconds) (f, formatSeconds) = (result, seconds);
-            }
+                return (result, seconds);
+            }, x => 1 / x.seconds);
             if (hashLimited) r.FormatZeroHashSamples.Add(HashRate(algorithm, k, ss, zeroData: true).MiBps);
             r.FormatSeconds = Math.Round(formatSeconds, 4);
-            r.FormatTagInitialization = f!.TagInitialization;
+            r.FormatTagInitialization = f.TagInitialization;
             r.FormatDataMiBps = Math.Round(mib / formatSeconds, 1);
             if ((long)f.Volume.ProvidedBytes != dataBytes) throw new InvalidOperationException($"{name}: planned {dataBytes} data bytes, formatted {f.Volume.ProvidedBytes}.");
 

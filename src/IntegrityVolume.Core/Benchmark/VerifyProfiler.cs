@@ -55,7 +55,7 @@ public static class VerifyProfiler
                 for (int p = 0; p < n; p += blocksPerPiece)
                 {
                     int m = Math.Min(blocksPerPiece, n - p);
-                    ulong firstSector = (area << g.Log2InterleaveSectors) + ((b + (ulong)p) << g.Log2SectorsPerBlock);
+                    ulong firstSector = g.LogicalSector(area, b + (ulong)p);
                     var d = data.AsSpan(0, m * g.BlockSize);
                     var s = stored.AsSpan(p * g.TagSize, m * g.TagSize);
                     long t1 = Stopwatch.GetTimestamp();

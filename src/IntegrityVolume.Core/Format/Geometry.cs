@@ -55,6 +55,9 @@ public sealed record Geometry
     public ulong JournalStartSector => Start + Superblock.AreaSectors;
     public ulong JournalSectors => (ulong)JournalSectionSectors * JournalSections;
 
+    /// <summary>Logical sector of block <paramref name="blockInArea"/> of interleave area <paramref name="area"/>.</summary>
+    public ulong LogicalSector(ulong area, ulong blockInArea) => (area << Log2InterleaveSectors) + (blockInArea << Log2SectorsPerBlock);
+
     /// <summary>Data-device sector holding logical sector <paramref name="logicalSector"/> (get_data_sector).</summary>
     public ulong DataSector(ulong logicalSector)
     {

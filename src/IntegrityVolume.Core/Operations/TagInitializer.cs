@@ -40,7 +40,7 @@ internal static class TagInitializer
             (w, i) =>
             {
                 var (area, first, n) = items[i];
-                ulong firstSector = (area << g.Log2InterleaveSectors) + (first << g.Log2SectorsPerBlock);
+                ulong firstSector = g.LogicalSector(area, first);
                 if (!dataKnownZero) w.WroteZeros |= EnsureZero(data, (long)g.DataSector(firstSector) * 512, (long)n * g.BlockSize, w.Buffer);
                 var tags = w.Buffer.AsSpan(0, n * g.TagSize);
                 w.Tags.ComputeZeroConsecutive(firstSector, g.SectorsPerBlock, g.BlockSize, n, tags);

@@ -101,7 +101,7 @@ public sealed class TagVerifier
 
     private void WillNeed(Chunk c)
     {
-        ulong firstSector = (c.Area << _g.Log2InterleaveSectors) + (c.FirstBlock << _g.Log2SectorsPerBlock);
+        ulong firstSector = _g.LogicalSector(c.Area, c.FirstBlock);
         _data.WillNeed((long)_g.DataSector(firstSector) * 512, (long)c.Blocks * _g.BlockSize);
     }
 
@@ -109,7 +109,7 @@ public sealed class TagVerifier
     private void VerifyChunk(Chunk c, Worker w)
     {
         int ts = _g.TagSize, perPiece = ChunkDataBytes / _g.BlockSize;
-        ulong firstSector = (c.Area << _g.Log2InterleaveSectors) + (c.FirstBlock << _g.Log2SectorsPerBlock);
+        ulong firstSector = _g.LogicalSector(c.Area, c.FirstBlock);
         var stored = w.Stored.AsSpan(0, c.Blocks * ts);
         _meta.Read((long)(_g.AreaTagOffset(c.Area) + c.FirstBlock * (ulong)ts), stored);
         for (int p = 0; p < c.Blocks; p += perPiece)
