@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace IntegrityVolume.Core.Hashing;
 
@@ -37,6 +38,20 @@ internal static class Crc32C
         var w2 = MemoryMarshal.Cast<byte, ulong>(d2)[..w0.Length];
         var w3 = MemoryMarshal.Cast<byte, ulong>(d3)[..w0.Length];
         uint a = c0, b = c1, c = c2, d = c3;
+        // NativeAOT compiles for x86-64-v1 and tests for SSE4.2 at every BitOperations.Crc32C; one test per run keeps the
+        // loop the JIT emits (native ivol, 1 GiB crc32c verify: 14.5 -> 19 GiB/s). Without SSE4.2: the portable loop.
+        if (Sse42.X64.IsSupported)
+        {
+            for (int i = 0; i < w0.Length; i++)
+            {
+                a = (uint)Sse42.X64.Crc32(a, w0[i]);
+                b = (uint)Sse42.X64.Crc32(b, w1[i]);
+                c = (uint)Sse42.X64.Crc32(c, w2[i]);
+                d = (uint)Sse42.X64.Crc32(d, w3[i]);
+            }
+            c0 = a; c1 = b; c2 = c; c3 = d;
+            return;
+        }
         for (int i = 0; i < w0.Length; i++)
         {
             a = BitOperations.Crc32C(a, w0[i]);
