@@ -85,6 +85,12 @@ public static class BenchmarkAnalysis
     /// <summary>Algorithms the cached-bound target names; others are reported for information.</summary>
     private static bool InCachedTarget(string algorithm) => algorithm is "crc32c" or "sha256";
 
+    private static string ZeroHashAroundNote(VolumeResult v)
+    {
+        var (before, after) = v.FormatZeroHashBracket(v.FormatBestRun);
+        return string.Create(CultureInfo.InvariantCulture, $"{before:0} / {after:0} MiB/s/core just before / after it");
+    }
+
     private static string Subject(VolumeResult v) => $"{v.Algorithm} {v.SectorSize} {BenchmarkTable.Size(v.ImageBytes)}";
 
     public static List<TargetResult> EvaluateTargets(BenchmarkReport r)
@@ -151,8 +157,8 @@ public static class BenchmarkAnalysis
                         Target = "format-vs-hash-limit", Subject = Subject(v), Measured = v.FormatDataMiBps, Reference = Math.Round(limit, 1),
                         Ratio = Math.Round(v.FormatDataMiBps / limit, 3), Threshold = $">= {FormatVsHashLimitTarget:P0} of {formatCores} x zero-block hash rate",
                         Met = v.FormatDataMiBps / limit >= FormatVsHashLimitTarget,
-                        Note = $"format {v.FormatSeconds:0.###} s for {BenchmarkTable.Size(v.DataBytes)} of data; zero-block hash " +
-                            (v.FormatZeroHashSamples.Count > 0 ? $"{string.Join(" / ", v.FormatZeroHashSamples.Select(x => x.ToString("0", CultureInfo.InvariantCulture)))} MiB/s/core just before / after it" : $"{v.ZeroHashMiBps1Core:0} MiB/s/core"),
+                        Note = $"format {v.FormatSeconds:0.###} s{(v.FormatRunSeconds.Count > 1 ? $" (run {v.FormatBestRun + 1} of {v.FormatRunSeconds.Count})" : "")} for {BenchmarkTable.Size(v.DataBytes)} of data; zero-block hash " +
+                            (v.FormatZeroHashSamples.Count > 0 ? ZeroHashAroundNote(v) : $"{v.ZeroHashMiBps1Core:0} MiB/s/core"),
                     });
                 }
             }

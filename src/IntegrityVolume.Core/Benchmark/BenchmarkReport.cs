@@ -77,8 +77,10 @@ public sealed class VolumeResult
     public long DataBytes { get; set; }
     public int TagSize { get; set; }
 
-    /// <summary>Every format run's seconds; FormatSeconds is the fastest.</summary>
+    /// <summary>Every format run's seconds; FormatSeconds is the one at FormatBestRun.</summary>
     public List<double> FormatRunSeconds { get; set; } = new();
+    /// <summary>The run kept: the fastest, or with a hash limit the nearest to the limit measured around it.</summary>
+    public int FormatBestRun { get; set; }
     public double FormatSeconds { get; set; }
     public string FormatTagInitialization { get; set; } = "";
     public double FormatDataMiBps { get; set; }
@@ -100,11 +102,41 @@ public sealed class VolumeResult
     /// <summary>Same over zero blocks (what format hashes).</summary>
     public double ZeroHashMiBps1Core { get; set; }
     /// <summary>
-    /// The zero-block rate measured right before and right after the format (the format's limit at the moment it ran:
-    /// on a VM the cores' speed drifts by 20% and more within a minute); 0 for crc32c, whose target is the wipe.
+    /// The zero-block rate measured before the first format run and after each one (a run's limit at the moment it
+    /// ran: on a VM the cores' speed drifts by 10-20% within seconds); empty for crc32c, whose target is the wipe.
     /// </summary>
     public List<double> FormatZeroHashSamples { get; set; } = new();
-    public double FormatZeroHashMiBps1Core => FormatZeroHashSamples.Count > 0 ? FormatZeroHashSamples.Average() : ZeroHashMiBps1Core;
+    /// <summary>The zero-block rate around the kept format run.</summary>
+    public double FormatZeroHashMiBps1Core => FormatZeroHashSamples.Count == 0 ? ZeroHashMiBps1Core : FormatZeroHashAround(FormatBestRun);
+
+    /// <summary>
+    /// Sets FormatBestRun, FormatSeconds and FormatDataMiBps: with zero-block hash rates measured around the runs, the
+    /// run nearest its own limit (format rate / rate around it); without them, the fastest.
+    /// </summary>
+    public void KeepBestFormatRun()
+    {
+        bool hashLimited = FormatZeroHashSamples.Count > 0;
+        FormatBestRun = Enumerable.Range(0, FormatRunSeconds.Count)
+            .MaxBy(run => 1 / FormatRunSeconds[run] / (hashLimited ? FormatZeroHashAround(run) : 1));
+        FormatSeconds = FormatRunSeconds[FormatBestRun];
+        FormatDataMiBps = Math.Round(DataBytes / (double)(1 << 20) / FormatSeconds, 1);
+    }
+
+    /// <summary>Mean of the zero-block rates measured just before and just after format run <paramref name="run"/>.</summary>
+    public double FormatZeroHashAround(int run)
+    {
+        var (before, after) = FormatZeroHashBracket(run);
+        return (before + after) / 2;
+    }
+
+    /// <summary>
+    /// The zero-block rates measured just before and just after format run <paramref name="run"/> (reports from before
+    /// per-run samples: before the first run and after the last).
+    /// </summary>
+    public (double Before, double After) FormatZeroHashBracket(int run) =>
+        FormatZeroHashSamples.Count == FormatRunSeconds.Count + 1 && run >= 0 && run < FormatRunSeconds.Count
+            ? (FormatZeroHashSamples[run], FormatZeroHashSamples[run + 1])
+            : (FormatZeroHashSamples[0], FormatZeroHashSamples[^1]);
     /// <summary>Other processes' CPU use during the hash-rate measurement, in cores.</summary>
     public double HashOtherCores { get; set; }
 

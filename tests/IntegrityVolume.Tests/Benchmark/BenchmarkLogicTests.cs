@@ -198,8 +198,8 @@ public class BenchmarkLogicTests
     [Fact]
     public void FormatIsJudgedAgainstTheHashRateMeasuredAroundIt()
     {
-        // 1008 MiB/s of format: 100.8% of 2 x 500 (the rate measured later), but 86.9% of 2 x 580, the mean of the
-        // rates measured just before (600) and after (560) the format, which is the limit that counts.
+        // An older report: one rate before the format runs (600) and one after them (560); 1008 MiB/s of format is
+        // 100.8% of 2 x 500 (the volume's own zero-hash figure) but 86.9% of 2 x 580, the limit that counts.
         var v = Volume("sha256", 512, 1L << 30, 2000, 900, 4000, 800, 500, 500, 1008.0 / 1008, 30, 2.0, 1.99);
         v.FormatZeroHashSamples.AddRange(new[] { 600.0, 560.0 });
         var r = new BenchmarkReport { Machine = new MachineInfo { LogicalCpus = 2 }, Settings = new BenchmarkSettings { Threads = { 1, 2 } }, Volumes = { v } };
@@ -207,8 +207,35 @@ public class BenchmarkLogicTests
         Assert.Equal(1160, t.Reference, 3);
         Assert.False(t.Met);
         Assert.Contains("600 / 560", t.Note);
-        v.FormatZeroHashSamples.Clear();   // an older report without them: the later rate
+        v.FormatZeroHashSamples.Clear();   // without them: the volume's own zero-hash figure
         Assert.True(Assert.Single(BenchmarkAnalysis.EvaluateTargets(r), x => x.Target == "format-vs-hash-limit").Met);
+    }
+
+    [Fact]
+    public void FormatKeepsTheRunNearestTheHashRateAroundIt()
+    {
+        // Three runs of 1008 MiB: 1.0 s between rates 500 and 500 (100.8% of 2 x 500), 1.1 s between 500 and 460
+        // (95.5%), 0.95 s between 460 and 640 (96.5%). The kept run is the first, not the fastest.
+        var v = Volume("sha256", 512, 1L << 30, 2000, 900, 4000, 800, 500, 500, 1.0, 30, 2.0, 1.99);
+        v.FormatRunSeconds.AddRange(new[] { 1.0, 1.1, 0.95 });
+        v.FormatZeroHashSamples.AddRange(new[] { 500.0, 500.0, 460.0, 640.0 });
+        v.KeepBestFormatRun();
+        Assert.Equal(0, v.FormatBestRun);
+        Assert.Equal(1.0, v.FormatSeconds);
+        Assert.Equal(1008.0, v.FormatDataMiBps, 3);
+        Assert.Equal(500.0, v.FormatZeroHashMiBps1Core, 3);
+        var r = new BenchmarkReport { Machine = new MachineInfo { LogicalCpus = 2 }, Settings = new BenchmarkSettings { Threads = { 1, 2 } }, Volumes = { v } };
+        var t = Assert.Single(BenchmarkAnalysis.EvaluateTargets(r), x => x.Target == "format-vs-hash-limit");
+        Assert.Equal(1000, t.Reference, 3);
+        Assert.True(t.Met);
+        Assert.Contains("run 1 of 3", t.Note);
+        Assert.Contains("500 / 500", t.Note);
+
+        // Without hash rates (crc32c, judged against the wipe): the fastest run.
+        v.FormatZeroHashSamples.Clear();
+        v.KeepBestFormatRun();
+        Assert.Equal(2, v.FormatBestRun);
+        Assert.Equal(0.95, v.FormatSeconds);
     }
 
     private static TargetResult Target(BenchmarkReport r, string target, string subjectStart) =>
