@@ -222,15 +222,14 @@ public sealed class BenchmarkRunner
             bool hashLimited = alg != "crc32c";
             if (hashLimited) r.FormatZeroHashSamples.Add(HashRate(algorithm, k, ss, zeroData: true).MiBps);
             FormatResult? f = null;
-            var formatClock = Stopwatch.StartNew();
-            for (int run = 0; run < MaxFormatRuns && (run < FormatRuns || formatClock.Elapsed < FormatMinTotal); run++)
+            Repeat(FormatRuns, MaxFormatRuns, FormatMinTotal, () =>
             {
                 if (File.Exists(img)) { File.Delete(img); BenchNative.Sync(); }   // each run formats a fresh image
                 var once = Stopwatch.StartNew();
                 f = VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = size, Integrity = spec, SectorSize = ss }, null, ct);
                 r.FormatRunSeconds.Add(Math.Round(once.Elapsed.TotalSeconds, 4));
                 if (hashLimited) r.FormatZeroHashSamples.Add(HashRate(algorithm, k, ss, zeroData: true).MiBps);
-            }
+            });
             r.KeepBestFormatRun();
             r.FormatTagInitialization = f!.TagInitialization;
             if ((long)f.Volume.ProvidedBytes != dataBytes) throw new InvalidOperationException($"{name}: planned {dataBytes} data bytes, formatted {f.Volume.ProvidedBytes}.");
@@ -311,14 +310,22 @@ public sealed class BenchmarkRunner
 
     private static T BestOf<T>(int minRuns, int maxRuns, TimeSpan minTotal, Func<T> measure, Func<T, double> rate)
     {
-        var sw = Stopwatch.StartNew();
-        var best = measure();
-        for (int i = 1; i < maxRuns && (i < minRuns || sw.Elapsed < minTotal); i++)
+        T best = default!;
+        bool first = true;
+        Repeat(minRuns, maxRuns, minTotal, () =>
         {
             var next = measure();
-            if (rate(next) > rate(best)) best = next;
-        }
+            if (first || rate(next) > rate(best)) best = next;
+            first = false;
+        });
         return best;
+    }
+
+    /// <summary>Runs <paramref name="measure"/> minRuns times, and again (at most maxRuns in all) until minTotal has passed.</summary>
+    private static void Repeat(int minRuns, int maxRuns, TimeSpan minTotal, Action measure)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < maxRuns && (i < minRuns || sw.Elapsed < minTotal); i++) measure();
     }
 
     private const double DisturbedCores = 0.25;

@@ -72,8 +72,9 @@ internal sealed unsafe class OpenSslSha256Hasher : TagHasher
     private OpenSslSha256Hasher(Library lib, byte[]? hmacKey)
     {
         _lib = lib;
-        _contexts = GC.AllocateArray<byte>(3 * ContextBytes, pinned: true);
-        _inner = (byte*)Unsafe.AsPointer(ref _contexts[0]);
+        // Written for every tag: a cache line of padding on each side keeps the other worker's contexts off its lines.
+        _contexts = GC.AllocateArray<byte>(CacheLineBytes + 3 * ContextBytes + CacheLineBytes, pinned: true);
+        _inner = (byte*)Unsafe.AsPointer(ref _contexts[CacheLineBytes]);
         _outer = _inner + ContextBytes;
         _work = _outer + ContextBytes;
         _lib.Init(_inner);

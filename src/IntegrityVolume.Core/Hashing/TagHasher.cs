@@ -15,6 +15,9 @@ namespace IntegrityVolume.Core.Hashing;
 /// </summary>
 public abstract class TagHasher : IDisposable
 {
+    /// <summary>Padding that keeps a worker's per-tag state off other threads' cache lines.</summary>
+    internal const int CacheLineBytes = 64;
+
     public abstract int DigestSize { get; }
     /// <summary>digest = H(prefix ‖ block), in the byte order the kernel stores it.</summary>
     public abstract void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest);
