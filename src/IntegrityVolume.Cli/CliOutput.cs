@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using IntegrityVolume.Cli.Commands;
 using IntegrityVolume.Core;
-using IntegrityVolume.Core.Benchmark;
 using IntegrityVolume.Core.Boot;
 using IntegrityVolume.Core.Journal;
 using IntegrityVolume.Core.Kernel;
@@ -45,9 +44,6 @@ internal static class CliOutput
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "See SerializeWithReflection.")]
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "See SerializeWithReflection.")]
     private static IJsonTypeInfoResolver CreateReflectionResolver() => new DefaultJsonTypeInfoResolver();
-
-    /// <summary>ivol bench's JSON file, source-generated with the report's own options (camelCase, NaN/Infinity allowed).</summary>
-    public static string BenchJson(BenchmarkReport report) => JsonSerializer.Serialize(report, BenchJsonContext.Default.BenchmarkReport);
 
     /// <summary>Map an engine error to a message on stderr and an exit code.</summary>
     public static int Fail(Exception ex, bool json)
@@ -182,11 +178,3 @@ internal sealed partial class CliJsonContext : JsonSerializerContext;
 /// <summary>--progress-json lines: compact, property names as written.</summary>
 [JsonSerializable(typeof(ProgressLine))]
 internal sealed partial class CliProgressJsonContext : JsonSerializerContext;
-
-/// <summary>ivol bench --json, with BenchmarkReport.JsonOptions' settings.</summary>
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    WriteIndented = true,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
-[JsonSerializable(typeof(BenchmarkReport))]
-internal sealed partial class BenchJsonContext : JsonSerializerContext;

@@ -24,10 +24,10 @@ rc=$?
 echo "   published in $(( $(date +%s) - start )) s"
 if [[ $rc -ne 0 || ! -x $aot ]]; then grep -E "error" "$log" | sort -u | head -20; rm -f "$log"; fail "NativeAOT publish"; finish; fi
 ok "NativeAOT publish"
-# Trim/AOT analysis warnings (ILxxxx), each once; known: BenchmarkReport's reflection-based JSON (see CliOutput.BenchJson).
+# Trim/AOT analysis warnings (ILxxxx), each once; known: BenchmarkReport's JSON (src/IntegrityVolume.Benchmark/).
 warnings=$(grep -oE "[^ ]+\([0-9]+,[0-9]+\): warning IL[0-9]+: [^[]*" "$log" | sort -u)
 [[ -n $warnings ]] && echo "$warnings" | sed 's/^/   /'
-check "no trim or AOT warnings outside Benchmark/" test -z "$(grep -v '/Benchmark/' <<<"$warnings" | grep -v '^$')"
+check "no trim or AOT warnings outside IntegrityVolume.Benchmark/" test -z "$(grep -v '/IntegrityVolume.Benchmark/' <<<"$warnings" | grep -v '^$')"
 rm -f "$log"
 
 echo "== framework-dependent build to compare with"

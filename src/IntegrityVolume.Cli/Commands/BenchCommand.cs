@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using IntegrityVolume.Core;
-using IntegrityVolume.Core.Benchmark;
+using IntegrityVolume.Benchmark;
 
 namespace IntegrityVolume.Cli.Commands;
 

@@ -4,7 +4,6 @@ using System.Text.Json.Serialization;
 using IntegrityVolume.Cli;
 using IntegrityVolume.Cli.Commands;
 using IntegrityVolume.Core;
-using IntegrityVolume.Core.Benchmark;
 using IntegrityVolume.Core.Boot;
 using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Tests.Boot;
@@ -92,13 +91,6 @@ public class JsonContextTests
         var line = new ProgressLine("Verifying", "/dev/sdb", "1", "2", "3", "4", "5");
         Assert.Equal("{\"activity\":\"Verifying\",\"device\":\"/dev/sdb\",\"bytes\":\"1\",\"size\":\"2\",\"speed\":\"3\",\"eta_ms\":\"4\",\"time_ms\":\"5\"}",
             JsonSerializer.Serialize(line, CliProgressJsonContext.Default.ProgressLine));
-    }
-
-    [Fact]
-    public void BenchJsonEqualsTheReportsOwnJson()
-    {
-        var report = new BenchmarkReport { CommandLine = "ivol bench --quick", TotalSeconds = 1.5, CliHelpSeconds = double.NaN, Notes = { "a note" } };
-        Assert.Equal(report.ToJson(), CliOutput.BenchJson(report));
     }
 
     /// <summary>Every enum reachable from a registered type has a camelCase converter (else AOT prints numbers).</summary>

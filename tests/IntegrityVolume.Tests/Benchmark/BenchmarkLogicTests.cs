@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using IntegrityVolume.Core;
-using IntegrityVolume.Core.Benchmark;
+using IntegrityVolume.Benchmark;
 using IntegrityVolume.Core.Hashing;
 using Xunit;
 

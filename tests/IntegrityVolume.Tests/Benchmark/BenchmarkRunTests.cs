@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using IntegrityVolume.Core;
-using IntegrityVolume.Core.Benchmark;
+using IntegrityVolume.Benchmark;
 using IntegrityVolume.Tests.Cli;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>Everything one `ivol bench` run measured, in the shape written to JSON (camelCase).</summary>
 public sealed class BenchmarkReport

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>The machine a benchmark ran on: CPU, kernel, memory, runtime, and the disk under the work directory.</summary>
 public sealed class MachineInfo

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>
 /// Reproducible incompressible test data (xoshiro256** seeded by splitmix64): the same seed gives the same bytes,

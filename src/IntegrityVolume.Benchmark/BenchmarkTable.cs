@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>The human-readable report: one table per question, then the targets.</summary>
 public static class BenchmarkTable

@@ -1,4 +1,6 @@
-namespace IntegrityVolume.Core.Benchmark;
+using IntegrityVolume.Core.Devices;
+
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>
 /// Cold and warm page cache for one file: drop its pages (fsync, posix_fadvise DONTNEED, and the system-wide
@@ -12,8 +14,8 @@ public static class PageCache
         using (var h = File.OpenHandle(path, FileMode.Open, FileAccess.Read))
         {
             int fd = (int)h.DangerousGetHandle();
-            Devices.NativeMethods.Fsync(fd);   // dirty pages cannot be dropped
-            Devices.NativeMethods.PosixFadvise(fd, 0, 0, Devices.NativeMethods.POSIX_FADV_DONTNEED);
+            NativeMethods.Fsync(fd);   // dirty pages cannot be dropped
+            NativeMethods.PosixFadvise(fd, 0, 0, NativeMethods.POSIX_FADV_DONTNEED);
         }
         if (!systemWide || !BenchNative.IsRoot) return false;
         try

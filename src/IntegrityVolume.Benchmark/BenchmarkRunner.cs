@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>
 /// The reproducible benchmark behind `ivol bench`. For each size (ascending) it measures the plain full-device write

@@ -2,9 +2,10 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>The machine's limits with no dm-integrity logic: plain sequential read, plain sequential write.</summary>
 public static class StorageProbe

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>
 /// How busy the rest of the machine was while we measured: CPU time of all processes (/proc/stat) minus this process

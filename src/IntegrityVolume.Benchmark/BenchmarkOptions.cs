@@ -1,7 +1,8 @@
 using System.Globalization;
+using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>What one benchmark run measures, and where.</summary>
 public sealed record BenchmarkOptions

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Core.Verification;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>
 /// Where a verify's time goes: the verifier's access pattern (per interleave area, work items of 4 MiB of data: read
@@ -34,9 +36,9 @@ public static class VerifyProfiler
         using var v = VolumeOperations.OpenVolume(new VolumeLocation { Path = path }, write: false);
         var g = v.Geometry;
         using var tags = TagComputer.ForVolume(v.Superblock, alg, key);
-        int pieceBytes = Verification.TagVerifier.ChunkDataBytes;
+        int pieceBytes = TagVerifier.ChunkDataBytes;
         var data = PageAlignedBuffer.Allocate(pieceBytes);
-        int blocksPerItem = Verification.TagVerifier.ItemDataBytes / g.BlockSize, blocksPerPiece = pieceBytes / g.BlockSize;
+        int blocksPerItem = TagVerifier.ItemDataBytes / g.BlockSize, blocksPerPiece = pieceBytes / g.BlockSize;
         var stored = new byte[blocksPerItem * g.TagSize];
         var computed = new byte[blocksPerPiece * g.TagSize];
         long tTags = 0, tData = 0, tHash = 0, chunks = 0;

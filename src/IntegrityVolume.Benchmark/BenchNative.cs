@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>libc calls the benchmark needs: page-cache control and residency, child resource usage.</summary>
 internal static unsafe partial class BenchNative

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace IntegrityVolume.Core.Benchmark;
+namespace IntegrityVolume.Benchmark;
 
 /// <summary>Bounds, linearity and the targets, computed from measurements (pure functions, no I/O).</summary>
 public static class BenchmarkAnalysis
