@@ -1,8 +1,9 @@
 using System.Runtime.InteropServices;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Benchmark;
 
-/// <summary>libc calls the benchmark needs: page-cache control and residency, child resource usage.</summary>
+/// <summary>libc calls only the benchmark needs (page-cache control and residency, child resource usage); the engine's are in Core's NativeMethods.</summary>
 internal static unsafe partial class BenchNative
 {
     public const int PROT_READ = 1, MAP_SHARED = 1;
@@ -24,13 +25,10 @@ internal static unsafe partial class BenchNative
     [LibraryImport("libc", EntryPoint = "getrusage")]
     public static partial int GetRusage(int who, long* usage);
 
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    public static partial uint GetEuid();
-
     [LibraryImport("libc", EntryPoint = "getpagesize")]
     public static partial int GetPageSize();
 
-    public static bool IsRoot => OperatingSystem.IsLinux() && GetEuid() == 0;
+    public static bool IsRoot => OperatingSystem.IsLinux() && NativeMethods.GetEuid() == 0;
 
     /// <summary>Largest resident set (bytes) of any waited-for child of this process so far (getrusage RUSAGE_CHILDREN).</summary>
     public static long ChildrenMaxRssBytes()

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -34,29 +35,29 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         if (!OperatingSystem.IsLinux())
             throw Unavailable(controlPath, "device-mapper exists only on Linux.");
-        if (controlPath == DefaultControlPath && KernelNative.Stat(controlPath) is null)
+        if (controlPath == DefaultControlPath && NativeMethods.Stat(controlPath) is null)
             TryCreateControlNode(controlPath);
-        var st = KernelNative.Stat(controlPath);
+        var st = NativeMethods.Stat(controlPath);
         if (st is null)
             throw Unavailable(controlPath, $"{controlPath} does not exist: the kernel has no device-mapper (load it with 'modprobe dm-mod').");
         if (!st.Value.IsCharDevice)
             throw Unavailable(controlPath, $"{controlPath} is not a device-mapper control node.");
-        int fd = KernelNative.Open(controlPath, KernelNative.O_RDWR | KernelNative.O_CLOEXEC, 0);
+        int fd = NativeMethods.Open(controlPath, NativeMethods.O_RDWR | NativeMethods.O_CLOEXEC, 0);
         if (fd < 0)
         {
-            int e = KernelNative.Errno;
-            if (e is KernelNative.EACCES or KernelNative.EPERM) throw NotRoot(controlPath, e);
-            throw Unavailable(controlPath, $"cannot open {controlPath}: {KernelNative.ErrorText(e)} (is dm-mod loaded?).");
+            int e = NativeMethods.Errno;
+            if (e is NativeMethods.EACCES or NativeMethods.EPERM) throw NotRoot(controlPath, e);
+            throw Unavailable(controlPath, $"cannot open {controlPath}: {NativeMethods.ErrorText(e)} (is dm-mod loaded?).");
         }
         try
         {
             var h = NewHeader(DmIoctlHeader.Size);
-            int r = KernelNative.Ioctl(fd, Dm.Command(Dm.VERSION), &h);
+            int r = NativeMethods.Ioctl(fd, Dm.Command(Dm.VERSION), &h);
             if (r < 0)
             {
-                int e = KernelNative.Errno;
-                if (e is KernelNative.EACCES or KernelNative.EPERM) throw NotRoot(controlPath, e);
-                throw Unavailable(controlPath, $"{controlPath} does not answer the device-mapper version handshake: {KernelNative.ErrorText(e)}.");
+                int e = NativeMethods.Errno;
+                if (e is NativeMethods.EACCES or NativeMethods.EPERM) throw NotRoot(controlPath, e);
+                throw Unavailable(controlPath, $"{controlPath} does not answer the device-mapper version handshake: {NativeMethods.ErrorText(e)}.");
             }
             var v = new DmVersion(h.Version[0], h.Version[1], h.Version[2]);
             if (v.Major != Dm.VersionMajor)
@@ -65,14 +66,14 @@ public sealed unsafe class DeviceMapperClient : IDisposable
         }
         catch
         {
-            KernelNative.Close(fd);
+            NativeMethods.Close(fd);
             throw;
         }
     }
 
     /// <summary>True when a device-mapper control node is present (no privilege needed to ask).</summary>
     public static bool IsAvailable(string controlPath = DefaultControlPath) =>
-        KernelNative.Stat(controlPath) is { IsCharDevice: true } || File.Exists("/sys/class/misc/device-mapper/dev");
+        NativeMethods.Stat(controlPath) is { IsCharDevice: true } || File.Exists("/sys/class/misc/device-mapper/dev");
 
     // libdevmapper creates the control node when it is missing but the misc device is registered.
     private static void TryCreateControlNode(string path)
@@ -82,7 +83,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             const string sys = "/sys/class/misc/device-mapper/dev";
             if (!File.Exists(sys) || !DeviceNumber.TryParse(File.ReadAllText(sys).Trim(), out var d)) return;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            KernelNative.Mknod(path, KernelNative.S_IFCHR | 0x180, d.Major, d.Minor);
+            NativeMethods.Mknod(path, NativeMethods.S_IFCHR | 0x180, d.Major, d.Minor);
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
@@ -90,7 +91,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
 
     public void Dispose()
     {
-        if (_fd >= 0) { KernelNative.Close(_fd); _fd = -1; }
+        if (_fd >= 0) { NativeMethods.Close(_fd); _fd = -1; }
     }
 
     // ------------------------------------------------------------------ queries
@@ -114,7 +115,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             try
             {
                 var reply = Call(Dm.GET_TARGET_VERSION, null, 0, DmIoctlHeader.Size + 256,
-                    payload: name, growOnFull: true, errorMap: e => e == KernelNative.EINVAL ? null : DefaultError(Dm.GET_TARGET_VERSION, targetType, e));
+                    payload: name, growOnFull: true, errorMap: e => e == NativeMethods.EINVAL ? null : DefaultError(Dm.GET_TARGET_VERSION, targetType, e));
                 if (reply is not null)
                     return ParseTargetVersions(reply.Payload).FirstOrDefault(t => t.Name == targetType);
             }
@@ -165,7 +166,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     public DmDeviceInfo? GetInfo(string name)
     {
         ValidateName(name);
-        var reply = Call(Dm.DEV_STATUS, name, 0, DmIoctlHeader.Size, errorMap: e => e == KernelNative.ENXIO ? null : DefaultError(Dm.DEV_STATUS, name, e));
+        var reply = Call(Dm.DEV_STATUS, name, 0, DmIoctlHeader.Size, errorMap: e => e == NativeMethods.ENXIO ? null : DefaultError(Dm.DEV_STATUS, name, e));
         return reply is null ? null : InfoFrom(reply.Header);
     }
 
@@ -183,7 +184,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     private List<DmTarget> TableStatus(string name, uint flags)
     {
         ValidateName(name);
-        var reply = Call(Dm.TABLE_STATUS, name, flags, MinOutputBuffer, growOnFull: true, errorMap: e => e == KernelNative.ENXIO
+        var reply = Call(Dm.TABLE_STATUS, name, flags, MinOutputBuffer, growOnFull: true, errorMap: e => e == NativeMethods.ENXIO
             ? new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
             : DefaultError(Dm.TABLE_STATUS, name, e))!;
         try
@@ -221,7 +222,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             throw new IntegrityVolumeException(KernelErrorIds.InvalidMapperName, ErrorKind.InvalidArgument, $"Invalid device-mapper uuid '{uuid}'.", name);
         var reply = Call(Dm.DEV_CREATE, name, 0, DmIoctlHeader.Size, uuid: uuid, errorMap: e => e switch
         {
-            KernelNative.EEXIST or KernelNative.EBUSY => new IntegrityVolumeException(KernelErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
+            NativeMethods.EEXIST or NativeMethods.EBUSY => new IntegrityVolumeException(KernelErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
                 $"A device-mapper device named '{name}'{(uuid is null ? "" : $" or with uuid {uuid}")} already exists.", name),
             _ => DefaultError(Dm.DEV_CREATE, name, e),
         })!;
@@ -262,8 +263,8 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             var reply = Call(Dm.TABLE_LOAD, name, flags, DmIoctlHeader.Size + payload.Length, payload: payload,
                 targetCount: (uint)targets.Count, errorMap: e => e switch
                 {
-                    KernelNative.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
-                    KernelNative.EACCES or KernelNative.EPERM => NotRoot(name, e),
+                    NativeMethods.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
+                    NativeMethods.EACCES or NativeMethods.EPERM => NotRoot(name, e),
                     _ => TableRejected(name, targets, e, log),
                 })!;
             return InfoFrom(reply.Header);
@@ -279,7 +280,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     public DmDeviceInfo Resume(string name, uint udevCookie = 0)
     {
         ValidateName(name);
-        var reply = Call(Dm.DEV_SUSPEND, name, 0, DmIoctlHeader.Size, eventNr: udevCookie, errorMap: e => e == KernelNative.ENXIO
+        var reply = Call(Dm.DEV_SUSPEND, name, 0, DmIoctlHeader.Size, eventNr: udevCookie, errorMap: e => e == NativeMethods.ENXIO
             ? new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
             : DefaultError(Dm.DEV_SUSPEND, name, e))!;
         return InfoFrom(reply.Header);
@@ -290,7 +291,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         ValidateName(name);
         uint flags = Dm.SUSPEND_FLAG | (noFlush ? Dm.NOFLUSH_FLAG : 0) | (skipLockfs ? Dm.SKIP_LOCKFS_FLAG : 0);
-        var reply = Call(Dm.DEV_SUSPEND, name, flags, DmIoctlHeader.Size, errorMap: e => e == KernelNative.ENXIO
+        var reply = Call(Dm.DEV_SUSPEND, name, flags, DmIoctlHeader.Size, errorMap: e => e == NativeMethods.ENXIO
             ? new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
             : DefaultError(Dm.DEV_SUSPEND, name, e))!;
         return InfoFrom(reply.Header);
@@ -315,11 +316,11 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             bool busy = false;
             var reply = Call(Dm.DEV_REMOVE, name, deferred ? Dm.DEFERRED_REMOVE : 0, DmIoctlHeader.Size, eventNr: udevCookie, errorMap: e =>
             {
-                if (e == KernelNative.EBUSY && !deferred && attempt < retries) { busy = true; return null; }
+                if (e == NativeMethods.EBUSY && !deferred && attempt < retries) { busy = true; return null; }
                 return e switch
                 {
-                    KernelNative.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
-                    KernelNative.EBUSY => new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
+                    NativeMethods.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
+                    NativeMethods.EBUSY => new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
                         $"'{name}' is in use (mounted, open by a program, or under another mapping); close it first or use --deferred.", name),
                     _ => DefaultError(Dm.DEV_REMOVE, name, e),
                 };
@@ -371,10 +372,10 @@ public sealed unsafe class DeviceMapperClient : IDisposable
                 if (uuid is not null) WriteCString(h->Uuid, DmIoctlHeader.UuidLength, uuid);
                 if (payload is not null) payload.CopyTo(new Span<byte>(buf + DmIoctlHeader.Size, payload.Length));
 
-                int r = KernelNative.Ioctl(_fd, Dm.Command(cmd), buf);
+                int r = NativeMethods.Ioctl(_fd, Dm.Command(cmd), buf);
                 if (r < 0)
                 {
-                    int e = KernelNative.Errno;
+                    int e = NativeMethods.Errno;
                     var ex = errorMap is null ? DefaultError(cmd, name, e) : errorMap(e);
                     if (ex is null) return null;
                     throw ex;
@@ -474,17 +475,17 @@ public sealed unsafe class DeviceMapperClient : IDisposable
 
     private static IntegrityVolumeException NotRoot(string target, int errno) =>
         new(KernelErrorIds.NotRoot, ErrorKind.PermissionDenied,
-            $"Device-mapper needs root (CAP_SYS_ADMIN): {KernelNative.ErrorText(errno)} (errno {errno}).", target);
+            $"Device-mapper needs root (CAP_SYS_ADMIN): {NativeMethods.ErrorText(errno)} (errno {errno}).", target);
 
     private static IntegrityVolumeException DefaultError(uint cmd, string? name, int errno) => errno switch
     {
-        KernelNative.EACCES or KernelNative.EPERM => NotRoot(name ?? DefaultControlPath, errno),
-        KernelNative.EBUSY => new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
+        NativeMethods.EACCES or NativeMethods.EPERM => NotRoot(name ?? DefaultControlPath, errno),
+        NativeMethods.EBUSY => new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
             $"{Dm.CommandName(cmd)} {name}: device busy.", name),
-        KernelNative.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
+        NativeMethods.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
             $"No device-mapper device named '{name}'.", name),
         _ => new IntegrityVolumeException(KernelErrorIds.DeviceMapperIoctlFailed, ErrorKind.DeviceError,
-            $"{Dm.CommandName(cmd)}{(name is null ? "" : " " + name)} failed: {KernelNative.ErrorText(errno)} (errno {errno}).", name),
+            $"{Dm.CommandName(cmd)}{(name is null ? "" : " " + name)} failed: {NativeMethods.ErrorText(errno)} (errno {errno}).", name),
     };
 
     private static IntegrityVolumeException TableRejected(string name, IReadOnlyList<DmTarget> targets, int errno, KernelLogTail log)
@@ -492,7 +493,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
         string? reason = log.LastTableError();
         string types = string.Join(",", targets.Select(t => t.TargetType).Distinct());
         return new IntegrityVolumeException(KernelErrorIds.TableLoadRejected, ErrorKind.InvalidArgument,
-            $"The kernel rejected the {types} table for '{name}': {KernelNative.ErrorText(errno)} (errno {errno})" +
+            $"The kernel rejected the {types} table for '{name}': {NativeMethods.ErrorText(errno)} (errno {errno})" +
             (reason is null ? "; see the kernel log (dmesg) for the reason." : $"; kernel: {reason}"), name);
     }
 }

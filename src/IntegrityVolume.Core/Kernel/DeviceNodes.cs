@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -6,7 +6,7 @@ namespace IntegrityVolume.Core.Kernel;
 /// /dev/mapper/&lt;name&gt; nodes. With udev running its rules make them (we wait); without udev (initramfs,
 /// containers, test VMs) we do what libdevmapper's fallback does: mknod the block node ourselves and unlink it on remove.
 /// </summary>
-public static partial class DeviceNodes
+public static class DeviceNodes
 {
     public const string MapperDirectory = "/dev/mapper";
     private const uint DiskGroup = 6;   // libdevmapper's DM_DEVICE_GID
@@ -18,9 +18,6 @@ public static partial class DeviceNodes
 
     /// <summary>The udev cookie for resume/remove: flags only (no semaphore), marked as a genuine libdm-style event.</summary>
     public static uint UdevCookie => UdevRunning ? Dm.UDEV_PRIMARY_SOURCE_FLAG << (int)Dm.UDEV_FLAGS_SHIFT : 0;
-
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Chown(string path, uint owner, uint group);
 
     /// <summary>Make sure /dev/mapper/&lt;name&gt; is the block node of <paramref name="dev"/>; returns its path.</summary>
     public static string Ensure(string name, DeviceNumber dev, TimeSpan? udevWait = null)
@@ -39,15 +36,15 @@ public static partial class DeviceNodes
         try
         {
             Directory.CreateDirectory(MapperDirectory);
-            if (File.Exists(path) || KernelNative.Stat(path) is not null) KernelNative.Unlink(path);
-            if (KernelNative.Mknod(path, KernelNative.S_IFBLK | 0x1B0 /* 0660 */, dev.Major, dev.Minor) != 0)
+            if (File.Exists(path) || NativeMethods.Stat(path) is not null) NativeMethods.Unlink(path);
+            if (NativeMethods.Mknod(path, NativeMethods.S_IFBLK | 0x1B0 /* 0660 */, dev.Major, dev.Minor) != 0)
             {
-                int e = KernelNative.Errno;
-                if (!(e == KernelNative.EEXIST && Matches(path, dev)))
+                int e = NativeMethods.Errno;
+                if (!(e == NativeMethods.EEXIST && Matches(path, dev)))
                     throw new IntegrityVolumeException(KernelErrorIds.DeviceNodeFailed, ErrorKind.DeviceError,
-                        $"Cannot create {path} ({dev}): {KernelNative.ErrorText(e)}.", name);
+                        $"Cannot create {path} ({dev}): {NativeMethods.ErrorText(e)}.", name);
             }
-            Chown(path, 0, DiskGroup);
+            NativeMethods.Chown(path, 0, DiskGroup);
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
         }
         catch (IOException ex)
@@ -64,9 +61,9 @@ public static partial class DeviceNodes
         if (UdevRunning)
         {
             var deadline = DateTime.UtcNow + (udevWait ?? TimeSpan.FromSeconds(5));
-            while (DateTime.UtcNow < deadline && KernelNative.Stat(path) is not null) Thread.Sleep(50);
+            while (DateTime.UtcNow < deadline && NativeMethods.Stat(path) is not null) Thread.Sleep(50);
         }
-        if (Matches(path, dev) || IsDanglingLink(path)) KernelNative.Unlink(path);
+        if (Matches(path, dev) || IsDanglingLink(path)) NativeMethods.Unlink(path);
     }
 
     /// <summary>Unlink stale /dev/mapper nodes; returns the paths removed.</summary>
@@ -85,8 +82,8 @@ public static partial class DeviceNodes
         {
             string name = System.IO.Path.GetFileName(path);
             if (name == "control") continue;
-            bool candidate = (KernelNative.Stat(path) is { IsBlockDevice: true } st && st.RdevMajor == major) || IsDanglingLink(path);
-            if (candidate && !isActive(name)) { KernelNative.Unlink(path); removed.Add(path); }
+            bool candidate = (NativeMethods.Stat(path) is { IsBlockDevice: true } st && st.RdevMajor == major) || IsDanglingLink(path);
+            if (candidate && !isActive(name)) { NativeMethods.Unlink(path); removed.Add(path); }
         }
         return removed;
     }
@@ -109,14 +106,14 @@ public static partial class DeviceNodes
     }
 
     private static bool Matches(string path, DeviceNumber dev) =>
-        KernelNative.Stat(path) is { IsBlockDevice: true } s && s.RdevMajor == dev.Major && s.RdevMinor == dev.Minor;
+        NativeMethods.Stat(path) is { IsBlockDevice: true } s && s.RdevMajor == dev.Major && s.RdevMinor == dev.Minor;
 
     private static bool IsDanglingLink(string path)
     {
         try
         {
             var fi = new FileInfo(path);
-            return fi.LinkTarget is not null && KernelNative.Stat(path) is null;
+            return fi.LinkTarget is not null && NativeMethods.Stat(path) is null;
         }
         catch (IOException) { return false; }
     }

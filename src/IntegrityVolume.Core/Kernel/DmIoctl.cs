@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -65,7 +66,7 @@ internal static class Dm
 
     /// <summary>_IOWR(0xfd, nr, struct dm_ioctl).</summary>
     public static nuint Command(uint nr) =>
-        KernelNative.IoctlNumber(KernelNative.IocRead | KernelNative.IocWrite, Magic, nr, (uint)DmIoctlHeader.Size);
+        NativeMethods.IoctlNumber(NativeMethods.IocRead | NativeMethods.IocWrite, Magic, nr, (uint)DmIoctlHeader.Size);
 
     public static string CommandName(uint nr) => nr switch
     {

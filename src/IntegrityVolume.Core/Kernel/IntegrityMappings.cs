@@ -1,4 +1,5 @@
 using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -127,7 +128,7 @@ public static class IntegrityMappings
 
     private static string Attach(string path, bool readOnly, List<LoopDevice> loops)
     {
-        var st = KernelNative.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
+        var st = NativeMethods.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
         if (st.IsBlockDevice) return new DeviceNumber(st.RdevMajor, st.RdevMinor).ToString();
         var loop = LoopDevice.Attach(path, readOnly, autoClear: true);
         loops.Add(loop);

@@ -215,7 +215,7 @@ public static class KernelFormatter
 
     private static string Attach(string path, List<LoopDevice> loops)
     {
-        var st = KernelNative.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
+        var st = NativeMethods.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
         if (st.IsBlockDevice) return new DeviceNumber(st.RdevMajor, st.RdevMinor).ToString();
         var loop = LoopDevice.Attach(path, readOnly: false, autoClear: true);
         loops.Add(loop);
@@ -239,11 +239,11 @@ public static class KernelFormatter
     /// <summary>The kernel wrote past our page cache: flush and invalidate a block device's cache (files go through the loop device's, which is shared).</summary>
     private static void DropCache(string path)
     {
-        if (KernelNative.Stat(path) is not { IsBlockDevice: true }) return;
-        int fd = KernelNative.Open(path, KernelNative.O_RDONLY | KernelNative.O_CLOEXEC, 0);
+        if (NativeMethods.Stat(path) is not { IsBlockDevice: true }) return;
+        int fd = NativeMethods.Open(path, NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC, 0);
         if (fd < 0) return;
-        try { KernelNative.IoctlValue(fd, BLKFLSBUF, 0); }
-        finally { KernelNative.Close(fd); }
+        try { NativeMethods.IoctlValue(fd, BLKFLSBUF, 0); }
+        finally { NativeMethods.Close(fd); }
     }
 
     /// <summary>Zeros over the whole mapping in 1 MiB O_DIRECT writes (crypt_wipe), progress on this thread, then fsync.</summary>

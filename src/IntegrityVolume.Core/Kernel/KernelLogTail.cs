@@ -1,4 +1,5 @@
 using System.Text;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -18,10 +19,10 @@ internal sealed unsafe class KernelLogTail : IDisposable
         int fd = -1;
         if (OperatingSystem.IsLinux())
         {
-            fd = KernelNative.Open("/dev/kmsg", KernelNative.O_RDONLY | KernelNative.O_NONBLOCK | KernelNative.O_CLOEXEC, 0);
-            if (fd >= 0 && KernelNative.Lseek(fd, 0, 2 /* SEEK_END */) < 0)
+            fd = NativeMethods.Open("/dev/kmsg", NativeMethods.O_RDONLY | NativeMethods.O_NONBLOCK | NativeMethods.O_CLOEXEC, 0);
+            if (fd >= 0 && NativeMethods.Lseek(fd, 0, 2 /* SEEK_END */) < 0)
             {
-                KernelNative.Close(fd);
+                NativeMethods.Close(fd);
                 fd = -1;
             }
         }
@@ -36,10 +37,10 @@ internal sealed unsafe class KernelLogTail : IDisposable
         byte* buf = stackalloc byte[8192];
         for (int guard = 0; guard < 100_000; guard++)
         {
-            nint n = KernelNative.Read(_fd, buf, 8192);
+            nint n = NativeMethods.Read(_fd, buf, 8192);
             if (n < 0)
             {
-                if (KernelNative.Errno == KernelNative.EPIPE) continue;   // overwritten record: skip
+                if (NativeMethods.Errno == NativeMethods.EPIPE) continue;   // overwritten record: skip
                 break;                                                     // EAGAIN: nothing more
             }
             if (n == 0) break;
@@ -70,6 +71,6 @@ internal sealed unsafe class KernelLogTail : IDisposable
 
     public void Dispose()
     {
-        if (_fd >= 0) { KernelNative.Close(_fd); _fd = -1; }
+        if (_fd >= 0) { NativeMethods.Close(_fd); _fd = -1; }
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using IntegrityVolume.Core.Devices;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -35,38 +36,38 @@ public sealed unsafe class LoopDevice : IDisposable
         string full = System.IO.Path.GetFullPath(file);
         if (!File.Exists(full))
             throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{file}: no such file.", file);
-        int ctl = KernelNative.Open("/dev/loop-control", KernelNative.O_RDWR | KernelNative.O_CLOEXEC, 0);
+        int ctl = NativeMethods.Open("/dev/loop-control", NativeMethods.O_RDWR | NativeMethods.O_CLOEXEC, 0);
         if (ctl < 0)
         {
-            int e = KernelNative.Errno;
-            if (e is KernelNative.EACCES or KernelNative.EPERM)
+            int e = NativeMethods.Errno;
+            if (e is NativeMethods.EACCES or NativeMethods.EPERM)
                 throw new IntegrityVolumeException(KernelErrorIds.NotRoot, ErrorKind.PermissionDenied, "Attaching a loop device needs root.", file);
             throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.NotSupported,
-                $"No loop devices: /dev/loop-control: {KernelNative.ErrorText(e)} (load the loop module).", file);
+                $"No loop devices: /dev/loop-control: {NativeMethods.ErrorText(e)} (load the loop module).", file);
         }
-        int ffd = KernelNative.Open(full, (readOnly ? KernelNative.O_RDONLY : KernelNative.O_RDWR) | KernelNative.O_CLOEXEC, 0);
+        int ffd = NativeMethods.Open(full, (readOnly ? NativeMethods.O_RDONLY : NativeMethods.O_RDWR) | NativeMethods.O_CLOEXEC, 0);
         if (ffd < 0)
         {
-            int e = KernelNative.Errno;
-            KernelNative.Close(ctl);
-            throw new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, $"{file}: {KernelNative.ErrorText(e)}.", file);
+            int e = NativeMethods.Errno;
+            NativeMethods.Close(ctl);
+            throw new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, $"{file}: {NativeMethods.ErrorText(e)}.", file);
         }
         try
         {
             for (int attempt = 0; attempt < 16; attempt++)
             {
-                int n = KernelNative.IoctlValue(ctl, LOOP_CTL_GET_FREE, 0);
+                int n = NativeMethods.IoctlValue(ctl, LOOP_CTL_GET_FREE, 0);
                 if (n < 0)
                     throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy,
-                        $"No free loop device: {KernelNative.ErrorText(KernelNative.Errno)}.", file);
+                        $"No free loop device: {NativeMethods.ErrorText(NativeMethods.Errno)}.", file);
                 string path = $"/dev/loop{n}";
                 EnsureLoopNode(path, n);
-                int lfd = KernelNative.Open(path, (readOnly ? KernelNative.O_RDONLY : KernelNative.O_RDWR) | KernelNative.O_CLOEXEC, 0);
+                int lfd = NativeMethods.Open(path, (readOnly ? NativeMethods.O_RDONLY : NativeMethods.O_RDWR) | NativeMethods.O_CLOEXEC, 0);
                 if (lfd < 0)
                 {
-                    int e = KernelNative.Errno;
-                    if (e == KernelNative.ENOENT || e == KernelNative.ENXIO) { Thread.Sleep(20); continue; }
-                    throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{path}: {KernelNative.ErrorText(e)}.", file);
+                    int e = NativeMethods.Errno;
+                    if (e == NativeMethods.ENOENT || e == NativeMethods.ENXIO) { Thread.Sleep(20); continue; }
+                    throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{path}: {NativeMethods.ErrorText(e)}.", file);
                 }
                 uint flags = (readOnly ? LO_FLAGS_READ_ONLY : 0) | (autoClear ? LO_FLAGS_AUTOCLEAR : 0) | (directIo ? LO_FLAGS_DIRECT_IO : 0);
                 int err = Configure(lfd, ffd, flags, full);
@@ -75,17 +76,17 @@ public sealed unsafe class LoopDevice : IDisposable
                     var dev = DeviceNumber.Of(path) ?? new DeviceNumber(7, (uint)n);
                     return new LoopDevice(lfd, path, dev, full, readOnly);
                 }
-                KernelNative.Close(lfd);
-                if (err == KernelNative.EBUSY) continue;   // somebody else took it between GET_FREE and configure
+                NativeMethods.Close(lfd);
+                if (err == NativeMethods.EBUSY) continue;   // somebody else took it between GET_FREE and configure
                 throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError,
-                    $"Attaching {file} to {path} failed: {KernelNative.ErrorText(err)} (errno {err}).", file);
+                    $"Attaching {file} to {path} failed: {NativeMethods.ErrorText(err)} (errno {err}).", file);
             }
             throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy, "No free loop device (all raced away).", file);
         }
         finally
         {
-            KernelNative.Close(ffd);   // the loop device holds its own reference to the file
-            KernelNative.Close(ctl);
+            NativeMethods.Close(ffd);   // the loop device holds its own reference to the file
+            NativeMethods.Close(ctl);
         }
     }
 
@@ -99,15 +100,15 @@ public sealed unsafe class LoopDevice : IDisposable
         byte[] name = Encoding.UTF8.GetBytes(file);
         int len = Math.Min(name.Length, LoNameSize - 1);
         name.AsSpan(0, len).CopyTo(new Span<byte>(info + 56, LoNameSize));   // lo_file_name
-        if (KernelNative.Ioctl(lfd, LOOP_CONFIGURE, cfg) == 0) return 0;
-        int e = KernelNative.Errno;
-        if (e != KernelNative.EINVAL && e != KernelNative.ENOTTY) return e;
+        if (NativeMethods.Ioctl(lfd, LOOP_CONFIGURE, cfg) == 0) return 0;
+        int e = NativeMethods.Errno;
+        if (e != NativeMethods.EINVAL && e != NativeMethods.ENOTTY) return e;
         // Kernels before 5.8: set the fd, then the status (flags; autoclear is settable here).
-        if (KernelNative.IoctlValue(lfd, LOOP_SET_FD, ffd) != 0) return KernelNative.Errno;
-        if (KernelNative.Ioctl(lfd, LOOP_SET_STATUS64, info) != 0)
+        if (NativeMethods.IoctlValue(lfd, LOOP_SET_FD, ffd) != 0) return NativeMethods.Errno;
+        if (NativeMethods.Ioctl(lfd, LOOP_SET_STATUS64, info) != 0)
         {
-            e = KernelNative.Errno;
-            KernelNative.IoctlValue(lfd, LOOP_CLR_FD, 0);
+            e = NativeMethods.Errno;
+            NativeMethods.IoctlValue(lfd, LOOP_CLR_FD, 0);
             return e;
         }
         return 0;
@@ -115,22 +116,22 @@ public sealed unsafe class LoopDevice : IDisposable
 
     private static void EnsureLoopNode(string path, int n)
     {
-        if (KernelNative.Stat(path) is not null) return;
-        for (int i = 0; i < 50 && KernelNative.Stat(path) is null; i++) Thread.Sleep(10);   // devtmpfs/udev
-        if (KernelNative.Stat(path) is null) KernelNative.Mknod(path, KernelNative.S_IFBLK | 0x1B0, 7, (uint)n);
+        if (NativeMethods.Stat(path) is not null) return;
+        for (int i = 0; i < 50 && NativeMethods.Stat(path) is null; i++) Thread.Sleep(10);   // devtmpfs/udev
+        if (NativeMethods.Stat(path) is null) NativeMethods.Mknod(path, NativeMethods.S_IFBLK | 0x1B0, 7, (uint)n);
     }
 
     /// <summary>Close our handle; with autoclear the loop device stays only while somebody else has it open.</summary>
     public void Dispose()
     {
-        if (_fd >= 0) { KernelNative.Close(_fd); _fd = -1; }
+        if (_fd >= 0) { NativeMethods.Close(_fd); _fd = -1; }
     }
 
     /// <summary>Detach now (LOOP_CLR_FD). If the device is still open the kernel turns this into autoclear.</summary>
     public void Detach()
     {
         if (_fd < 0) { DetachDevice(Path); return; }
-        KernelNative.IoctlValue(_fd, LOOP_CLR_FD, 0);
+        NativeMethods.IoctlValue(_fd, LOOP_CLR_FD, 0);
         Dispose();
     }
 
@@ -192,24 +193,24 @@ public sealed unsafe class LoopDevice : IDisposable
     /// <summary>Detach an attached loop device by path (losetup -d). Busy devices get autoclear instead.</summary>
     public static void DetachDevice(string loopPath)
     {
-        int fd = KernelNative.Open(loopPath, KernelNative.O_RDONLY | KernelNative.O_CLOEXEC, 0);
+        int fd = NativeMethods.Open(loopPath, NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC, 0);
         if (fd < 0)
         {
-            int e = KernelNative.Errno;
-            if (e is KernelNative.ENOENT or KernelNative.ENXIO) return;
-            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{loopPath}: {KernelNative.ErrorText(e)}.", loopPath);
+            int e = NativeMethods.Errno;
+            if (e is NativeMethods.ENOENT or NativeMethods.ENXIO) return;
+            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{loopPath}: {NativeMethods.ErrorText(e)}.", loopPath);
         }
         try
         {
-            if (KernelNative.IoctlValue(fd, LOOP_CLR_FD, 0) != 0)
+            if (NativeMethods.IoctlValue(fd, LOOP_CLR_FD, 0) != 0)
             {
-                int e = KernelNative.Errno;
-                if (e == KernelNative.ENXIO) return;   // not attached
-                throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, e == KernelNative.EBUSY ? ErrorKind.ResourceBusy : ErrorKind.DeviceError,
-                    $"Detaching {loopPath} failed: {KernelNative.ErrorText(e)}.", loopPath);
+                int e = NativeMethods.Errno;
+                if (e == NativeMethods.ENXIO) return;   // not attached
+                throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, e == NativeMethods.EBUSY ? ErrorKind.ResourceBusy : ErrorKind.DeviceError,
+                    $"Detaching {loopPath} failed: {NativeMethods.ErrorText(e)}.", loopPath);
             }
         }
-        finally { KernelNative.Close(fd); }
+        finally { NativeMethods.Close(fd); }
     }
 
     private static string? SysNameOf(string loop)
@@ -217,7 +218,7 @@ public sealed unsafe class LoopDevice : IDisposable
         if (DeviceNumber.TryParse(loop, out var d)) return SysName(d);
         if (loop.StartsWith("/dev/", StringComparison.Ordinal))
         {
-            var st = KernelNative.Stat(loop);
+            var st = NativeMethods.Stat(loop);
             if (st is { IsBlockDevice: true } s) return SysName(new DeviceNumber(s.RdevMajor, s.RdevMinor));
             return System.IO.Path.GetFileName(loop);
         }

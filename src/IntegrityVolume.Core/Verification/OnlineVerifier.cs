@@ -125,7 +125,7 @@ public static class OnlineVerifier
     {
         Kernel.DeviceNumber.TryParse(info.DeviceNumber, out var dev);
         foreach (var candidate in new[] { info.Path, $"/dev/dm-{dev.Minor}" })
-            if (KernelNative.Stat(candidate) is { IsBlockDevice: true } st && st.RdevMajor == dev.Major && st.RdevMinor == dev.Minor)
+            if (NativeMethods.Stat(candidate) is { IsBlockDevice: true } st && st.RdevMajor == dev.Major && st.RdevMinor == dev.Minor)
                 return candidate;
         throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
             $"No device node for {info.Name} ({info.DeviceNumber}): neither {info.Path} nor /dev/dm-{dev.Minor} is that device (dmsetup mknodes {info.Name} creates it).",
@@ -295,19 +295,13 @@ public sealed unsafe partial class MappedDeviceReader : IMappedDeviceReader
     public long Length { get; }
     public bool DirectIo { get; }
 
-    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
-    private static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int CloseFd(int fd);
-
     /// <summary>
     /// Open <paramref name="path"/> read-only with O_DIRECT. A regular file on a file system without O_DIRECT (tmpfs)
     /// is opened without it (<see cref="DirectIo"/> false); a device that refuses O_DIRECT is an error.
     /// </summary>
     public static MappedDeviceReader Open(string path)
     {
-        var st = KernelNative.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
+        var st = NativeMethods.Stat(path) ?? throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
         bool block = st.IsBlockDevice;
         int flags = NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC;
         bool direct = true;
@@ -334,7 +328,7 @@ public sealed unsafe partial class MappedDeviceReader : IMappedDeviceReader
             if (NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                CloseFd(fd);
+                NativeMethods.Close(fd);
                 throw new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError, $"{path}: cannot get its size ({Marshal.GetPInvokeErrorMessage(errno)}).", path);
             }
             length = (long)size;
@@ -352,7 +346,7 @@ public sealed unsafe partial class MappedDeviceReader : IMappedDeviceReader
         {
             while (done < buffer.Length)
             {
-                nint n = PRead(_fd, p + done, (nuint)(buffer.Length - done), offset + done);
+                nint n = NativeMethods.PRead(_fd, p + done, (nuint)(buffer.Length - done), offset + done);
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
@@ -370,6 +364,6 @@ public sealed unsafe partial class MappedDeviceReader : IMappedDeviceReader
     {
         if (_disposed) return;
         _disposed = true;
-        CloseFd(_fd);
+        NativeMethods.Close(_fd);
     }
 }
