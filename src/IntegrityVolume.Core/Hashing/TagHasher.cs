@@ -198,7 +198,7 @@ internal sealed class XxHash64Hasher : TagHasher
         XXH64.Reset(ref _state, 0);
         XXH64.Update(ref _state, prefix);
         XXH64.Update(ref _state, block);
-        BinaryPrimitives.WriteUInt64LittleEndian(digest, XXH64.Digest(ref _state));
+        BinaryPrimitives.WriteUInt64LittleEndian(digest, XXH64.Digest(in _state));
     }
 }
 
