@@ -10,7 +10,7 @@ namespace IntegrityVolume.Core.Devices;
 internal static unsafe partial class NativeMethods
 {
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80, O_NONBLOCK = 0x800, O_DIRECT = 0x4000, O_CLOEXEC = 0x80000;
-    public const int EPERM = 1, ENOENT = 2, ENXIO = 6, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
+    public const int EPERM = 1, ENOENT = 2, EINTR = 4, ENXIO = 6, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
         ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95;
     public const uint S_IFMT = 0xF000, S_IFBLK = 0x6000, S_IFCHR = 0x2000;
     public const ulong BLKGETSIZE64 = 0x80081272;   // _IOR(0x12, 114, size_t)

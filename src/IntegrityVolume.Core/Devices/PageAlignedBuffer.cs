@@ -3,9 +3,9 @@ using System.Runtime.CompilerServices;
 namespace IntegrityVolume.Core.Devices;
 
 /// <summary>
-/// Read buffers that start on a page boundary. The kernel copies page-cache pages to the caller's buffer page by
-/// page; into a destination that is not cache-line aligned every 64-byte store straddles two lines, which cost
-/// ~10% of a cached read here (measured with a C reader: 22.7 GiB/s aligned, 20.2 GiB/s at a 16-byte offset).
+/// Buffers that start on a page boundary: what O_DIRECT reads need (alignment to the logical block size), and what
+/// cached reads want (the kernel copies page-cache pages to the caller page by page; into a destination that is not
+/// cache-line aligned every 64-byte store straddles two lines: see docs/benchmark.md).
 /// </summary>
 internal static class PageAlignedBuffer
 {

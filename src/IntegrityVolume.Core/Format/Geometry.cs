@@ -132,17 +132,18 @@ public sealed record Geometry
         return g;
     }
 
+    /// <summary>metadata_run: sectors of tags after each interleaved area, roundup(tag_size &lt;&lt; (log2_interleave - log2_spb), padding) / 512.</summary>
+    public static ulong MetadataRun(int tagSize, int log2SectorsPerBlock, int log2InterleaveSectors, bool fixedPadding)
+    {
+        ulong padding = fixedPadding ? 4096UL : 512UL << MetadataPaddingSectors;
+        ulong bytes = (ulong)tagSize << (log2InterleaveSectors - log2SectorsPerBlock);
+        return (bytes + padding - 1) / padding * padding / 512;
+    }
+
     private static Geometry Build(JournalShape shape, int tagSize, int log2Spb, bool mac, bool fixedPadding, uint journalSections,
         int log2Interleave, ulong start, bool separate, ulong provided, ulong metaSectors, ulong dataSectors)
     {
-        ulong run = 1;
-        if (!separate)
-        {
-            // metadata_run = roundup(tag_size << (log2_interleave - log2_spb), padding) / 512
-            ulong padding = fixedPadding ? 4096UL : 512UL << MetadataPaddingSectors;
-            ulong bytes = (ulong)tagSize << (log2Interleave - log2Spb);
-            run = (bytes + padding - 1) / padding * padding / 512;
-        }
+        ulong run = separate ? 1 : MetadataRun(tagSize, log2Spb, log2Interleave, fixedPadding);
         return new Geometry
         {
             TagSize = tagSize, Log2SectorsPerBlock = log2Spb, HaveJournalMac = mac, FixedPadding = fixedPadding,

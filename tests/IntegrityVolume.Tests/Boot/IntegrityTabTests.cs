@@ -231,7 +231,7 @@ public class IntegrityTabTests
     [InlineData("0", 0UL, 0UL)]
     public void CommitTimeIsASystemdTimeSpan(string text, ulong us, ulong kernelMs)
     {
-        Assert.True(IntegrityTabEntry.TryParseTimeSpan(text, out ulong parsed));
+        Assert.True(SystemdValues.TryParseTimeSpan(text, out ulong parsed));
         Assert.Equal(us, parsed);
         Assert.Equal(kernelMs, IntegrityTabEntry.Parse($"a /dev/sda - journal-commit-time={text}").KernelCommitTimeMs);
     }

@@ -1,4 +1,5 @@
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
 using Xunit;
@@ -282,11 +283,11 @@ public sealed class OnlineVerifierTests : IDisposable
             {
                 using var reader = MappedDeviceReader.Open(path);
                 Assert.Equal(bytes.Length, reader.Length);
-                using var buffer = new AlignedBuffer(16 << 10);
-                Assert.Equal(0, reader.Read(8192, buffer.Span));
-                Assert.Equal(bytes.AsSpan(8192, 16 << 10).ToArray(), buffer.Span.ToArray());
-                Assert.Equal(OnlineVerifier.ENXIO, reader.Read(bytes.Length - 4096, buffer.Span));   // past the end
-                Assert.Equal(OnlineVerifier.ENXIO, reader.Read(-512, buffer.Span[..512]));
+                var buffer = PageAlignedBuffer.Allocate(16 << 10);
+                Assert.Equal(0, reader.Read(8192, buffer));
+                Assert.Equal(bytes.AsSpan(8192, 16 << 10).ToArray(), buffer.ToArray());
+                Assert.Equal(OnlineVerifier.ENXIO, reader.Read(bytes.Length - 4096, buffer));   // past the end
+                Assert.Equal(OnlineVerifier.ENXIO, reader.Read(-512, buffer.AsSpan(0, 512)));
                 var r = OnlineVerifier.Verify(Mapping(128), reader);
                 Assert.True(r.Healthy);
                 Assert.Equal(reader.DirectIo, r.DirectIo);

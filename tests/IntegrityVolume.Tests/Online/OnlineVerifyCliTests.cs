@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using IntegrityVolume.Cli.Commands;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Verification;
 using IntegrityVolume.Tests.Cli;
 using Xunit;
