@@ -58,11 +58,11 @@ internal static class FormatCommand
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
                     Salt = saltBytes,
                 };
-                var plan = p.GetValue(kernel) ? IntegrityVolume.Core.Kernel.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
+                var plan = p.GetValue(kernel) ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return CliOutput.Success; }
                 if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return CliOutput.UsageError;
                 var result = p.GetValue(kernel)
-                    ? IntegrityVolume.Core.Kernel.KernelFormatter.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation)
+                    ? IntegrityVolume.Core.Operations.KernelFormatter.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation)
                     : VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 Print(result, asJson);
                 return CliOutput.Success;

@@ -75,7 +75,7 @@ internal static class OpenCommand
                 ResetRecalculate = p.GetValue(recalcReset),
                 LegacyRecalculate = p.GetValue(legacyRecalc),
             };
-            var info = IntegrityMappings.Open(new IntegrityOpenRequest
+            var request = new IntegrityOpenRequest
             {
                 Device = p.GetValue(device)!,
                 Name = p.GetValue(name)!,
@@ -83,7 +83,9 @@ internal static class OpenCommand
                 ReservedSectors = p.GetValue(reserved),
                 Options = options,
                 ReadOnly = p.GetValue(readOnly),
-            }, Program.Cancellation);
+            };
+            var sb = VolumeOperations.ReadSuperblock(new VolumeLocation { Path = request.Device, ReservedSectors = request.ReservedSectors });
+            var info = IntegrityMappings.Open(request, sb, Program.Cancellation);
             if (asJson) CliOutput.WriteJson(info);
             else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {info.Mode}).");
             return CliOutput.Success;

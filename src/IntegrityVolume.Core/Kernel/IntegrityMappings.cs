@@ -81,8 +81,11 @@ public static class IntegrityMappings
 
     public static string UuidFor(string name) => UuidPrefix + name;
 
-    /// <summary>integritysetup open: read the superblock, build the table, create + load + resume, make the node.</summary>
-    public static IntegrityMappingInfo Open(IntegrityOpenRequest r, CancellationToken ct = default)
+    /// <summary>
+    /// integritysetup open: build the table from the volume's superblock <paramref name="sb"/> (read by the caller,
+    /// which may also have shown the plan from it), create + load + resume, make the node.
+    /// </summary>
+    public static IntegrityMappingInfo Open(IntegrityOpenRequest r, Superblock sb, CancellationToken ct = default)
     {
         DeviceMapperClient.ValidateName(r.Name);
         using var dm = DeviceMapperClient.Open();
@@ -94,7 +97,6 @@ public static class IntegrityMappings
                 "The kernel has no dm-integrity target (load it with 'modprobe dm-integrity').", r.Name);
 
         // The superblock decides tag size, block size, size and flags; the algorithm is not stored (the user tells).
-        var sb = VolumeOperations.ReadSuperblock(new VolumeLocation { Path = r.Device, ReservedSectors = r.ReservedSectors });
         ct.ThrowIfCancellationRequested();
 
         var loops = new List<LoopDevice>();

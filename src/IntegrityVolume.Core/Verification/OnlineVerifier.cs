@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Core.Operations;
 
 namespace IntegrityVolume.Core.Verification;
 

@@ -104,12 +104,14 @@ public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
             request = built;
             // Read-only checks first, so -WhatIf reports what the kernel would refuse for the same reason.
             var location = new VolumeLocation { Path = built.Device, DataDevicePath = built.DataDevice, ReservedSectors = built.ReservedSectors };
-            if (!TryInvoke(built.Device, () => MappingRequests.Plan(built, VolumeOperations.ReadSuperblock(location)), out var table))
+            if (!TryInvoke(built.Device, () => VolumeOperations.ReadSuperblock(location), out var sb))
+                return;
+            if (!TryInvoke(built.Device, () => MappingRequests.Plan(built, sb), out var table))
                 return;
             WriteVerbose($"dm-integrity table for {Name}: {table}");
             if (!ShouldProcess(MappingRequests.OpenTarget(built), MappingRequests.OpenAction, out _))
                 return;
-            if (!TryInvoke(Name, () => IntegrityMappings.Open(built, CancellationToken), out var info))
+            if (!TryInvoke(Name, () => IntegrityMappings.Open(built, sb, CancellationToken), out var info))
                 return;
             WriteVerbose(MappingRequests.Describe(info));
             if (PassThru) WriteObject(info);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
+using IntegrityVolume.Core.Operations;
 using IntegrityVolume.Tests.Fixtures;
 using Xunit;
 

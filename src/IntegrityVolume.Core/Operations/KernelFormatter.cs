@@ -4,10 +4,10 @@ using System.Runtime.InteropServices;
 using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Format;
 using IntegrityVolume.Core.Hashing;
-using IntegrityVolume.Core.Operations;
+using IntegrityVolume.Core.Kernel;
 using Microsoft.Win32.SafeHandles;
 
-namespace IntegrityVolume.Core.Kernel;
+namespace IntegrityVolume.Core.Operations;
 
 /// <summary>
 /// Kernel-side format, as integritysetup format does it (format doc E.2, C.4): zero the 4 KiB superblock area, load

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
-namespace IntegrityVolume.Core.Operations;
+namespace IntegrityVolume.Core;
 
 /// <summary>
 /// Runs numbered work items on a few long-running workers, each with its own state (hasher, buffers), while the
