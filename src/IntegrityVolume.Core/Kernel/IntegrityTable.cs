@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -49,16 +50,7 @@ public sealed record TableAlgorithm(string Name, byte[]? Key = null)
     public override int GetHashCode() => Name.GetHashCode(StringComparison.Ordinal);
 
     /// <summary>The kernel crypto API name for a name as integritysetup accepts it ("hmac-sha256" is "hmac(sha256)").</summary>
-    public static string KernelName(string name)
-    {
-        string n = name.Trim();
-        if (n.Length == 0 || n.Any(c => char.IsWhiteSpace(c) || c == ':' || char.IsControl(c)))
-            throw new IntegrityVolumeException(ErrorIds.UnknownAlgorithm, ErrorKind.InvalidArgument, $"'{name}' is not an algorithm name.", name);
-        foreach (var prefix in new[] { "hmac-", "phmac-" })
-            if (n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && !n.Contains('('))
-                return $"{prefix[..^1].ToLowerInvariant()}({n[prefix.Length..]})";
-        return n;
-    }
+    public static string KernelName(string name) => TagAlgorithm.ToKernelName(name);
 }
 
 /// <summary>What `dmsetup status` reports for a dm-integrity target: "&lt;mismatches&gt; &lt;provided_data_sectors&gt; &lt;recalc_sector|-&gt;".</summary>
@@ -81,16 +73,19 @@ public sealed record IntegrityStatus(ulong Mismatches, ulong ProvidedDataSectors
     private static bool TryU64(string s, out ulong v) => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
 }
 
-/// <summary>Options of an activation (integritysetup open): everything that is not stored in the superblock.</summary>
-public sealed record IntegrityActivationOptions
+/// <summary>
+/// Options of an activation (integritysetup open): everything that is not stored in the superblock. Algorithms stay
+/// names: the kernel computes them, so any name its crypto API knows is allowed. Disposing disposes the keys.
+/// </summary>
+public sealed record IntegrityActivationOptions : IDisposable
 {
     /// <summary>internal_hash algorithm (integritysetup or kernel spelling); null = tags come from the layer above (dm-crypt AEAD).</summary>
-    public string? Algorithm { get; init; } = "crc32c";
-    public byte[]? Key { get; init; }
+    public string? Algorithm { get; init; } = TagAlgorithm.DefaultName;
+    public IntegrityKey? Key { get; init; }
     public string? JournalMacAlgorithm { get; init; }
-    public byte[]? JournalMacKey { get; init; }
+    public IntegrityKey? JournalMacKey { get; init; }
     public string? JournalCryptAlgorithm { get; init; }
-    public byte[]? JournalCryptKey { get; init; }
+    public IntegrityKey? JournalCryptKey { get; init; }
     public IntegrityMode Mode { get; init; } = IntegrityMode.Journal;
     public bool AllowDiscards { get; init; }
     public uint? BufferSectors { get; init; }
@@ -101,6 +96,31 @@ public sealed record IntegrityActivationOptions
     public bool Recalculate { get; init; }
     public bool ResetRecalculate { get; init; }
     public bool LegacyRecalculate { get; init; }
+
+    /// <summary>Every check that needs no superblock (IntegrityMappings.Open runs it before touching the kernel).</summary>
+    public void Validate()
+    {
+        string? alg = Algorithm is null ? null : TagAlgorithm.ToKernelName(Algorithm);
+        if (alg is null && (Mode == IntegrityMode.Bitmap || AllowDiscards || Recalculate || ResetRecalculate))
+            throw Invalid("Bitmap mode, discards and recalculation need an integrity algorithm (internal_hash).");
+        if (alg is not null && TagAlgorithm.IsKeyedName(alg) && Key is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument, $"{alg} is keyed: give the key (--integrity-key-file / -KeyFile).", alg);
+        if (Key is not null && alg is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument, "A key was given without an algorithm.");
+        if (JournalMacAlgorithm is null && JournalMacKey is not null)
+            throw Invalid("A journal integrity key (--journal-integrity-key-file / -JournalIntegrityKeyFile) needs the journal integrity algorithm (--journal-integrity / -JournalIntegrity, e.g. hmac-sha256).");
+        if (JournalCryptAlgorithm is null && JournalCryptKey is not null)
+            throw Invalid("A journal encryption key (--journal-crypt-key-file) needs the journal encryption algorithm (--journal-crypt).");
+        if (Mode == IntegrityMode.Bitmap && (JournalWatermark is not null || CommitTimeMs is not null))
+            throw Invalid("Journal options (watermark, commit time) do not apply in bitmap mode.");
+        if (Mode != IntegrityMode.Bitmap && (SectorsPerBit is not null || BitmapFlushIntervalMs is not null))
+            throw Invalid("Bitmap options (sectors per bit, flush time) need bitmap mode.");
+        if (JournalWatermark > 100) throw Invalid($"The journal watermark {JournalWatermark} (--journal-watermark / -JournalWatermark) is a percentage (0 to 100).");
+    }
+
+    private static IntegrityVolumeException Invalid(string message) => new(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, message);
+
+    public void Dispose() { Key?.Dispose(); JournalMacKey?.Dispose(); JournalCryptKey?.Dispose(); }
 }
 
 /// <summary>
@@ -327,22 +347,12 @@ public sealed record IntegrityTable
                 : "The superblock describes a volume with a separate data device; give it (--data-device).", metadataDevice);
         if (sb.HasFlag(SuperblockFlags.Inline) != (o.Mode == IntegrityMode.Inline))
             throw Invalid("The superblock's inline flag and the requested mode disagree (inline volumes open only in mode I).");
+        o.Validate();
         string? alg = o.Algorithm is null ? null : TableAlgorithm.KernelName(o.Algorithm);
-        if (alg is null && (o.Mode == IntegrityMode.Bitmap || o.AllowDiscards || o.Recalculate || o.ResetRecalculate))
-            throw Invalid("Bitmap mode, discards and recalculation need an integrity algorithm (internal_hash).");
-        if (alg is not null && alg.StartsWith("hmac(", StringComparison.Ordinal) && o.Key is null)
-            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument, $"{alg} is keyed: give the key (--integrity-key-file).", metadataDevice);
-        if (o.Key is not null && alg is null)
-            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument, "A key was given without an algorithm.", metadataDevice);
         bool mac = o.JournalMacAlgorithm is not null;
         if (mac != sb.HasFlag(SuperblockFlags.HaveJournalMac))
             throw Invalid(mac ? "The volume was formatted without a journal MAC; do not give --journal-integrity."
                               : "The volume was formatted with a journal MAC: give --journal-integrity (and its key).");
-        if (o.Mode == IntegrityMode.Bitmap && (o.JournalWatermark is not null || o.CommitTimeMs is not null))
-            throw Invalid("Journal options (watermark, commit time) do not apply in bitmap mode.");
-        if (o.Mode != IntegrityMode.Bitmap && (o.SectorsPerBit is not null || o.BitmapFlushIntervalMs is not null))
-            throw Invalid("Bitmap options (sectors per bit, flush time) need bitmap mode.");
-        if (o.JournalWatermark > 100) throw Invalid("The journal watermark is a percentage (0 to 100).");
 
         bool recalc = o.Recalculate || o.LegacyRecalculate || (sb.HasFlag(SuperblockFlags.Recalculating) && alg is not null);
         return new IntegrityTable
@@ -365,9 +375,10 @@ public sealed record IntegrityTable
             FixPadding = sb.HasFlag(SuperblockFlags.FixedPadding),
             FixHmac = sb.HasFlag(SuperblockFlags.FixedHmac),
             LegacyRecalculate = o.LegacyRecalculate,
-            InternalHash = alg is null ? null : new TableAlgorithm(alg, o.Key),
-            JournalCrypt = o.JournalCryptAlgorithm is null ? null : new TableAlgorithm(o.JournalCryptAlgorithm, o.JournalCryptKey),
-            JournalMac = o.JournalMacAlgorithm is null ? null : new TableAlgorithm(TableAlgorithm.KernelName(o.JournalMacAlgorithm), o.JournalMacKey),
+            // The table borrows the keys' own arrays (no copy): disposing the options zeroes them here too.
+            InternalHash = alg is null ? null : new TableAlgorithm(alg, o.Key?.Borrow()),
+            JournalCrypt = o.JournalCryptAlgorithm is null ? null : new TableAlgorithm(o.JournalCryptAlgorithm, o.JournalCryptKey?.Borrow()),
+            JournalMac = o.JournalMacAlgorithm is null ? null : new TableAlgorithm(TableAlgorithm.KernelName(o.JournalMacAlgorithm), o.JournalMacKey?.Borrow()),
         };
     }
 

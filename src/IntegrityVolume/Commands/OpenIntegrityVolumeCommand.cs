@@ -116,7 +116,7 @@ public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         }
         finally
         {
-            MappingRequests.Scrub(request);
+            request?.Options.Dispose();
         }
     }
 
