@@ -67,9 +67,10 @@ public sealed class BenchmarkRunner
         if (report.Machine.DiskModel.Contains("virtio", StringComparison.Ordinal))
             report.Notes.Add("The disk is a virtio device: 'cold' (guest page cache dropped) reads may be served from the host's page cache; an untimed read before the cold runs puts every cold run in the same host state.");
         Log($"machine: {report.Machine}");
-        var key = RandomNumberGenerator.GetBytes(32);
+        var keyBytes = RandomNumberGenerator.GetBytes(32);
         string keyPath = Path.Combine(work, "hmac.key");
-        File.WriteAllBytes(keyPath, key);
+        File.WriteAllBytes(keyPath, keyBytes);
+        using var key = new IntegrityKey(keyBytes);
         try
         {
             WarmUp(work, key, keyPath, report, ct);
@@ -83,7 +84,7 @@ public sealed class BenchmarkRunner
                              let plan = VolumeOperations.PlanFormat(new FormatRequest
                              {
                                  Volume = new VolumeLocation { Path = Path.Combine(work, "plan.img") }, CreateSizeBytes = size, SectorSize = ss,
-                                 Integrity = new IntegrityAlgorithmSpec { Algorithm = alg, Key = TagAlgorithm.Parse(alg).IsKeyed ? key : null },
+                                 Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(alg), Key = TagAlgorithm.Parse(alg).IsKeyed ? key : null },
                              })
                              select (Algorithm: alg, SectorSize: ss, DataBytes: (long)plan.Volume.ProvidedBytes))
                             .OrderByDescending(p => p.DataBytes).ThenBy(p => p.Algorithm, StringComparer.Ordinal).ThenBy(p => p.SectorSize).ToList();
@@ -155,7 +156,7 @@ public sealed class BenchmarkRunner
     /// JIT and first-touch costs out of the way: a tiny volume per algorithm and sector size goes through format, write
     /// and verify once. Also times the CLI's fixed cost: `ivol --help`, and `ivol verify` of a 4 MiB volume.
     /// </summary>
-    private void WarmUp(string work, byte[] key, string keyPath, BenchmarkReport report, CancellationToken ct)
+    private void WarmUp(string work, IntegrityKey key, string keyPath, BenchmarkReport report, CancellationToken ct)
     {
         string input = Path.Combine(work, "warmup.bin");
         PseudoRandomData.WriteFile(input, 256 << 10, _o.Seed, ct);
@@ -165,7 +166,7 @@ public sealed class BenchmarkRunner
                 foreach (int ss in _o.SectorSizes)
                 {
                     string img = Path.Combine(work, "warmup.img");
-                    var spec = new IntegrityAlgorithmSpec { Algorithm = alg, Key = TagAlgorithm.Parse(alg).IsKeyed ? key : null };
+                    var spec = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(alg), Key = TagAlgorithm.Parse(alg).IsKeyed ? key : null };
                     var loc = new VolumeLocation { Path = img };
                     try
                     {
@@ -197,15 +198,15 @@ public sealed class BenchmarkRunner
         finally { File.Delete(input); }
     }
 
-    private VolumeResult RunVolume(string alg, int ss, long size, long dataBytes, string input, string work, byte[] key, string keyPath,
+    private VolumeResult RunVolume(string alg, int ss, long size, long dataBytes, string input, string work, IntegrityKey key, string keyPath,
         bool profile, bool compareCli, CancellationToken ct)
     {
         var algorithm = TagAlgorithm.Parse(alg);
-        byte[]? k = algorithm.IsKeyed ? key : null;
+        IntegrityKey? k = algorithm.IsKeyed ? key : null;
         string name = $"{alg} {ss} {BenchmarkTable.Size(size)}";
         string img = Path.Combine(work, $"{alg}-{ss}-{BenchmarkTable.Size(size)}.img");
         var loc = new VolumeLocation { Path = img };
-        var spec = new IntegrityAlgorithmSpec { Algorithm = alg, Key = k };
+        var spec = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(alg), Key = k };
         double mib = dataBytes / (double)(1 << 20);
         var r = new VolumeResult { Algorithm = alg, SectorSize = ss, ImageBytes = size, DataBytes = dataBytes, TagSize = algorithm.DigestSize };
         double waitedBefore = _waited;
@@ -352,7 +353,7 @@ public sealed class BenchmarkRunner
         return best;
     }
 
-    private (double MiBps, double Others) HashRate(TagAlgorithm algorithm, byte[]? key, int blockSize, bool zeroData)
+    private (double MiBps, double Others) HashRate(TagAlgorithm algorithm, IntegrityKey? key, int blockSize, bool zeroData)
     {
         var cpu = new CpuMonitor();
         double rate = HashProbe.EngineRate(algorithm, key, blockSize, zeroData, _o.HashSeconds);

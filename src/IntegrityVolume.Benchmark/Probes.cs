@@ -97,7 +97,7 @@ public static class HashProbe
     }
 
     /// <summary>A salted TagComputer (FIXED_HMAC layout: 16-byte salt ‖ LE64 sector ‖ block), tag = full digest.</summary>
-    public static TagComputer CreateComputer(TagAlgorithm algorithm, byte[]? key, byte[] salt) =>
+    public static TagComputer CreateComputer(TagAlgorithm algorithm, IntegrityKey? key, byte[] salt) =>
         new(algorithm, key, algorithm.DigestSize, salt);
 
     public static byte[] TestBuffer(bool zeros, ulong seed = 1)
@@ -111,7 +111,7 @@ public static class HashProbe
     /// MiB of block data tagged per second on the calling thread by the engine's path in the verifier and writer:
     /// TagComputer.ComputeConsecutive over the whole 1 MiB buffer.
     /// </summary>
-    public static double EngineRate(TagAlgorithm algorithm, byte[]? key, int blockSize, bool zeroData, double minSeconds)
+    public static double EngineRate(TagAlgorithm algorithm, IntegrityKey? key, int blockSize, bool zeroData, double minSeconds)
     {
         using var tags = CreateComputer(algorithm, key, Salt());
         var buffer = TestBuffer(zeroData);
@@ -198,7 +198,7 @@ public static class HashProbe
     /// Alternative implementations of the same tag for <paramref name="algorithm"/> at <paramref name="blockSize"/>:
     /// name, MiB/s on one core, and whether its tags equal TagComputer's.
     /// </summary>
-    public static List<HashVariantResult> Variants(TagAlgorithm algorithm, byte[]? key, int blockSize, double minSeconds)
+    public static List<HashVariantResult> Variants(TagAlgorithm algorithm, IntegrityKey? key, int blockSize, double minSeconds)
     {
         var list = new List<HashVariantResult>();
         var salt = Salt();
@@ -210,7 +210,7 @@ public static class HashProbe
             case "sha256":
             case "hmac(sha256)":
             {
-                var h = new OneShotHash(salt, blockSize, algorithm.IsKeyed ? key : null);
+                var h = new OneShotHash(salt, blockSize, algorithm.IsKeyed ? key!.Span.ToArray() : null);
                 engine.Compute(5, random.AsSpan(0, blockSize), expected);
                 h.Hash(5, random.AsSpan(0, blockSize));
                 bool equal = h.Digest.AsSpan().SequenceEqual(expected);
@@ -221,7 +221,7 @@ public static class HashProbe
                     MiBps = Math.Round(Loop(ref h, random, blockSize, minSeconds), 1), EqualsEngine = equal,
                 });
                 using (var platform = new IncrementalHasher(algorithm.IsKeyed
-                           ? IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key!)
+                           ? IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key!.Span)
                            : IncrementalHash.CreateHash(HashAlgorithmName.SHA256)))
                 {
                     var p = new PlatformHash(platform, salt);

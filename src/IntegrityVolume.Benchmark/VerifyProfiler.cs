@@ -30,7 +30,7 @@ public static class VerifyProfiler
         return n == 0 ? 0 : (double)nonZero / n;
     }
 
-    public static VerifyProfile Run(string path, string algorithm, byte[]? key, string cache, CancellationToken ct = default)
+    public static VerifyProfile Run(string path, string algorithm, IntegrityKey? key, string cache, CancellationToken ct = default)
     {
         var alg = TagAlgorithm.Parse(algorithm);
         using var v = VolumeOperations.OpenVolume(new VolumeLocation { Path = path }, write: false);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Cli;
 
@@ -9,9 +10,6 @@ internal static class CommonOptions
 {
     public static Argument<string> Device() => new("device") { Description = "Device or image file holding the superblock, journal and tags." };
 
-    public static Option<string> Integrity() => new("--integrity", "-I") { Description = "Tag algorithm: crc32c (default), crc32, xxhash64, sha1, sha256, sha512, blake2b-256, blake2s-256, hmac-sha1, hmac-sha256, hmac-sha512.", DefaultValueFactory = _ => "crc32c" };
-    public static Option<string?> KeyFile() => new("--integrity-key-file") { Description = "Key file for keyed algorithms (hmac-*)." };
-    public static Option<int?> KeySize() => new("--integrity-key-size") { Description = "Bytes to read from the key file (default: the whole file, at most 4096)." };
     public static Option<string?> DataDevice() => new("--data-device") { Description = "Separate data device; the positional device then holds superblock, journal and tags." };
     public static Option<ulong> ReservedSectors() => new("--reserved-sectors") { Description = "Sectors reserved before the superblock (table offset; LUKS2 data offset)." };
     public static Option<bool> Json() => new("--json") { Description = "Print the result as JSON (property names as in the PowerShell objects, camelCase)." };
@@ -28,24 +26,49 @@ internal static class CommonOptions
             new() { Path = p.GetValue(Device)!, DataDevicePath = p.GetValue(DataDevice), ReservedSectors = p.GetValue(Reserved) };
     }
 
-    /// <summary>--integrity, --integrity-key-file and --integrity-key-size, read back as an IntegrityAlgorithmSpec.</summary>
+    /// <summary>
+    /// An algorithm with its key, as integritysetup names the three triplets: --X, --X-key-file, --X-key-size for
+    /// X = integrity (internal_hash), journal-integrity (journal_mac) and journal-crypt (journal_crypt). Declared
+    /// here once; commands add the groups they take. Intake only: the rules are Core's (requests' Validate).
+    /// </summary>
     internal sealed class AlgorithmOptions
     {
-        public readonly Option<string> Integrity = CommonOptions.Integrity();
-        public readonly Option<string?> KeyFile = CommonOptions.KeyFile();
-        public readonly Option<int?> KeySize = CommonOptions.KeySize();
-        public void AddTo(Command c) { c.Options.Add(Integrity); c.Options.Add(KeyFile); c.Options.Add(KeySize); }
-        public IntegrityAlgorithmSpec Read(ParseResult p) =>
-            new() { Algorithm = p.GetValue(Integrity)!, Key = ReadKey(p.GetValue(KeyFile), p.GetValue(KeySize), "--integrity-key-file") };
-    }
+        public readonly Option<string?> Algorithm;
+        public readonly Option<string?> KeyFile;
+        public readonly Option<int?> KeySize;
 
-    /// <summary>Read a key file as integritysetup does (KeyFile in Core); a size without a file is a usage error.</summary>
-    public static byte[]? ReadKey(string? path, int? size, string option)
-    {
-        if (path is not null) return IntegrityVolume.Core.KeyFile.Read(path, option, size);
-        if (size is not null)
-            throw new IntegrityVolumeException(ErrorIds.KeyFileInvalid, ErrorKind.InvalidArgument, $"{option}: a key size was given without a key file.");
-        return null;
+        private AlgorithmOptions(string name, string? alias, string algorithm, string keyFile, string? defaultName)
+        {
+            Algorithm = alias is null ? new(name) : new(name, alias);
+            Algorithm.Description = algorithm;
+            if (defaultName is not null) Algorithm.DefaultValueFactory = _ => defaultName;
+            KeyFile = new(name + "-key-file") { Description = keyFile };
+            KeySize = new(name + "-key-size") { Description = $"Bytes to read from the {name}-key-file (default: the whole file, at most {Core.KeyFile.MaxBytes})." };
+        }
+
+        /// <summary>--integrity (default crc32c), --integrity-key-file, --integrity-key-size.</summary>
+        public static AlgorithmOptions Integrity() => new("--integrity", "-I",
+            $"Tag algorithm (internal_hash): {TagAlgorithm.NameList}.", "Key file for keyed algorithms (hmac-*).", TagAlgorithm.DefaultName);
+
+        /// <summary>--journal-integrity, --journal-integrity-key-file, --journal-integrity-key-size.</summary>
+        public static AlgorithmOptions JournalIntegrity() => new("--journal-integrity", null,
+            $"Journal MAC algorithm (journal_mac), as at format, e.g. hmac-sha256 (one of {string.Join(", ", TagAlgorithm.Names)}); verify checks the superblock MAC with it as the kernel does.",
+            "Key file of the journal MAC.", null);
+
+        /// <summary>--journal-crypt, --journal-crypt-key-file, --journal-crypt-key-size (open only: the kernel encrypts).</summary>
+        public static AlgorithmOptions JournalCrypt() => new("--journal-crypt", null,
+            "Journal encryption (kernel skcipher name, e.g. ctr(aes)).", "Key file of the journal encryption.", null);
+
+        public void AddTo(Command c) { c.Options.Add(Algorithm); c.Options.Add(KeyFile); c.Options.Add(KeySize); }
+
+        /// <summary>The name as given (null when the option is absent and has no default).</summary>
+        public string? Name(ParseResult p) => p.GetValue(Algorithm);
+
+        /// <summary>The algorithm as the engine computes it (UnknownAlgorithm otherwise); null when absent.</summary>
+        public TagAlgorithm? Parse(ParseResult p) => Name(p) is { } name ? TagAlgorithm.Parse(name) : null;
+
+        /// <summary>The key file's key (integritysetup's rules, KeyFile in Core), or null; the caller disposes it.</summary>
+        public IntegrityKey? ReadKey(ParseResult p) => Core.KeyFile.ReadOptional(p.GetValue(KeyFile), p.GetValue(KeySize), KeyFile.Name);
     }
 
     /// <summary>Sizes like 64M, 1G, 4096, 512K (binary units, as integritysetup and truncate read them).</summary>

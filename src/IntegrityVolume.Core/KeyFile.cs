@@ -2,7 +2,8 @@ namespace IntegrityVolume.Core;
 
 /// <summary>
 /// Reads key files (-KeyFile, --integrity-key-file, ...) with integritysetup's semantics: raw bytes, no trimming, no
-/// hex decoding, at most 4096 bytes; with a key size, exactly that many leading bytes of the file.
+/// hex decoding, at most 4096 bytes; with a key size, exactly that many leading bytes of the file. The key comes back
+/// as an <see cref="IntegrityKey"/> the caller disposes; the read buffer is zeroed before this returns.
 /// </summary>
 public static class KeyFile
 {
@@ -15,7 +16,7 @@ public static class KeyFile
     /// <see cref="IntegrityVolumeException"/> with id <see cref="ErrorIds.KeyFileInvalid"/>; its kind tells why
     /// (NotFound, PermissionDenied, InvalidData) and its target is the path.
     /// </summary>
-    public static byte[] Read(string path, string option, int? size = null)
+    public static IntegrityKey Read(string path, string option, int? size = null)
     {
         string parameterName = option;
         if (size is < 1 or > MaxBytes)
@@ -28,7 +29,7 @@ public static class KeyFile
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
             // Read one byte past the limit instead of trusting Length: /dev/stdin, FIFOs and procfs report 0.
-            var buffer = new byte[MaxBytes + 1];
+            var buffer = GC.AllocateArray<byte>(MaxBytes + 1, pinned: true);
             int total = 0, n;
             while (total < buffer.Length && (n = fs.Read(buffer, total, buffer.Length - total)) > 0)
                 total += n;
@@ -44,7 +45,7 @@ public static class KeyFile
                         throw Invalid(ErrorKind.InvalidData, $"{parameterName}: '{path}' has {total} bytes, fewer than the key size {want}.", path);
                     total = want;
                 }
-                return buffer.AsSpan(0, total).ToArray();
+                return new IntegrityKey(buffer.AsSpan(0, total));
             }
             finally
             {
@@ -67,6 +68,18 @@ public static class KeyFile
         {
             throw Invalid(ErrorKind.DeviceError, $"{parameterName}: cannot read key file '{path}': {ex.Message}", path, ex);
         }
+    }
+
+    /// <summary>
+    /// A key option as front ends take it: the file (read with <see cref="Read"/>), or nothing; a size without a file
+    /// is a usage error (KeyFileInvalid).
+    /// </summary>
+    public static IntegrityKey? ReadOptional(string? path, int? size, string option)
+    {
+        if (path is not null) return Read(path, option, size);
+        if (size is not null)
+            throw Invalid(ErrorKind.InvalidArgument, $"{option}: a key size was given without a key file.", option);
+        return null;
     }
 
     private static IntegrityVolumeException Invalid(ErrorKind kind, string message, string target, Exception? inner = null) =>

@@ -9,7 +9,8 @@ internal static class FormatCommand
     public static Command Create()
     {
         var volume = new CommonOptions.VolumeOptions();
-        var algorithm = new CommonOptions.AlgorithmOptions();
+        var algorithm = CommonOptions.AlgorithmOptions.Integrity();
+        var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
         var size = new Option<string?>("--size") { Description = "Create the image file with this size (e.g. 64M, 1G)." };
         var tagSize = new Option<int?>("--tag-size", "-t") { Description = "Bytes per tag (default: the algorithm's digest size)." };
         var sectorSize = new Option<int>("--sector-size", "-s") { Description = "Block size: 512, 1024, 2048 or 4096.", DefaultValueFactory = _ => 512 };
@@ -17,9 +18,6 @@ internal static class FormatCommand
         var interleave = new Option<ulong?>("--interleave-sectors") { Description = "Interleave area size in sectors (default 32768)." };
         var legacyPadding = new Option<bool>("--integrity-legacy-padding") { Description = "128 KiB metadata padding (kernels before 4.x fix_padding)." };
         var legacyHmac = new Option<bool>("--integrity-legacy-hmac") { Description = "No salt (kernels without fix_hmac)." };
-        var journalIntegrity = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm, e.g. hmac-sha256." };
-        var journalKeyFile = new Option<string?>("--journal-integrity-key-file") { Description = "Key file of the journal MAC." };
-        var journalKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes to read from the journal MAC key file." };
         var bitmapMode = new Option<bool>("--integrity-bitmap-mode", "-B") { Description = "Accepted for integritysetup compatibility; the mode is chosen at open." };
         var sectorsPerBit = new Option<ulong?>("--bitmap-sectors-per-bit") { Description = "Bitmap granularity recorded in the superblock." };
         var noWipe = new Option<bool>("--no-wipe") { Description = "Do not initialise tags. Userspace: the volume is marked RECALCULATING, the kernel computes the tags on open. With --kernel: superblock and journal only (as integritysetup --no-wipe); open with --integrity-recalculate." };
@@ -33,28 +31,33 @@ internal static class FormatCommand
         var cmd = new Command("format", "Format a device or image file as a dm-integrity volume (kernel-compatible superblock, journal and tags).")
         {
             size, tagSize, sectorSize, journalSize, interleave, legacyPadding, legacyHmac,
-            journalIntegrity, journalKeyFile, journalKeySize, bitmapMode, sectorsPerBit, noWipe, batch,
+            bitmapMode, sectorsPerBit, noWipe, batch,
             force, dryRun, salt, kernel, json, progressJson,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
+        journalIntegrity.AddTo(cmd);
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
                 bool asJson = p.GetValue(json);
                 byte[]? saltBytes;
                 try { saltBytes = p.GetValue(salt) is { } hex ? Convert.FromHexString(hex) : null; }
                 catch (FormatException ex) { Console.Error.WriteLine($"ivol: --salt: {ex.Message}"); return CliOutput.UsageError; }
+                var tagAlgorithm = algorithm.Parse(p)!;
+                var journalAlgorithm = journalIntegrity.Parse(p);
+                using var key = algorithm.ReadKey(p);
+                using var journalKey = journalIntegrity.ReadKey(p);
                 var request = new FormatRequest
                 {
                     Volume = volume.Read(p),
                     CreateSizeBytes = p.GetValue(size) is { } s ? CommonOptions.ParseSize(s) : null,
-                    Integrity = algorithm.Read(p),
+                    Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
                     TagSize = p.GetValue(tagSize), SectorSize = p.GetValue(sectorSize),
                     JournalSizeBytes = p.GetValue(journalSize) is { } js ? CommonOptions.ParseSize(js) : null,
                     InterleaveSectors = p.GetValue(interleave),
                     LegacyPadding = p.GetValue(legacyPadding), LegacyHmac = p.GetValue(legacyHmac),
-                    JournalIntegrity = p.GetValue(journalIntegrity),
-                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "--journal-integrity-key-file"),
+                    JournalIntegrity = journalAlgorithm,
+                    JournalIntegrityKey = journalKey,
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
                     Salt = saltBytes,
                 };

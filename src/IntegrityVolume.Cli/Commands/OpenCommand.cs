@@ -13,13 +13,11 @@ internal static class OpenCommand
 {
     public static Command Create()
     {
-        var device = new Argument<string>("device") { Description = "Device or image file holding the superblock, journal and tags." };
+        var volume = new CommonOptions.VolumeOptions();
         var name = new Argument<string>("name") { Description = "Device-mapper name: the volume appears as /dev/mapper/<name>." };
-        var integrity = CommonOptions.Integrity();
-        var keyFile = CommonOptions.KeyFile();
-        var keySize = CommonOptions.KeySize();
-        var dataDevice = CommonOptions.DataDevice();
-        var reserved = CommonOptions.ReservedSectors();
+        var integrity = CommonOptions.AlgorithmOptions.Integrity();
+        var journalMac = CommonOptions.AlgorithmOptions.JournalIntegrity();
+        var journalCrypt = CommonOptions.AlgorithmOptions.JournalCrypt();
         var discards = new Option<bool>("--allow-discards") { Description = "Pass discards down (kernel 5.7+); discarded blocks read back with the 0xF6 filler tag." };
         var bitmap = new Option<bool>("--integrity-bitmap-mode", "-B") { Description = "Bitmap mode (B) instead of the journal." };
         var noJournal = new Option<bool>("--integrity-no-journal", "-D") { Description = "Direct mode (D): no journal; a crash may leave data and tags out of step." };
@@ -33,19 +31,17 @@ internal static class OpenCommand
         var recalc = new Option<bool>("--integrity-recalculate") { Description = "Recalculate tags of the unprotected part (table 'recalculate')." };
         var recalcReset = new Option<bool>("--integrity-recalculate-reset") { Description = "Restart recalculation from sector 0 (kernel 5.13+)." };
         var legacyRecalc = new Option<bool>("--integrity-legacy-recalculate") { Description = "Allow recalculation with keyed hashes on volumes without fix_hmac." };
-        var journalMac = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm (e.g. hmac-sha256), as at format." };
-        var journalMacKeyFile = new Option<string?>("--journal-integrity-key-file") { Description = "Key file of the journal MAC." };
-        var journalMacKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes of the journal MAC key file to use." };
-        var journalCrypt = new Option<string?>("--journal-crypt") { Description = "Journal encryption (kernel skcipher name, e.g. ctr(aes))." };
-        var journalCryptKeyFile = new Option<string?>("--journal-crypt-key-file") { Description = "Key file of the journal encryption." };
-        var journalCryptKeySize = new Option<int?>("--journal-crypt-key-size") { Description = "Bytes of the journal encryption key file to use." };
         var json = CommonOptions.Json();
         var cmd = new Command("open", "Activate a volume as /dev/mapper/<name> through the kernel's dm-integrity target (needs root).")
         {
-            device, name, integrity, keyFile, keySize, dataDevice, reserved, discards, bitmap, noJournal, recovery, readOnly,
-            watermark, commitTime, bufferSectors, sectorsPerBit, flushTime, recalc, recalcReset, legacyRecalc,
-            journalMac, journalMacKeyFile, journalMacKeySize, journalCrypt, journalCryptKeyFile, journalCryptKeySize, json,
+            discards, bitmap, noJournal, recovery, readOnly,
+            watermark, commitTime, bufferSectors, sectorsPerBit, flushTime, recalc, recalcReset, legacyRecalc, json,
         };
+        volume.AddTo(cmd);
+        cmd.Arguments.Add(name);
+        integrity.AddTo(cmd);
+        journalMac.AddTo(cmd);
+        journalCrypt.AddTo(cmd);
         cmd.Aliases.Add("activate");
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
@@ -56,14 +52,17 @@ internal static class OpenCommand
                     "Choose one of --integrity-bitmap-mode, --integrity-no-journal and --integrity-recovery-mode.");
             var mode = p.GetValue(bitmap) ? IntegrityMode.Bitmap : p.GetValue(recovery) ? IntegrityMode.Recovery
                 : p.GetValue(noJournal) ? IntegrityMode.Direct : IntegrityMode.Journal;
+            using var key = integrity.ReadKey(p);
+            using var journalMacKey = journalMac.ReadKey(p);
+            using var journalCryptKey = journalCrypt.ReadKey(p);
             var options = new IntegrityActivationOptions
             {
-                Algorithm = p.GetValue(integrity),
-                Key = CommonOptions.ReadKey(p.GetValue(keyFile), p.GetValue(keySize), "integrity"),
-                JournalMacAlgorithm = p.GetValue(journalMac),
-                JournalMacKey = CommonOptions.ReadKey(p.GetValue(journalMacKeyFile), p.GetValue(journalMacKeySize), "journal integrity"),
-                JournalCryptAlgorithm = p.GetValue(journalCrypt),
-                JournalCryptKey = CommonOptions.ReadKey(p.GetValue(journalCryptKeyFile), p.GetValue(journalCryptKeySize), "journal crypt"),
+                Algorithm = integrity.Name(p),
+                Key = key,
+                JournalMacAlgorithm = journalMac.Name(p),
+                JournalMacKey = journalMacKey,
+                JournalCryptAlgorithm = journalCrypt.Name(p),
+                JournalCryptKey = journalCryptKey,
                 Mode = mode,
                 AllowDiscards = p.GetValue(discards),
                 BufferSectors = p.GetValue(bufferSectors),
@@ -75,12 +74,13 @@ internal static class OpenCommand
                 ResetRecalculate = p.GetValue(recalcReset),
                 LegacyRecalculate = p.GetValue(legacyRecalc),
             };
+            var location = volume.Read(p);
             var request = new IntegrityOpenRequest
             {
-                Device = p.GetValue(device)!,
+                Device = location.Path,
                 Name = p.GetValue(name)!,
-                DataDevice = p.GetValue(dataDevice),
-                ReservedSectors = p.GetValue(reserved),
+                DataDevice = location.DataDevicePath,
+                ReservedSectors = location.ReservedSectors,
                 Options = options,
                 ReadOnly = p.GetValue(readOnly),
             };

@@ -85,7 +85,7 @@ internal static class TabCommand
     {
         var name = new Argument<string>("name") { Description = "Volume name: systemd attaches it as /dev/mapper/<name>." };
         var device = new Argument<string>("device") { Description = "Device holding superblock, journal and tags: an absolute path, or UUID=, PARTUUID=, LABEL=, PARTLABEL=." };
-        var integrity = new Option<string?>("--integrity", "-I") { Description = "Tag algorithm as at format (systemd accepts crc32c, crc32, xxhash64, sha1, sha256, hmac-sha256, hmac-sha512). Default: crc32c, hmac-sha256 with a key file." };
+        var integrity = new Option<string?>("--integrity", "-I") { Description = $"Tag algorithm as at format (systemd accepts {string.Join(", ", IntegrityTabEntry.SystemdAlgorithms)}). Default: {Core.Hashing.TagAlgorithm.DefaultName}, hmac-sha256 with a key file." };
         var keyFile = new Option<string?>("--integrity-key-file") { Description = "Key file of a keyed algorithm (made absolute; at most 4096 bytes, all of it is the key)." };
         var dataDevice = CommonOptions.DataDevice();
         var discards = new Option<bool>("--allow-discards") { Description = "Pass discards down (kernel 5.7+)." };

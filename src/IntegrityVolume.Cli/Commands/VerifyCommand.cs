@@ -9,34 +9,35 @@ internal static class VerifyCommand
     public static Command Create()
     {
         var volume = new CommonOptions.VolumeOptions();
-        var algorithm = new CommonOptions.AlgorithmOptions();
-        var dataDevice = CommonOptions.DataDevice();
-        var reserved = CommonOptions.ReservedSectors();
-        var journalIntegrity = new Option<string?>("--journal-integrity") { Description = "Journal MAC algorithm (e.g. hmac-sha256): checks the superblock MAC as the kernel does." };
-        var journalKeyFile = new Option<string?>("--journal-integrity-key-file") { Description = "Key file of the journal MAC." };
-        var journalKeySize = new Option<int?>("--journal-integrity-key-size") { Description = "Bytes to read from the journal MAC key file." };
+        var algorithm = CommonOptions.AlgorithmOptions.Integrity();
+        var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var name = VerifyOnline.NameOption();
         var cmd = new Command("verify", "Verify every tag of a closed volume offline and list the mismatching sectors.")
         {
-            journalIntegrity, journalKeyFile, journalKeySize, threads, json, progressJson, name,
+            threads, json, progressJson, name,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
+        journalIntegrity.AddTo(cmd);
         volume.Device.Arity = ArgumentArity.ZeroOrOne;   // --name instead of a device
         cmd.Validators.Add(r => VerifyOnline.Validate(r, volume.Device, name));
         cmd.SetAction(p => p.GetValue(name) is { } online
             ? VerifyOnline.Run(online, p.GetValue(threads), p.GetValue(json), p.GetValue(progressJson))
             : CliOutput.Run(p.GetValue(json), () =>
             {
+                var tagAlgorithm = algorithm.Parse(p)!;
+                var journalAlgorithm = journalIntegrity.Parse(p);
+                using var key = algorithm.ReadKey(p);
+                using var journalKey = journalIntegrity.ReadKey(p);
                 var r = VolumeOperations.Verify(new VerifyRequest
                 {
                     Volume = volume.Read(p),
-                    Integrity = algorithm.Read(p),
-                    JournalIntegrity = p.GetValue(journalIntegrity),
-                    JournalIntegrityKey = CommonOptions.ReadKey(p.GetValue(journalKeyFile), p.GetValue(journalKeySize), "--journal-integrity-key-file"),
+                    Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
+                    JournalIntegrity = journalAlgorithm,
+                    JournalIntegrityKey = journalKey,
                     Threads = p.GetValue(threads),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);

@@ -9,7 +9,7 @@ internal static class WriteCommand
     public static Command Create()
     {
         var volume = new CommonOptions.VolumeOptions();
-        var algorithm = new CommonOptions.AlgorithmOptions();
+        var algorithm = CommonOptions.AlgorithmOptions.Integrity();
         var input = new Option<string>("--input") { Description = "File whose bytes become the volume's content.", Required = true };
         var offset = new Option<ulong>("--offset") { Description = "First logical 512-byte sector to write (block aligned)." };
         var json = CommonOptions.Json();
@@ -22,10 +22,12 @@ internal static class WriteCommand
         algorithm.AddTo(cmd);
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
+                var tagAlgorithm = algorithm.Parse(p)!;
+                using var key = algorithm.ReadKey(p);
                 var r = VolumeOperations.Write(new WriteRequest
                 {
                     Volume = volume.Read(p),
-                    Integrity = algorithm.Read(p),
+                    Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
                     InputPath = p.GetValue(input)!, OffsetSectors = p.GetValue(offset),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 
+using IntegrityVolume.Core.Hashing;
+
 namespace IntegrityVolume.Core.Boot;
 
 public enum IntegrityTabSeverity
@@ -63,7 +65,7 @@ public sealed class IntegrityTabEntry
     public int LineNumber { get; init; }
 
     /// <summary>The algorithm systemd-integritysetup will use: integrity-algorithm=, else hmac-sha256 with a key file, else crc32c.</summary>
-    public string Algorithm => OptionValue("integrity-algorithm=") ?? (KeyFile is null ? "crc32c" : "hmac-sha256");
+    public string Algorithm => OptionValue("integrity-algorithm=") ?? (KeyFile is null ? TagAlgorithm.DefaultName : "hmac-sha256");
     /// <summary>mode= as written (journal when absent or not understood by systemd).</summary>
     public IntegrityTabMode Mode => OptionValue("mode=") switch
     {
@@ -112,7 +114,7 @@ public sealed class IntegrityTabEntry
 
     private IEnumerable<string> SignificantOptions()
     {
-        string defaultAlgorithm = "integrity-algorithm=" + (KeyFile is null ? "crc32c" : "hmac-sha256");
+        string defaultAlgorithm = "integrity-algorithm=" + (KeyFile is null ? TagAlgorithm.DefaultName : "hmac-sha256");
         return Options.Where(o => o != "mode=journal" && o != defaultAlgorithm).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
     }
 
@@ -155,7 +157,7 @@ public sealed class IntegrityTabEntry
     {
         var options = new List<string>();
         string? algorithm = spec.Algorithm is null ? null : NormalizeAlgorithm(spec.Algorithm);
-        string defaultAlgorithm = spec.KeyFile is null ? "crc32c" : "hmac-sha256";
+        string defaultAlgorithm = spec.KeyFile is null ? TagAlgorithm.DefaultName : "hmac-sha256";
         // Written only when it differs from systemd's default, so the line stays what a person would write.
         if (algorithm is not null && algorithm != defaultAlgorithm) options.Add("integrity-algorithm=" + algorithm);
         if (spec.Mode is { } m && m != IntegrityTabMode.Journal) options.Add("mode=" + m.ToString().ToLowerInvariant());
@@ -183,12 +185,7 @@ public sealed class IntegrityTabEntry
     }
 
     /// <summary>systemd's spelling of an algorithm name; the kernel's hmac(sha256) becomes hmac-sha256.</summary>
-    public static string NormalizeAlgorithm(string name)
-    {
-        string n = name.Trim().ToLowerInvariant();
-        if (n.EndsWith(')') && n.IndexOf('(') is int open and > 0) n = n[..open] + "-" + n[(open + 1)..^1];
-        return n;
-    }
+    public static string NormalizeAlgorithm(string name) => TagAlgorithm.IntegritysetupSpelling(name.Trim().ToLowerInvariant());
 
     /// <summary>Fields of an entry we build must survive being written and read back (no whitespace, no empty field, no "-").</summary>
     private static IntegrityTabProblem? CheckFieldSyntax(IntegrityTabEntry e)
@@ -265,7 +262,7 @@ public sealed class IntegrityTabEntry
         }
 
         string alg = Algorithm;
-        bool keyed = alg.StartsWith("hmac-", StringComparison.Ordinal) || alg.StartsWith("phmac-", StringComparison.Ordinal);
+        bool keyed = TagAlgorithm.IsKeyedName(alg);
         if (SystemdAlgorithms.Contains(alg, StringComparer.Ordinal))
         {
             if (keyed && KeyFile is null)

@@ -61,15 +61,15 @@ internal sealed unsafe class OpenSslSha256Hasher : TagHasher
 
     public static bool Available => Native is not null;
 
-    /// <summary>The hasher, or null when libcrypto's SHA256_* functions are not available here.</summary>
-    public static OpenSslSha256Hasher? TryCreate(byte[]? hmacKey) => Native is null ? null : new OpenSslSha256Hasher(Native, hmacKey);
+    /// <summary>The hasher (HMAC with <paramref name="hmacKey"/> when <paramref name="hmac"/>), or null when libcrypto's SHA256_* functions are not available here.</summary>
+    public static OpenSslSha256Hasher? TryCreate(bool hmac, ReadOnlySpan<byte> hmacKey) => Native is null ? null : new OpenSslSha256Hasher(Native, hmac, hmacKey);
 
     private readonly Library _lib;
     private readonly byte[] _contexts;           // inner start, outer start, work; pinned for the hasher's life
     private readonly byte* _inner, _outer, _work;
     private readonly bool _hmac;
 
-    private OpenSslSha256Hasher(Library lib, byte[]? hmacKey)
+    private OpenSslSha256Hasher(Library lib, bool hmac, ReadOnlySpan<byte> hmacKey)
     {
         _lib = lib;
         // Written for every tag: a cache line of padding on each side keeps the other worker's contexts off its lines.
@@ -78,22 +78,44 @@ internal sealed unsafe class OpenSslSha256Hasher : TagHasher
         _outer = _inner + ContextBytes;
         _work = _outer + ContextBytes;
         _lib.Init(_inner);
-        _hmac = hmacKey is not null;
-        if (hmacKey is null) return;
-        // Keys longer than the block are replaced by their digest; shorter ones are zero padded.
-        var key = hmacKey.Length > BlockBytes ? SHA256.HashData(hmacKey) : hmacKey;
-        byte* ipad = stackalloc byte[BlockBytes];
-        byte* opad = stackalloc byte[BlockBytes];
-        for (int i = 0; i < BlockBytes; i++)
+        _hmac = hmac;
+        if (!hmac) return;
+        // Keys longer than the block are replaced by their digest; shorter ones are zero padded. The digest and the
+        // pads are key material: wiped before the constructor returns; the two states they produce, on Dispose.
+        Span<byte> digest = stackalloc byte[Size];
+        Span<byte> ipad = stackalloc byte[BlockBytes];
+        Span<byte> opad = stackalloc byte[BlockBytes];
+        try
         {
-            byte k = i < key.Length ? key[i] : (byte)0;
-            ipad[i] = (byte)(k ^ 0x36);
-            opad[i] = (byte)(k ^ 0x5c);
+            if (hmacKey.Length > BlockBytes) SHA256.HashData(hmacKey, digest);
+            scoped ReadOnlySpan<byte> key = hmacKey.Length > BlockBytes ? digest : hmacKey;
+            for (int i = 0; i < BlockBytes; i++)
+            {
+                byte k = i < key.Length ? key[i] : (byte)0;
+                ipad[i] = (byte)(k ^ 0x36);
+                opad[i] = (byte)(k ^ 0x5c);
+            }
+            fixed (byte* ip = ipad)
+            fixed (byte* op = opad)
+            {
+                _lib.Update(_inner, ip, BlockBytes);
+                _lib.Init(_outer);
+                _lib.Update(_outer, op, BlockBytes);
+            }
         }
-        _lib.Update(_inner, ipad, BlockBytes);
-        _lib.Init(_outer);
-        _lib.Update(_outer, opad, BlockBytes);
+        finally
+        {
+            CryptographicOperations.ZeroMemory(digest);
+            CryptographicOperations.ZeroMemory(ipad);
+            CryptographicOperations.ZeroMemory(opad);
+        }
     }
+
+    /// <summary>Test hook: the three SHA256 contexts (inner start, outer start, work) as they are now.</summary>
+    internal ReadOnlySpan<byte> ContextsForTests => _contexts.AsSpan(CacheLineBytes, 3 * ContextBytes);
+
+    /// <summary>The inner and outer states are the key in all but name (HMAC's precomputed pads): zeroed here.</summary>
+    public override void Dispose() => CryptographicOperations.ZeroMemory(_contexts);
 
     public override int DigestSize => Size;
 
@@ -108,7 +130,7 @@ internal sealed unsafe class OpenSslSha256Hasher : TagHasher
             _lib.Update(_work, p, (nuint)prefix.Length);
             _lib.Update(_work, b, (nuint)block.Length);
             if (!_hmac) { _lib.Final(d, _work); return; }
-            byte* inner = stackalloc byte[Size];
+            byte* inner = stackalloc byte[Size];   // H(ipad-state ‖ message): not key material, the tag's input
             _lib.Final(inner, _work);
             Buffer.MemoryCopy(_outer, _work, ContextBytes, ContextBytes);
             _lib.Update(_work, inner, Size);

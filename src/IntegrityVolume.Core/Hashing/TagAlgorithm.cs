@@ -4,66 +4,133 @@ using Org.BouncyCastle.Crypto.Digests;
 namespace IntegrityVolume.Core.Hashing;
 
 /// <summary>
-/// A tag algorithm by its kernel crypto API name (the name in the table's internal_hash). Accepts
-/// integritysetup's spelling too ("hmac-sha256" becomes "hmac(sha256)").
+/// The registry of tag algorithms: the default, both spellings (the kernel's crypto API name in the table's
+/// internal_hash, hmac(sha256); integritysetup's and systemd's hmac-sha256), which ones are keyed, and the key rule.
+/// Every other place asks here.
 /// </summary>
 public sealed class TagAlgorithm
 {
-    private readonly Func<byte[]?, TagHasher> _factory;
+    private readonly Func<IntegrityKey?, TagHasher> _factory;
 
-    private TagAlgorithm(string kernelName, int digestSize, bool keyed, Func<byte[]?, TagHasher> factory)
+    private TagAlgorithm(string kernelName, int digestSize, Func<IntegrityKey?, TagHasher> factory)
     {
         KernelName = kernelName;
         DigestSize = digestSize;
-        IsKeyed = keyed;
         _factory = factory;
     }
+
+    /// <summary>integritysetup's default (DEFAULT_ALG_NAME), and the kernel's when internal_hash names crc32c.</summary>
+    public const string DefaultName = "crc32c";
 
     /// <summary>Name as the kernel and dmsetup table spell it: crc32c, hmac(sha256), ...</summary>
     public string KernelName { get; }
     /// <summary>integritysetup's spelling: hmac-sha256.</summary>
-    public string IntegritysetupName => IsKeyed ? "hmac-" + KernelName[5..^1] : KernelName;
+    public string IntegritysetupName => IntegritysetupSpelling(KernelName);
     public int DigestSize { get; }
-    public bool IsKeyed { get; }
+    /// <summary>Keyed (an HMAC): the tag needs the key the volume was formatted with.</summary>
+    public bool IsKeyed => IsKeyedName(KernelName);
     public override string ToString() => KernelName;
 
     public static readonly IReadOnlyList<TagAlgorithm> All = new[]
     {
-        new TagAlgorithm("crc32c", 4, false, _ => new Crc32CHasher()),
-        new TagAlgorithm("crc32", 4, false, _ => new KernelCrc32Hasher()),
-        new TagAlgorithm("xxhash64", 8, false, _ => new XxHash64Hasher()),
-        new TagAlgorithm("sha1", 20, false, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA1))),
-        new TagAlgorithm("sha256", 32, false, _ => (TagHasher?)OpenSslSha256Hasher.TryCreate(null) ?? new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA256))),
-        new TagAlgorithm("sha512", 64, false, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA512))),
-        new TagAlgorithm("blake2b-256", 32, false, _ => new BouncyCastleHasher(new Blake2bDigest(256))),
-        new TagAlgorithm("blake2s-256", 32, false, _ => new BouncyCastleHasher(new Blake2sDigest(256))),
-        new TagAlgorithm("hmac(sha1)", 20, true, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, k!))),
-        new TagAlgorithm("hmac(sha256)", 32, true, k => (TagHasher?)OpenSslSha256Hasher.TryCreate(k) ?? new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k!))),
-        new TagAlgorithm("hmac(sha512)", 64, true, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA512, k!))),
+        new TagAlgorithm("crc32c", 4, _ => new Crc32CHasher()),
+        new TagAlgorithm("crc32", 4, _ => new KernelCrc32Hasher()),
+        new TagAlgorithm("xxhash64", 8, _ => new XxHash64Hasher()),
+        new TagAlgorithm("sha1", 20, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA1))),
+        new TagAlgorithm("sha256", 32, _ => (TagHasher?)OpenSslSha256Hasher.TryCreate(hmac: false, default) ?? new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA256))),
+        new TagAlgorithm("sha512", 64, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA512))),
+        new TagAlgorithm("blake2b-256", 32, _ => new BouncyCastleHasher(new Blake2bDigest(256))),
+        new TagAlgorithm("blake2s-256", 32, _ => new BouncyCastleHasher(new Blake2sDigest(256))),
+        new TagAlgorithm("hmac(sha1)", 20, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, k!.Span))),
+        new TagAlgorithm("hmac(sha256)", 32, k => (TagHasher?)OpenSslSha256Hasher.TryCreate(hmac: true, k!.Span) ?? new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k!.Span))),
+        new TagAlgorithm("hmac(sha512)", 64, k => new IncrementalHasher(IncrementalHash.CreateHMAC(HashAlgorithmName.SHA512, k!.Span))),
     };
 
-    /// <summary>Names users may type, for completion and help.</summary>
+    /// <summary>crc32c: what a volume uses when nobody names an algorithm.</summary>
+    public static TagAlgorithm Default => All[0];
+
+    /// <summary>Names users may type, for completion and help (integritysetup's spelling; the kernel's works too).</summary>
     public static IEnumerable<string> Names => All.Select(a => a.IntegritysetupName);
 
+    /// <summary>The names, comma-separated, the default marked: for help texts and messages.</summary>
+    public static string NameList => string.Join(", ", Names.Select(n => n == DefaultName ? n + " (default)" : n));
+
+    /// <summary>An algorithm this engine computes, in either spelling, any case.</summary>
     public static TagAlgorithm Parse(string name)
     {
-        string n = name.Trim().ToLowerInvariant();
-        if (n.StartsWith("hmac-", StringComparison.Ordinal)) n = $"hmac({n[5..]})";
+        string n = KernelSpelling(name.Trim().ToLowerInvariant());
         foreach (var a in All)
             if (a.KernelName == n) return a;
         throw new IntegrityVolumeException(ErrorIds.UnknownAlgorithm, ErrorKind.InvalidArgument,
             $"Unknown integrity algorithm '{name}'. Supported: {string.Join(", ", Names)}.", name);
     }
 
-    /// <summary>A hasher for one worker. Keyed algorithms need the key; the others refuse one.</summary>
-    public TagHasher CreateHasher(byte[]? key)
+    /// <summary>Parse, with null or blank meaning the default (an omitted option).</summary>
+    public static TagAlgorithm ParseOrDefault(string? name) => string.IsNullOrWhiteSpace(name) ? Default : Parse(name);
+
+    /// <summary>
+    /// integritysetup's and systemd's spelling to the kernel crypto API's: hmac-sha256 is hmac(sha256), phmac-sha256
+    /// is phmac(sha256) (prefix case-insensitive); other names, and names already in kernel spelling, are unchanged.
+    /// </summary>
+    public static string KernelSpelling(string name)
     {
-        if (IsKeyed && (key is null || key.Length == 0))
+        foreach (var prefix in KeyedPrefixes)
+            if (name.StartsWith(prefix + "-", StringComparison.OrdinalIgnoreCase) && !name.Contains('('))
+                return $"{prefix}({name[(prefix.Length + 1)..]})";
+        return name;
+    }
+
+    /// <summary>The kernel's spelling to integritysetup's and systemd's: hmac(sha256) is hmac-sha256.</summary>
+    public static string IntegritysetupSpelling(string name) =>
+        name.EndsWith(')') && name.IndexOf('(') is int open and > 0 ? name[..open] + "-" + name[(open + 1)..^1] : name;
+
+    /// <summary>
+    /// The kernel name of an algorithm argument of a dm-integrity table (internal_hash:, journal_mac:): any name the
+    /// kernel's crypto API may know, so not only ours; one token without ':' (the key separator).
+    /// </summary>
+    public static string ToKernelName(string name)
+    {
+        string n = name.Trim();
+        if (n.Length == 0 || n.Any(c => char.IsWhiteSpace(c) || c == ':' || char.IsControl(c)))
+            throw new IntegrityVolumeException(ErrorIds.UnknownAlgorithm, ErrorKind.InvalidArgument, $"'{name}' is not an algorithm name.", name);
+        return KernelSpelling(n);
+    }
+
+    /// <summary>Keyed algorithms of the kernel: hmac(...) and phmac(...) (protected keys), in either spelling.</summary>
+    public static bool IsKeyedName(string name)
+    {
+        string n = name.Trim();
+        foreach (var prefix in KeyedPrefixes)
+            if (n.StartsWith(prefix + "(", StringComparison.OrdinalIgnoreCase) || n.StartsWith(prefix + "-", StringComparison.OrdinalIgnoreCase))
+                return true;
+        return false;
+    }
+
+    private static readonly string[] KeyedPrefixes = { "hmac", "phmac" };
+
+    /// <summary>
+    /// The key rule (the kernel's: internal_hash and journal_mac take a key exactly when the algorithm is keyed):
+    /// KeyRequired without one, KeyNotAllowed with one it would ignore. <paramref name="option"/> names the key option.
+    /// </summary>
+    public void ValidateKey(IntegrityKey? key, string option = "--integrity-key-file / -KeyFile") =>
+        ValidateKey(KernelName, key is not null, option);
+
+    /// <summary>The key rule for any kernel algorithm name (also those only the kernel computes, such as phmac).</summary>
+    public static void ValidateKey(string name, bool hasKey, string option = "--integrity-key-file / -KeyFile")
+    {
+        bool keyed = IsKeyedName(name);
+        if (keyed && !hasKey)
             throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
-                $"{IntegritysetupName} is keyed: give the key file (--integrity-key-file / -KeyFile).", KernelName);
-        if (!IsKeyed && key is { Length: > 0 })
+                $"{IntegritysetupSpelling(name)} is keyed: give the key file ({option}).", name);
+        if (!keyed && hasKey)
             throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
-                $"{IntegritysetupName} takes no key.", KernelName);
+                $"{IntegritysetupSpelling(name)} takes no key ({option}).", name);
+    }
+
+    /// <summary>A hasher for one worker, holding what it derives from the key until disposed.</summary>
+    public TagHasher CreateHasher(IntegrityKey? key)
+    {
+        ValidateKey(key);
         return _factory(key);
     }
 }

@@ -18,7 +18,7 @@ public sealed class TagComputer : IDisposable
     private readonly byte[] _scratch;
     private readonly int _digestLength;
 
-    public TagComputer(TagAlgorithm algorithm, byte[]? key, int tagSize, ReadOnlySpan<byte> salt)
+    public TagComputer(TagAlgorithm algorithm, IntegrityKey? key, int tagSize, ReadOnlySpan<byte> salt)
     {
         _hasher = algorithm.CreateHasher(key);
         TagSize = tagSize;
@@ -31,7 +31,7 @@ public sealed class TagComputer : IDisposable
     private Span<byte> Prefix => _scratch.AsSpan(TagHasher.CacheLineBytes, _sectorOffset + 8);
     private Span<byte> Digest => _scratch.AsSpan(TagHasher.CacheLineBytes + _sectorOffset + 8, _digestLength);
 
-    public static TagComputer ForVolume(Superblock sb, TagAlgorithm algorithm, byte[]? key) =>
+    public static TagComputer ForVolume(Superblock sb, TagAlgorithm algorithm, IntegrityKey? key) =>
         new(algorithm, key, sb.IntegrityTagSize, sb.HasFlag(SuperblockFlags.FixedHmac) ? sb.Salt : ReadOnlySpan<byte>.Empty);
 
     public int TagSize { get; }
@@ -90,6 +90,9 @@ public sealed class TagComputer : IDisposable
         for (int k = 0; k < count; k++)
             Compute(firstSector + (ulong)k * (ulong)sectorsPerBlock, blocks.Slice(k * blockSize, blockSize), tags.Slice(k * TagSize, TagSize));
     }
+
+    /// <summary>Test hook: the hasher, to inspect its key-derived state.</summary>
+    internal TagHasher HasherForTests => _hasher;
 
     public void Dispose() => _hasher.Dispose();
 }

@@ -1,15 +1,20 @@
+using IntegrityVolume.Core.Hashing;
+
 namespace IntegrityVolume.Core.Kernel;
 
-/// <summary>Options of an activation (integritysetup open): everything that is not stored in the superblock.</summary>
-public sealed record IntegrityActivationOptions
+/// <summary>
+/// Options of an activation (integritysetup open): everything that is not stored in the superblock. Algorithms stay
+/// names: the kernel computes them, so any name its crypto API knows is allowed. Disposing disposes the keys.
+/// </summary>
+public sealed record IntegrityActivationOptions : IDisposable
 {
     /// <summary>internal_hash algorithm (integritysetup or kernel spelling); null = tags come from the layer above (dm-crypt AEAD).</summary>
-    public string? Algorithm { get; init; } = "crc32c";
-    public byte[]? Key { get; init; }
+    public string? Algorithm { get; init; } = TagAlgorithm.DefaultName;
+    public IntegrityKey? Key { get; init; }
     public string? JournalMacAlgorithm { get; init; }
-    public byte[]? JournalMacKey { get; init; }
+    public IntegrityKey? JournalMacKey { get; init; }
     public string? JournalCryptAlgorithm { get; init; }
-    public byte[]? JournalCryptKey { get; init; }
+    public IntegrityKey? JournalCryptKey { get; init; }
     public IntegrityMode Mode { get; init; } = IntegrityMode.Journal;
     public bool AllowDiscards { get; init; }
     public uint? BufferSectors { get; init; }
@@ -20,4 +25,29 @@ public sealed record IntegrityActivationOptions
     public bool Recalculate { get; init; }
     public bool ResetRecalculate { get; init; }
     public bool LegacyRecalculate { get; init; }
+
+    /// <summary>Every check that needs no superblock (IntegrityMappings.Open runs it before touching the kernel).</summary>
+    public void Validate()
+    {
+        string? alg = Algorithm is null ? null : TagAlgorithm.ToKernelName(Algorithm);
+        if (alg is null && (Mode == IntegrityMode.Bitmap || AllowDiscards || Recalculate || ResetRecalculate))
+            throw Invalid("Bitmap mode, discards and recalculation need an integrity algorithm (internal_hash).");
+        if (alg is not null && TagAlgorithm.IsKeyedName(alg) && Key is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument, $"{alg} is keyed: give the key (--integrity-key-file / -KeyFile).", alg);
+        if (Key is not null && alg is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument, "A key was given without an algorithm.");
+        if (JournalMacAlgorithm is null && JournalMacKey is not null)
+            throw Invalid("A journal integrity key (--journal-integrity-key-file / -JournalIntegrityKeyFile) needs the journal integrity algorithm (--journal-integrity / -JournalIntegrity, e.g. hmac-sha256).");
+        if (JournalCryptAlgorithm is null && JournalCryptKey is not null)
+            throw Invalid("A journal encryption key (--journal-crypt-key-file) needs the journal encryption algorithm (--journal-crypt).");
+        if (Mode == IntegrityMode.Bitmap && (JournalWatermark is not null || CommitTimeMs is not null))
+            throw Invalid("Journal options (watermark, commit time) do not apply in bitmap mode.");
+        if (Mode != IntegrityMode.Bitmap && (SectorsPerBit is not null || BitmapFlushIntervalMs is not null))
+            throw Invalid("Bitmap options (sectors per bit, flush time) need bitmap mode.");
+        if (JournalWatermark > 100) throw Invalid($"The journal watermark {JournalWatermark} (--journal-watermark / -JournalWatermark) is a percentage (0 to 100).");
+    }
+
+    private static IntegrityVolumeException Invalid(string message) => new(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, message);
+
+    public void Dispose() { Key?.Dispose(); JournalMacKey?.Dispose(); JournalCryptKey?.Dispose(); }
 }

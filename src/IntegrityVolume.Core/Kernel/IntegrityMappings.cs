@@ -88,6 +88,7 @@ public static class IntegrityMappings
     public static IntegrityMappingInfo Open(IntegrityOpenRequest r, Superblock sb, CancellationToken ct = default)
     {
         DeviceMapperClient.ValidateName(r.Name);
+        r.Options.Validate();
         using var dm = DeviceMapperClient.Open();
         if (dm.GetInfo(r.Name) is not null)
             throw new IntegrityVolumeException(KernelErrorIds.MapperNameTaken, ErrorKind.ResourceExists,

@@ -1,4 +1,5 @@
 using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Core.Kernel;
 
@@ -20,16 +21,7 @@ public sealed record TableAlgorithm(string Name, byte[]? Key = null)
     public override int GetHashCode() => Name.GetHashCode(StringComparison.Ordinal);
 
     /// <summary>The kernel crypto API name for a name as integritysetup accepts it ("hmac-sha256" is "hmac(sha256)").</summary>
-    public static string KernelName(string name)
-    {
-        string n = name.Trim();
-        if (n.Length == 0 || n.Any(c => char.IsWhiteSpace(c) || c == ':' || char.IsControl(c)))
-            throw new IntegrityVolumeException(ErrorIds.UnknownAlgorithm, ErrorKind.InvalidArgument, $"'{name}' is not an algorithm name.", name);
-        foreach (var prefix in new[] { "hmac-", "phmac-" })
-            if (n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && !n.Contains('('))
-                return $"{prefix[..^1].ToLowerInvariant()}({n[prefix.Length..]})";
-        return n;
-    }
+    public static string KernelName(string name) => TagAlgorithm.ToKernelName(name);
 }
 
 /// <summary>
@@ -113,22 +105,12 @@ public sealed partial record IntegrityTable
                 : "The superblock describes a volume with a separate data device; give it (--data-device).", metadataDevice);
         if (sb.HasFlag(SuperblockFlags.Inline) != (o.Mode == IntegrityMode.Inline))
             throw Invalid("The superblock's inline flag and the requested mode disagree (inline volumes open only in mode I).");
+        o.Validate();
         string? alg = o.Algorithm is null ? null : TableAlgorithm.KernelName(o.Algorithm);
-        if (alg is null && (o.Mode == IntegrityMode.Bitmap || o.AllowDiscards || o.Recalculate || o.ResetRecalculate))
-            throw Invalid("Bitmap mode, discards and recalculation need an integrity algorithm (internal_hash).");
-        if (alg is not null && alg.StartsWith("hmac(", StringComparison.Ordinal) && o.Key is null)
-            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument, $"{alg} is keyed: give the key (--integrity-key-file).", metadataDevice);
-        if (o.Key is not null && alg is null)
-            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument, "A key was given without an algorithm.", metadataDevice);
         bool mac = o.JournalMacAlgorithm is not null;
         if (mac != sb.HasFlag(SuperblockFlags.HaveJournalMac))
             throw Invalid(mac ? "The volume was formatted without a journal MAC; do not give --journal-integrity."
                               : "The volume was formatted with a journal MAC: give --journal-integrity (and its key).");
-        if (o.Mode == IntegrityMode.Bitmap && (o.JournalWatermark is not null || o.CommitTimeMs is not null))
-            throw Invalid("Journal options (watermark, commit time) do not apply in bitmap mode.");
-        if (o.Mode != IntegrityMode.Bitmap && (o.SectorsPerBit is not null || o.BitmapFlushIntervalMs is not null))
-            throw Invalid("Bitmap options (sectors per bit, flush time) need bitmap mode.");
-        if (o.JournalWatermark > 100) throw Invalid("The journal watermark is a percentage (0 to 100).");
 
         bool recalc = o.Recalculate || o.LegacyRecalculate || (sb.HasFlag(SuperblockFlags.Recalculating) && alg is not null);
         return new IntegrityTable
@@ -151,9 +133,10 @@ public sealed partial record IntegrityTable
             FixPadding = sb.HasFlag(SuperblockFlags.FixedPadding),
             FixHmac = sb.HasFlag(SuperblockFlags.FixedHmac),
             LegacyRecalculate = o.LegacyRecalculate,
-            InternalHash = alg is null ? null : new TableAlgorithm(alg, o.Key),
-            JournalCrypt = o.JournalCryptAlgorithm is null ? null : new TableAlgorithm(o.JournalCryptAlgorithm, o.JournalCryptKey),
-            JournalMac = o.JournalMacAlgorithm is null ? null : new TableAlgorithm(TableAlgorithm.KernelName(o.JournalMacAlgorithm), o.JournalMacKey),
+            // The table borrows the keys' own arrays (no copy): disposing the options zeroes them here too.
+            InternalHash = alg is null ? null : new TableAlgorithm(alg, o.Key?.Borrow()),
+            JournalCrypt = o.JournalCryptAlgorithm is null ? null : new TableAlgorithm(o.JournalCryptAlgorithm, o.JournalCryptKey?.Borrow()),
+            JournalMac = o.JournalMacAlgorithm is null ? null : new TableAlgorithm(TableAlgorithm.KernelName(o.JournalMacAlgorithm), o.JournalMacKey?.Borrow()),
         };
     }
 

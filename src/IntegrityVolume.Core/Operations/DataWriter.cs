@@ -17,13 +17,11 @@ internal static class DataWriter
     public static WriteResult Write(WriteRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
-        var algorithm = TagAlgorithm.Parse(r.Integrity.Algorithm);
-        using (algorithm.CreateHasher(r.Integrity.Key)) { }
+        r.Validate();
+        var algorithm = r.Integrity.Algorithm;
         if (!File.Exists(r.InputPath))
             throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{r.InputPath}: no such input file.", r.InputPath);
-        foreach (var path in new[] { r.Volume.Path, r.Volume.DataDevicePath })
-            if (path is not null && DeviceUsage.FindUser(path) is { } user)
-                throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"{path} is in use ({user}); close the volume first.", path);
+        r.Volume.ThrowIfInUse("close the volume first");
         using var v = VolumeOperations.OpenVolume(r.Volume, write: true);
         var sb = v.Superblock;
         var g = v.Geometry;

@@ -50,9 +50,7 @@ internal static class Formatter
             var (metaBytes, dataBytes) = Sizes(r, forPlan: false);
             var salt = r.Salt ?? RandomNumberGenerator.GetBytes(Superblock.SaltSize);
             var p = Prepare(r, metaBytes, dataBytes, salt);
-            foreach (var path in new[] { r.Volume.Path, r.Volume.DataDevicePath })
-                if (path is not null && DeviceUsage.FindUser(path) is { } user)
-                    throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"{path} is in use ({user}); refusing to format it.", path);
+            r.Volume.ThrowIfInUse("refusing to format it");
 
             using var meta = BlockDevice.Open(r.Volume.Path, write: true);
             using var dataDev = r.Volume.DataDevicePath is null ? null : BlockDevice.Open(r.Volume.DataDevicePath, write: true);
@@ -148,7 +146,7 @@ internal static class Formatter
 
     private static Prepared Prepare(FormatRequest r, long metaBytes, long dataBytes, byte[] salt)
     {
-        var algorithm = TagAlgorithm.Parse(r.Integrity.Algorithm);
+        var algorithm = r.Integrity.Algorithm;
         if (Array.IndexOf(SectorSizes, r.SectorSize) < 0)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"Sector size {r.SectorSize} is not one of 512, 1024, 2048, 4096.");
@@ -156,13 +154,7 @@ internal static class Formatter
         if (tagSize < 1 || tagSize > Superblock.MaxTagSize)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"Tag size {tagSize} is out of range (1 to {Superblock.MaxTagSize}).");
-        if (!r.NoWipe) using (algorithm.CreateHasher(r.Integrity.Key)) { }   // key present and acceptable
-        TagAlgorithm? jmac = null;
-        if (r.JournalIntegrity is not null)
-        {
-            jmac = TagAlgorithm.Parse(r.JournalIntegrity);
-            using (jmac.CreateHasher(r.JournalIntegrityKey)) { }
-        }
+        var jmac = r.JournalIntegrity;   // keys: FormatRequest.Validate, at the entry points
         if (salt.Length != Superblock.SaltSize)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, "The salt must be 16 bytes.");
         bool separate = r.Volume.DataDevicePath is not null;

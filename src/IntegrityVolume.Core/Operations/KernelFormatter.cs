@@ -48,6 +48,7 @@ public static class KernelFormatter
     /// </summary>
     public static FormatResult Plan(FormatRequest r)
     {
+        r.Validate();
         if (r.Salt is not null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "The kernel chooses the salt when it formats; a given salt works only with the userspace formatter.");
@@ -67,9 +68,7 @@ public static class KernelFormatter
                 "The kernel has no dm-integrity target (load it with 'modprobe dm-integrity').", r.Volume.Path);
         ct.ThrowIfCancellationRequested();
 
-        foreach (var path in new[] { r.Volume.Path, r.Volume.DataDevicePath })
-            if (path is not null && File.Exists(path) && DeviceUsage.FindUser(path) is { } user)
-                throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"{path} is in use ({user}); refusing to format it.", path);
+        r.Volume.ThrowIfInUse("refusing to format it");
 
         bool created = false;
         if (r.CreateSizeBytes is long size && !File.Exists(r.Volume.Path))
@@ -122,8 +121,8 @@ public static class KernelFormatter
             {
                 var table = IntegrityTable.ForActivation(sb, metaDev, new IntegrityActivationOptions
                 {
-                    Algorithm = r.Integrity.Algorithm, Key = r.Integrity.Key, Mode = IntegrityMode.Direct,
-                    JournalMacAlgorithm = r.JournalIntegrity, JournalMacKey = r.JournalIntegrityKey,
+                    Algorithm = r.Integrity.Algorithm.KernelName, Key = r.Integrity.Key, Mode = IntegrityMode.Direct,
+                    JournalMacAlgorithm = r.JournalIntegrity?.KernelName, JournalMacKey = r.JournalIntegrityKey,
                 }, dataDev, r.Volume.ReservedSectors);
                 string wipeName = TemporaryNamePrefix + Guid.NewGuid().ToString("D");
                 var wipe = dm.Create(wipeName, IntegrityMappings.UuidFor(wipeName));
@@ -185,11 +184,11 @@ public static class KernelFormatter
         if (r.BitmapSectorsPerBit is ulong spb) args.Add(U("sectors_per_bit:", spb));
         if (r.InterleaveSectors is ulong il) args.Add(U("interleave_sectors:", il));
         args.Add(U("block_size:", (ulong)r.SectorSize));
-        string alg = TableAlgorithm.KernelName(r.Integrity.Algorithm);
+        string alg = r.Integrity.Algorithm.KernelName;
         byte[]? zeroKey = r.Integrity.Key is null ? null : new byte[r.Integrity.Key.Length];
         args.Add("internal_hash:" + new TableAlgorithm(alg, zeroKey).Render(keys));
         if (r.JournalIntegrity is not null)
-            args.Add("journal_mac:" + new TableAlgorithm(TableAlgorithm.KernelName(r.JournalIntegrity), r.JournalIntegrityKey).Render(keys));
+            args.Add("journal_mac:" + new TableAlgorithm(r.JournalIntegrity.KernelName, r.JournalIntegrityKey?.Borrow()).Render(keys));
         if (!r.LegacyPadding) args.Add("fix_padding");
         if (!r.LegacyHmac) args.Add("fix_hmac");
         if (metaDevice is not null) args.Add("meta_device:" + metaDevice);
@@ -200,7 +199,7 @@ public static class KernelFormatter
     /// <summary>The format table for a request, devices named as given (a path or major:minor); keys as <paramref name="keys"/>.</summary>
     public static string FormatTable(FormatRequest request, string metadataDevice, string? dataDevice = null, KeyRendering keys = KeyRendering.Zeros)
     {
-        int tagSize = request.TagSize ?? TagAlgorithm.Parse(request.Integrity.Algorithm).DigestSize;
+        int tagSize = request.TagSize ?? request.Integrity.Algorithm.DigestSize;
         return $"0 {FormatTableSectors} {IntegrityTable.TargetType} " +
                FormatTableParameters(request, tagSize, dataDevice ?? metadataDevice, dataDevice is null ? null : metadataDevice, keys);
     }

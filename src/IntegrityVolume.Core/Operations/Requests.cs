@@ -1,3 +1,6 @@
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Hashing;
+
 namespace IntegrityVolume.Core;
 
 /// <summary>Where a volume lives: the device or image holding the superblock, and an optional separate data device.</summary>
@@ -9,30 +12,79 @@ public record VolumeLocation
     public string? DataDevicePath { get; init; }
     /// <summary>Sectors reserved before the superblock (the table's offset argument; LUKS2 data offset).</summary>
     public ulong ReservedSectors { get; init; }
+
+    /// <summary>
+    /// The guard of every command that writes a closed volume: DeviceInUse when the kernel uses the device or the
+    /// data device (mounted, backing a loop device, held by a mapping); <paramref name="refusal"/> ends the message.
+    /// </summary>
+    public void ThrowIfInUse(string refusal)
+    {
+        foreach (var path in new[] { Path, DataDevicePath })
+            if (path is not null && DeviceUsage.FindUser(path) is { } user)
+                throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"{path} is in use ({user}); {refusal}.", path);
+    }
 }
 
 /// <summary>Algorithm and key of the tags: not stored on disk, so the user supplies them.</summary>
 public record IntegrityAlgorithmSpec
 {
-    public string Algorithm { get; init; } = "crc32c";
-    /// <summary>Key for keyed algorithms (hmac-*).</summary>
-    public byte[]? Key { get; init; }
+    public TagAlgorithm Algorithm { get; init; } = TagAlgorithm.Default;
+    /// <summary>Key for keyed algorithms (hmac-*); owned by whoever read it (see <see cref="IntegrityKey"/>).</summary>
+    public IntegrityKey? Key { get; init; }
+
+    /// <summary>The key rule: KeyRequired / KeyNotAllowed.</summary>
+    public void Validate() => Algorithm.ValidateKey(Key);
 }
 
-public sealed record VerifyRequest
+/// <summary>The checks of request fields that every front end shares; each names both front ends' spelling.</summary>
+internal static class RequestChecks
+{
+    public const string JournalKeyOption = "--journal-integrity-key-file / -JournalIntegrityKeyFile";
+
+    /// <summary>journal_mac: a key needs the algorithm (else it would be dropped), and the algorithm's key rule.</summary>
+    public static void JournalIntegrity(TagAlgorithm? algorithm, IntegrityKey? key)
+    {
+        if (algorithm is not null) algorithm.ValidateKey(key, JournalKeyOption);
+        else if (key is not null)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"A journal integrity key ({JournalKeyOption}) needs the journal integrity algorithm (--journal-integrity / -JournalIntegrity, e.g. hmac-sha256).");
+    }
+
+    /// <summary>Worker threads: 0 means one per core; negative is a mistake, not "automatic".</summary>
+    public static void Threads(int threads)
+    {
+        if (threads < 0)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"Threads {threads} (--threads / -ThrottleLimit) must be 0 (one per core) or more.");
+    }
+}
+
+/// <summary>Offline verify. Disposing it disposes the keys it carries.</summary>
+public sealed record VerifyRequest : IDisposable
 {
     public required VolumeLocation Volume { get; init; }
     public IntegrityAlgorithmSpec Integrity { get; init; } = new();
     /// <summary>Worker threads; 0 = one per core.</summary>
     public int Threads { get; init; }
     /// <summary>journal_mac algorithm and key; with FIXED_HMAC the superblock MAC is checked as the kernel does (sb_mac).</summary>
-    public string? JournalIntegrity { get; init; }
-    public byte[]? JournalIntegrityKey { get; init; }
+    public TagAlgorithm? JournalIntegrity { get; init; }
+    public IntegrityKey? JournalIntegrityKey { get; init; }
     /// <summary>Stop collecting ranges past this many mismatched blocks (counts stay exact).</summary>
     public int MaxReportedRanges { get; init; } = 100_000;
+
+    /// <summary>Every check that needs no device: the key rules, a journal key without its algorithm, the thread count.</summary>
+    public void Validate()
+    {
+        Integrity.Validate();
+        RequestChecks.JournalIntegrity(JournalIntegrity, JournalIntegrityKey);
+        RequestChecks.Threads(Threads);
+    }
+
+    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); }
 }
 
-public sealed record FormatRequest
+/// <summary>Format. Disposing it disposes the keys it carries.</summary>
+public sealed record FormatRequest : IDisposable
 {
     public required VolumeLocation Volume { get; init; }
     /// <summary>Create the image file with this size (bytes) first; it must not exist unless <see cref="Force"/>.</summary>
@@ -50,8 +102,8 @@ public sealed record FormatRequest
     /// <summary>No salt (omit fix_hmac) for old kernels.</summary>
     public bool LegacyHmac { get; init; }
     /// <summary>journal_mac algorithm (e.g. hmac-sha256); sets HAVE_JOURNAL_MAC.</summary>
-    public string? JournalIntegrity { get; init; }
-    public byte[]? JournalIntegrityKey { get; init; }
+    public TagAlgorithm? JournalIntegrity { get; init; }
+    public IntegrityKey? JournalIntegrityKey { get; init; }
     /// <summary>Bitmap granularity in sectors (recorded as log2_blocks_per_bitmap_bit).</summary>
     public ulong? BitmapSectorsPerBit { get; init; }
     /// <summary>Skip tag initialisation; the volume is marked RECALCULATING so the kernel computes the tags.</summary>
@@ -60,9 +112,25 @@ public sealed record FormatRequest
     public bool Force { get; init; }
     /// <summary>Salt to use instead of a random one (reproducing an existing image).</summary>
     public byte[]? Salt { get; init; }
+
+    /// <summary>
+    /// Every check that needs no device: the key rule of the tags (not with NoWipe: no tag is computed, the kernel
+    /// recalculates), the journal MAC's, a journal key without its algorithm, a size that is not positive.
+    /// </summary>
+    public void Validate()
+    {
+        if (!NoWipe) Integrity.Validate();
+        RequestChecks.JournalIntegrity(JournalIntegrity, JournalIntegrityKey);
+        if (CreateSizeBytes is long size && size <= 0)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"The image size {size} (--size / -Size) must be a positive number of bytes.", Volume.Path);
+    }
+
+    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); }
 }
 
-public sealed record WriteRequest
+/// <summary>Offline write. Disposing it disposes the key it carries.</summary>
+public sealed record WriteRequest : IDisposable
 {
     public required VolumeLocation Volume { get; init; }
     public IntegrityAlgorithmSpec Integrity { get; init; } = new();
@@ -70,6 +138,11 @@ public sealed record WriteRequest
     public required string InputPath { get; init; }
     /// <summary>First logical 512-byte sector to write at; must be block aligned.</summary>
     public ulong OffsetSectors { get; init; }
+
+    /// <summary>Every check that needs no device: the key rule.</summary>
+    public void Validate() => Integrity.Validate();
+
+    public void Dispose() => Integrity.Key?.Dispose();
 }
 
 public sealed class WriteResult

@@ -22,7 +22,7 @@ internal static class TagInitializer
     }
 
     /// <summary>Returns "tags-only" when the data area already read as zeros, "full" when zeros had to be written.</summary>
-    public static string Run(BlockDevice meta, BlockDevice data, Superblock sb, Geometry g, TagAlgorithm algorithm, byte[]? key,
+    public static string Run(BlockDevice meta, BlockDevice data, Superblock sb, Geometry g, TagAlgorithm algorithm, IntegrityKey? key,
         bool dataKnownZero, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
         // Work items inside one interleave area: at most ChunkBytes of data to check when it may not read as zeros,

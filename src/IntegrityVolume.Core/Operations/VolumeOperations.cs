@@ -79,13 +79,13 @@ public static class VolumeOperations
     /// <summary>Verify every tag offline (Test-IntegrityVolume, ivol verify). Opens the devices read-only.</summary>
     public static VerifyResult Verify(VerifyRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
-        var algorithm = TagAlgorithm.Parse(request.Integrity.Algorithm);
+        request.Validate();
+        var algorithm = request.Integrity.Algorithm;
         using var v = OpenVolume(request.Volume, write: false);
         var sb = v.Superblock;
-        using (algorithm.CreateHasher(request.Integrity.Key)) { } // key checks before any I/O
         var warnings = new List<string>();
         if (request.JournalIntegrity is not null)
-            CheckSuperblockMac(v, request.Volume, TagAlgorithm.Parse(request.JournalIntegrity), request.JournalIntegrityKey, warnings);
+            CheckSuperblockMac(v, request.Volume, request.JournalIntegrity, request.JournalIntegrityKey, warnings);
         using var journalTags = TagComputer.ForVolume(sb, algorithm, request.Integrity.Key);
         var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct);
         byte[]? bitmap = null;
@@ -127,7 +127,7 @@ public static class VolumeOperations
     }
 
     /// <summary>sb_mac: with FIXED_HMAC and a journal_mac the kernel refuses a superblock whose MAC does not verify.</summary>
-    private static void CheckSuperblockMac(OpenedVolume v, VolumeLocation loc, TagAlgorithm mac, byte[]? key, List<string> warnings)
+    private static void CheckSuperblockMac(OpenedVolume v, VolumeLocation loc, TagAlgorithm mac, IntegrityKey? key, List<string> warnings)
     {
         if (!v.Superblock.HasFlag(SuperblockFlags.HaveJournalMac))
             throw new IntegrityVolumeException(ErrorIds.AlgorithmMismatch, ErrorKind.InvalidArgument,
@@ -157,11 +157,18 @@ public static class VolumeOperations
     }
 
     /// <summary>Check a format request and compute the volume it would create, writing nothing (-WhatIf, --dry-run).</summary>
-    public static FormatResult PlanFormat(FormatRequest request) => Formatter.Plan(request);
+    public static FormatResult PlanFormat(FormatRequest request)
+    {
+        request.Validate();
+        return Formatter.Plan(request);
+    }
 
     /// <summary>Format a device or image in userspace, byte-identical to the kernel's format plus tag initialisation.</summary>
-    public static FormatResult Format(FormatRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
-        Formatter.Format(request, progress, ct);
+    public static FormatResult Format(FormatRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
+    {
+        request.Validate();
+        return Formatter.Format(request, progress, ct);
+    }
 
     /// <summary>Fill a closed volume's logical content from a plain file, computing every tag (no kernel needed).</summary>
     public static WriteResult Write(WriteRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>

@@ -25,11 +25,11 @@ public sealed class TagVerifier
     private readonly Superblock _sb;
     private readonly Geometry _g;
     private readonly TagAlgorithm _algorithm;
-    private readonly byte[]? _key;
+    private readonly IntegrityKey? _key;
     private readonly JournalReport _journal;
     private readonly byte[]? _dirtyBitmap;
 
-    public TagVerifier(IBlockReader meta, IBlockReader data, Superblock sb, Geometry g, TagAlgorithm algorithm, byte[]? key,
+    public TagVerifier(IBlockReader meta, IBlockReader data, Superblock sb, Geometry g, TagAlgorithm algorithm, IntegrityKey? key,
         JournalReport journal, byte[]? dirtyBitmap)
     {
         _meta = meta; _data = data; _sb = sb; _g = g; _algorithm = algorithm; _key = key; _journal = journal; _dirtyBitmap = dirtyBitmap;

@@ -107,7 +107,7 @@ public sealed class NewIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         }
         finally
         {
-            RequestBuilder.Scrub(request);
+            request?.Dispose();
         }
     }
 

@@ -118,7 +118,7 @@ public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         }
         finally
         {
-            MappingRequests.Scrub(request);
+            request?.Options.Dispose();
         }
     }
 

@@ -132,7 +132,7 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         }
         finally
         {
-            RequestBuilder.Scrub(request);
+            request?.Dispose();
         }
     }
 

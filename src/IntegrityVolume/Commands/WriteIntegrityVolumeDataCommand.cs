@@ -70,7 +70,7 @@ public sealed class WriteIntegrityVolumeDataCommand : IntegrityVolumeCmdletBase
         }
         finally
         {
-            RequestBuilder.Scrub(request?.Integrity);
+            request?.Dispose();
         }
     }
 

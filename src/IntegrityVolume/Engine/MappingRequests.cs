@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Format;
@@ -31,7 +30,7 @@ internal sealed record OpenParameters
 
 /// <summary>
 /// Parameter → kernel-layer request mapping of Open-/Close-IntegrityVolume, the checks -WhatIf runs, and the texts
-/// ShouldProcess shows. SMA-free so xunit runs it. An open request carries key bytes: <see cref="Scrub"/> it.
+/// ShouldProcess shows. SMA-free so xunit runs it. An open request carries keys: dispose its Options when done.
 /// </summary>
 internal static class MappingRequests
 {
@@ -66,7 +65,7 @@ internal static class MappingRequests
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"-JournalWatermark {p.JournalWatermark} is a percentage (0 to 100).", p.Path);
         string algorithm = string.IsNullOrWhiteSpace(p.Algorithm) ? RequestBuilder.DefaultAlgorithm : p.Algorithm.Trim();
-        byte[]? key = null, journalKey = null;
+        IntegrityKey? key = null, journalKey = null;
         try
         {
             key = p.KeyFile is null ? null : KeyFile.Read(p.KeyFile, "-KeyFile");
@@ -74,7 +73,7 @@ internal static class MappingRequests
         }
         catch
         {
-            if (key is not null) CryptographicOperations.ZeroMemory(key);
+            key?.Dispose();
             throw;
         }
         return new IntegrityOpenRequest
@@ -135,14 +134,6 @@ internal static class MappingRequests
     /// <summary>One line for -Verbose after an open.</summary>
     public static string Describe(IntegrityMappingInfo m) => string.Create(CultureInfo.InvariantCulture,
         $"{m.Path} is active ({m.DeviceNumber}): {m.ProvidedDataSectors} sectors, {m.SectorSize}-byte blocks, {m.Algorithm ?? "external tags"}, {m.Mode}{(m.ReadOnly ? ", read-only" : "")}.");
-
-    public static void Scrub(IntegrityOpenRequest? request)
-    {
-        if (request?.Options is not { } o) return;
-        if (o.Key is { } k) CryptographicOperations.ZeroMemory(k);
-        if (o.JournalMacKey is { } j) CryptographicOperations.ZeroMemory(j);
-        if (o.JournalCryptKey is { } c) CryptographicOperations.ZeroMemory(c);
-    }
 }
 
 /// <summary>

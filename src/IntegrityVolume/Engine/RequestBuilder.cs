@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Engine;
 
@@ -55,11 +55,11 @@ internal sealed record WriteParameters
 
 /// <summary>
 /// Parameter → Core request mapping for every cmdlet, plus the texts ShouldProcess shows. SMA-free so xunit
-/// runs it. Requests built here carry key bytes: call <see cref="Scrub(IntegrityAlgorithmSpec)"/> when done.
+/// runs it. Requests built here carry keys: dispose the request when done.
 /// </summary>
 internal static class RequestBuilder
 {
-    public const string DefaultAlgorithm = "crc32c";
+    public const string DefaultAlgorithm = TagAlgorithm.DefaultName;
     public const string FormatAction = "Format dm-integrity volume";
 
     public static VolumeLocation Location(string path, string? dataDevice, ulong reservedSectors) => new()
@@ -71,7 +71,7 @@ internal static class RequestBuilder
 
     public static IntegrityAlgorithmSpec Integrity(string? algorithm, string? keyFile, string keyParameter = "KeyFile") => new()
     {
-        Algorithm = string.IsNullOrWhiteSpace(algorithm) ? DefaultAlgorithm : algorithm.Trim(),
+        Algorithm = TagAlgorithm.ParseOrDefault(algorithm),
         Key = keyFile is null ? null : KeyFile.Read(keyFile, "-" + keyParameter),
     };
 
@@ -88,15 +88,16 @@ internal static class RequestBuilder
         if (p.Size is long size && size <= 0)
             throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
                 $"-Size {size} must be a positive number of bytes.", p.Path);
+        var journalAlgorithm = string.IsNullOrWhiteSpace(p.JournalIntegrity) ? null : TagAlgorithm.Parse(p.JournalIntegrity);
         var integrity = Integrity(p.Algorithm, p.KeyFile);
-        byte[]? journalKey = null;
+        IntegrityKey? journalKey = null;
         try
         {
             journalKey = p.JournalIntegrityKeyFile is null ? null : KeyFile.Read(p.JournalIntegrityKeyFile, "-JournalIntegrityKeyFile");
         }
         catch
         {
-            Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
         return new FormatRequest
@@ -110,7 +111,7 @@ internal static class RequestBuilder
             InterleaveSectors = p.InterleaveSectors,
             LegacyPadding = p.LegacyPadding,
             LegacyHmac = p.LegacyHmac,
-            JournalIntegrity = string.IsNullOrWhiteSpace(p.JournalIntegrity) ? null : p.JournalIntegrity.Trim(),
+            JournalIntegrity = journalAlgorithm,
             JournalIntegrityKey = journalKey,
             BitmapSectorsPerBit = p.BitmapSectorsPerBit,
             NoWipe = p.NoWipe,
@@ -126,6 +127,7 @@ internal static class RequestBuilder
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"-ThrottleLimit {p.ThrottleLimit} must be 0 (one thread per processor) or more.");
         RequireJournalAlgorithm(p.JournalIntegrity, p.JournalIntegrityKeyFile);
+        var journalAlgorithm = string.IsNullOrWhiteSpace(p.JournalIntegrity) ? null : TagAlgorithm.Parse(p.JournalIntegrity);
         var integrity = Integrity(p.Algorithm, p.KeyFile);
         try
         {
@@ -134,13 +136,13 @@ internal static class RequestBuilder
                 Volume = Location(p.Path, p.DataDevice, p.ReservedSectors),
                 Integrity = integrity,
                 Threads = p.ThrottleLimit,
-                JournalIntegrity = string.IsNullOrWhiteSpace(p.JournalIntegrity) ? null : p.JournalIntegrity.Trim(),
+                JournalIntegrity = journalAlgorithm,
                 JournalIntegrityKey = p.JournalIntegrityKeyFile is null ? null : KeyFile.Read(p.JournalIntegrityKeyFile, "-JournalIntegrityKeyFile"),
             };
         }
         catch
         {
-            Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
     }
@@ -166,25 +168,6 @@ internal static class RequestBuilder
         long length = File.Exists(request.InputPath) ? new FileInfo(request.InputPath).Length : 0;
         return string.Create(CultureInfo.InvariantCulture,
             $"Write {length} bytes from '{request.InputPath}' at sector {request.OffsetSectors} (data and tags)");
-    }
-
-    public static void Scrub(IntegrityAlgorithmSpec? spec)
-    {
-        if (spec?.Key is { } key) CryptographicOperations.ZeroMemory(key);
-    }
-
-    public static void Scrub(VerifyRequest? request)
-    {
-        if (request is null) return;
-        Scrub(request.Integrity);
-        if (request.JournalIntegrityKey is { } key) CryptographicOperations.ZeroMemory(key);
-    }
-
-    public static void Scrub(FormatRequest? request)
-    {
-        if (request is null) return;
-        Scrub(request.Integrity);
-        if (request.JournalIntegrityKey is { } key) CryptographicOperations.ZeroMemory(key);
     }
 }
 

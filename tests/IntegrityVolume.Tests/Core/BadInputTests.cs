@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core;
 using IntegrityVolume.Tests.Fixtures;
 using Xunit;
@@ -124,14 +125,14 @@ public class SuperblockMacTests
     {
         var c = new FixtureCase("p13");
         var loc = new VolumeLocation { Path = c.Image("clean.img.gz") };
-        var ok = VolumeOperations.Verify(new VerifyRequest { Volume = loc, JournalIntegrity = "hmac-sha256", JournalIntegrityKey = c.JournalKey });
+        var ok = VolumeOperations.Verify(new VerifyRequest { Volume = loc, JournalIntegrity = TagAlgorithm.Parse("hmac-sha256"), JournalIntegrityKey = TestKey.Of(c.JournalKey) });
         Assert.True(ok.Healthy);
         var wrongKey = c.JournalKey!.Select(b => (byte)(b ^ 1)).ToArray();
-        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(new VerifyRequest { Volume = loc, JournalIntegrity = "hmac-sha256", JournalIntegrityKey = wrongKey }));
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(new VerifyRequest { Volume = loc, JournalIntegrity = TagAlgorithm.Parse("hmac-sha256"), JournalIntegrityKey = TestKey.Of(wrongKey) }));
         Assert.Equal(ErrorIds.SuperblockMacMismatch, ex.ErrorId);
         // A volume formatted without a journal MAC refuses one, as the kernel does ("Journal mac mismatch").
         ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(new VerifyRequest
-            { Volume = new VolumeLocation { Path = new FixtureCase("p01").Image("clean.img.gz") }, JournalIntegrity = "hmac-sha256", JournalIntegrityKey = c.JournalKey }));
+            { Volume = new VolumeLocation { Path = new FixtureCase("p01").Image("clean.img.gz") }, JournalIntegrity = TagAlgorithm.Parse("hmac-sha256"), JournalIntegrityKey = TestKey.Of(c.JournalKey) }));
         Assert.Equal(ErrorIds.AlgorithmMismatch, ex.ErrorId);
     }
 }

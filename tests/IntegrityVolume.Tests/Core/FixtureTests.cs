@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using IntegrityVolume.Core;
@@ -38,7 +39,7 @@ public class FixtureTests
         return new VolumeLocation { Path = c.Image(corrupt ? "corrupt.img.gz" : "clean.img.gz") };
     }
 
-    internal static IntegrityAlgorithmSpec Integrity(FixtureCase c) => new() { Algorithm = c.Algorithm!, Key = c.Key };
+    internal static IntegrityAlgorithmSpec Integrity(FixtureCase c) => new() { Algorithm = TagAlgorithm.Parse(c.Algorithm!), Key = TestKey.Of(c.Key) };
 
     [Fact]
     public void AllFixturesAreCovered()
@@ -93,7 +94,7 @@ public class FixtureTests
         var sizes = c.Has("meta.img.gz")
             ? ((ulong)c.Json["raw_meta_image_bytes"]! / 512, (ulong)c.Json["raw_data_image_bytes"]! / 512)
             : (FormattedSize(c) / 512, 0UL);
-        var alg = IntegrityVolume.Core.Hashing.TagAlgorithm.Parse(request.Integrity.Algorithm);
+        var alg = request.Integrity.Algorithm;
         var g = Geometry.ForFormat(new Geometry.FormatInput
         {
             TagSize = request.TagSize ?? alg.DigestSize, Log2SectorsPerBlock = System.Numerics.BitOperations.Log2((uint)request.SectorSize / 512),
@@ -196,7 +197,7 @@ public class FixtureTests
     public void WrongAlgorithmWithSameTagSizeReportsEveryBlock()
     {
         var c = new FixtureCase("p01");
-        var r = VolumeOperations.Verify(new VerifyRequest { Volume = Location(c), Integrity = new IntegrityAlgorithmSpec { Algorithm = "crc32" } });
+        var r = VolumeOperations.Verify(new VerifyRequest { Volume = Location(c), Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("crc32") } });
         Assert.False(r.Healthy);
         Assert.Equal(0UL, r.ValidBlocks);
         Assert.Contains(r.Warnings, w => w.Contains("algorithm", StringComparison.Ordinal));
@@ -206,7 +207,7 @@ public class FixtureTests
     public void WrongKeyReportsEveryBlock()
     {
         var c = new FixtureCase("p04");
-        var r = VolumeOperations.Verify(new VerifyRequest { Volume = Location(c), Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = new byte[32] } });
+        var r = VolumeOperations.Verify(new VerifyRequest { Volume = Location(c), Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256"), Key = new IntegrityKey(new byte[32]) } });
         Assert.Equal(r.BlocksChecked, r.MismatchedBlocks);
     }
 

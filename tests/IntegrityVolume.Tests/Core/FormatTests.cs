@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core;
 using IntegrityVolume.Tests.Fixtures;
 using Xunit;
@@ -77,7 +78,7 @@ public class FormatTests
         VolumeOperations.Format(new FormatRequest
         {
             Volume = new VolumeLocation { Path = ours.Path }, CreateSizeBytes = (long)c.Json["raw_image_bytes"]!,
-            Integrity = new IntegrityAlgorithmSpec { Algorithm = "crc32" }, LegacyPadding = true, LegacyHmac = true,
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("crc32") }, LegacyPadding = true, LegacyHmac = true,
         });
         var v = VolumeOperations.Inspect(new VolumeLocation { Path = ours.Path });
         var f = c.Json["dump"]!["fields"]!;
@@ -102,8 +103,8 @@ public class FormatTests
         new Random(sectorSize + mib).NextBytes(content);
         File.WriteAllBytes(input.Path, content);
         VolumeOperations.Format(new FormatRequest { Volume = new VolumeLocation { Path = img.Path }, CreateSizeBytes = mib << 20,
-            SectorSize = sectorSize, Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm } });
-        var spec = new IntegrityAlgorithmSpec { Algorithm = algorithm };
+            SectorSize = sectorSize, Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm) } });
+        var spec = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm) };
         ulong offset = 32768 - 2048;  // the 3 MiB input crosses the boundary between interleave areas 0 and 1
         var w = VolumeOperations.Write(new WriteRequest { Volume = new VolumeLocation { Path = img.Path }, Integrity = spec, InputPath = input.Path, OffsetSectors = offset });
         Assert.Equal(offset, w.StartSector);
@@ -166,7 +167,7 @@ public class FormatTests
         var loc = new VolumeLocation { Path = img.Path };
         Assert.Equal(ErrorIds.DeviceNotFound, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Format(new FormatRequest { Volume = loc })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = 1 << 24, SectorSize = 3000 })).ErrorId);
-        Assert.Equal(ErrorIds.KeyRequired, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = 1 << 24, Integrity = new() { Algorithm = "hmac-sha256" } })).ErrorId);
+        Assert.Equal(ErrorIds.KeyRequired, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = 1 << 24, Integrity = new() { Algorithm = TagAlgorithm.Parse("hmac-sha256") } })).ErrorId);
         Assert.Equal(ErrorIds.InvalidSize, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = 1000 })).ErrorId);
         Assert.Equal(ErrorIds.DeviceTooSmall, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Format(new FormatRequest { Volume = loc, CreateSizeBytes = 128 * 1024, JournalSizeBytes = 1 << 20 })).ErrorId);
         Assert.False(File.Exists(img.Path)); // a failed format removes the file it created

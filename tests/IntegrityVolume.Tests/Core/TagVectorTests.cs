@@ -28,7 +28,8 @@ public class TagVectorTests
         var alg = TagAlgorithm.Parse(algorithm);
         byte[]? key = alg.IsKeyed ? Enumerable.Range(0, 32).Select(i => (byte)i).ToArray() : null;
         var salt = salted ? Enumerable.Range(0, 16).Select(i => (byte)i).ToArray() : Array.Empty<byte>();
-        using var tc = new TagComputer(alg, key, tagSize, salt);
+        using var k = TestKey.Of(key);
+        using var tc = new TagComputer(alg, k, tagSize, salt);
         var tag = new byte[tagSize];
         tc.Compute(sector, new byte[blockSize], tag);
         Assert.Equal(expectedHex, Convert.ToHexString(tag).ToLowerInvariant());
@@ -71,7 +72,7 @@ public class TagVectorTests
     {
         var ex = Assert.Throws<IntegrityVolumeException>(() => TagAlgorithm.Parse("hmac-sha256").CreateHasher(null));
         Assert.Equal(ErrorIds.KeyRequired, ex.ErrorId);
-        ex = Assert.Throws<IntegrityVolumeException>(() => TagAlgorithm.Parse("crc32c").CreateHasher(new byte[4]));
+        ex = Assert.Throws<IntegrityVolumeException>(() => TagAlgorithm.Parse("crc32c").CreateHasher(new IntegrityKey(new byte[4])));
         Assert.Equal(ErrorIds.KeyNotAllowed, ex.ErrorId);
     }
 }
@@ -196,7 +197,7 @@ public class OpenSslSha256Tests
         var rng = new Random(keyLength * 31 + prefixLength);
         byte[]? key = keyLength == 0 ? null : new byte[keyLength];
         if (key is not null) rng.NextBytes(key);
-        using var fast = OpenSslSha256Hasher.TryCreate(key)!;
+        using var fast = OpenSslSha256Hasher.TryCreate(key is not null, key)!;
         using var platform = key is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
         var prefix = new byte[prefixLength];
         var a = new byte[32];

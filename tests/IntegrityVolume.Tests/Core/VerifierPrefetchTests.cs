@@ -33,7 +33,7 @@ public class VerifierPrefetchTests
         VolumeOperations.Format(new FormatRequest
         {
             Volume = new VolumeLocation { Path = image.Path }, CreateSizeBytes = 40 << 20, SectorSize = blockSize,
-            Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm },
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm) },
         });
         using var v = VolumeOperations.OpenVolume(new VolumeLocation { Path = image.Path }, write: false);
         var alg = TagAlgorithm.Parse(algorithm);

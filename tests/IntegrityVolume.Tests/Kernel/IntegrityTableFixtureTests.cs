@@ -71,7 +71,7 @@ public class IntegrityTableFixtureTests
     internal static (IntegrityActivationOptions Options, string Meta, string? Data) Translate(string[] argv, JsonObject c)
     {
         var keys = c["keys_hex"]?.AsObject() ?? new JsonObject();
-        byte[] Key(string path) => Convert.FromHexString(keys[Path.GetFileName(path)]!.GetValue<string>());
+        IntegrityKey Key(string path) => new(Convert.FromHexString(keys[Path.GetFileName(path)]!.GetValue<string>()));
         var o = new IntegrityActivationOptions();
         string meta = LoopToDevNum(argv[2]);
         string? data = null;
@@ -182,7 +182,7 @@ public class IntegrityTableFixtureTests
         var c = Case("p04");
         var p04 = Superblock.Parse(ReadGz("p04", "clean.img.gz", 0, Superblock.AreaSize));
         byte[] key = Convert.FromHexString(c["keys_hex"]!["key.bin"]!.GetValue<string>());
-        var t = IntegrityTable.ForActivation(p04, "7:0", new IntegrityActivationOptions { Algorithm = "hmac-sha256", Key = key });
+        var t = IntegrityTable.ForActivation(p04, "7:0", new IntegrityActivationOptions { Algorithm = "hmac-sha256", Key = new IntegrityKey(key) });
         Assert.True(t.HasKeys);
         Assert.Equal($"7:0 0 32 J 4 block_size:4096 fix_padding fix_hmac internal_hash:hmac(sha256):{Convert.ToHexString(key).ToLowerInvariant()}", t.ToTarget().Parameters);
         Assert.DoesNotContain(Convert.ToHexString(key).ToLowerInvariant(), t.ToString());
@@ -202,7 +202,7 @@ public class IntegrityTableFixtureTests
 
         Assert.Equal(ErrorIds.KeyRequired, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { Algorithm = "hmac-sha256" })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p13, "7:0", new())).ErrorId);   // journal MAC missing
-        Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { JournalMacAlgorithm = "hmac-sha256", JournalMacKey = new byte[32] })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { JournalMacAlgorithm = "hmac-sha256", JournalMacKey = new IntegrityKey(new byte[32]) })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { Mode = IntegrityMode.Bitmap, JournalWatermark = 30 })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { SectorsPerBit = 1024 })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { Algorithm = null, AllowDiscards = true })).ErrorId);

@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using System.Security.Cryptography;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
@@ -54,10 +55,10 @@ public class KernelFormatterTests
             string Next() => o[++i];
             switch (o[i])
             {
-                case "--integrity": r = r with { Integrity = r.Integrity with { Algorithm = Next() } }; break;
-                case "--integrity-key-file": r = r with { Integrity = r.Integrity with { Key = c.Key } }; Next(); break;
-                case "--journal-integrity": r = r with { JournalIntegrity = Next() }; break;
-                case "--journal-integrity-key-file": r = r with { JournalIntegrityKey = c.JournalKey }; Next(); break;
+                case "--integrity": r = r with { Integrity = r.Integrity with { Algorithm = TagAlgorithm.Parse(Next()) } }; break;
+                case "--integrity-key-file": r = r with { Integrity = r.Integrity with { Key = TestKey.Of(c.Key) } }; Next(); break;
+                case "--journal-integrity": r = r with { JournalIntegrity = TagAlgorithm.Parse(Next()) }; break;
+                case "--journal-integrity-key-file": r = r with { JournalIntegrityKey = TestKey.Of(c.JournalKey) }; Next(); break;
                 case "--integrity-key-size" or "--journal-integrity-key-size": Next(); break;
                 case "--sector-size": r = r with { SectorSize = int.Parse(Next()) }; break;
                 case "--tag-size": r = r with { TagSize = int.Parse(Next()) }; break;
@@ -102,7 +103,7 @@ public class KernelFormatterTests
         var request = new FormatRequest
         {
             Volume = new VolumeLocation { Path = "/dev/sdx", ReservedSectors = 4096 },
-            Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = Enumerable.Repeat((byte)0xAB, 32).ToArray() },
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256"), Key = new IntegrityKey(Enumerable.Repeat((byte)0xAB, 32).ToArray()) },
             BitmapSectorsPerBit = 1024, InterleaveSectors = 8192, JournalSizeBytes = 1 << 20,
         };
         string table = KernelFormatter.FormatTable(request, "8:16", keys: KeyRendering.Clear);
@@ -172,7 +173,7 @@ public class KernelFormatterTests
         // Keyed algorithm without a key, and a salt (the kernel chooses it).
         var key = Assert.Throws<IntegrityVolumeException>(() => KernelFormatter.Format(new FormatRequest
         {
-            Volume = new VolumeLocation { Path = img.Path }, Force = true, Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256" },
+            Volume = new VolumeLocation { Path = img.Path }, Force = true, Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256") },
         }, null, default, noDm));
         Assert.Equal(ErrorIds.KeyRequired, key.ErrorId);
         var salt = Assert.Throws<IntegrityVolumeException>(() => KernelFormatter.Format(new FormatRequest

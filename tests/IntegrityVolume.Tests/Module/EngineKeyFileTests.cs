@@ -20,7 +20,7 @@ public sealed class EngineKeyFileTests : IDisposable
     public void The_whole_file_is_the_key_byte_for_byte()
     {
         var bytes = new byte[] { 0x00, 0x0A, 0xFF, 0x20, 0x0D, 0x0A };   // NULs and newlines are key material, not trimmed
-        Assert.Equal(bytes, KeyFile.Read(Write("k", bytes), "-KeyFile"));
+        Assert.Equal(bytes, KeyFile.Read(Write("k", bytes), "-KeyFile").Span.ToArray());
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public sealed class EngineKeyFileTests : IDisposable
     {
         var bytes = Enumerable.Range(0, KeyFile.MaxBytes).Select(i => (byte)i).ToArray();
         Assert.Equal(4096, KeyFile.MaxBytes);
-        Assert.Equal(bytes, KeyFile.Read(Write("k", bytes), "-KeyFile"));
+        Assert.Equal(bytes, KeyFile.Read(Write("k", bytes), "-KeyFile").Span.ToArray());
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class EngineMappingTests : IDisposable
     {
         var request = RequestBuilder.Format((p ?? new FormatParameters { Path = P(name) }) with { Path = P(name), Size = 8 << 20 });
         try { VolumeOperations.Format(request); }
-        finally { RequestBuilder.Scrub(request); }
+        finally { request.Dispose(); }
         return P(name);
     }
 
@@ -62,21 +62,20 @@ public sealed class EngineMappingTests : IDisposable
             JournalIntegrity = "hmac-sha1", JournalIntegrityKeyFile = key, DataDevice = "/dev/sdy", ReservedSectors = 4096,
         });
         Assert.Equal("hmac-sha256", full.Options.Algorithm);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, full.Options.Key);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, full.Options.Key!.Span.ToArray());
         Assert.Equal(IntegrityMode.Bitmap, full.Options.Mode);
         Assert.True(full.ReadOnly && full.Options.AllowDiscards && full.Options.Recalculate);
         Assert.Equal(500u, full.Options.BitmapFlushIntervalMs);
         Assert.Equal(8192UL, full.Options.SectorsPerBit);
         Assert.Equal(64u, full.Options.BufferSectors);
         Assert.Equal("hmac-sha1", full.Options.JournalMacAlgorithm);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, full.Options.JournalMacKey);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, full.Options.JournalMacKey!.Span.ToArray());
         Assert.Equal("/dev/sdy", full.DataDevice);
         Assert.Equal(4096UL, full.ReservedSectors);
 
-        MappingRequests.Scrub(full);
-        Assert.All(full.Options.Key!, b => Assert.Equal(0, b));
-        Assert.All(full.Options.JournalMacKey!, b => Assert.Equal(0, b));
-        MappingRequests.Scrub(null);
+        full.Options.Dispose();
+        Assert.All(full.Options.Key!.RawForTests.ToArray(), b => Assert.Equal(0, b));
+        Assert.All(full.Options.JournalMacKey!.RawForTests.ToArray(), b => Assert.Equal(0, b));
     }
 
     [Theory]

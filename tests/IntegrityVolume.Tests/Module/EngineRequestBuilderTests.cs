@@ -31,15 +31,15 @@ public sealed class EngineRequestBuilderTests : IDisposable
         Assert.Equal("/dev/data", r.Volume.DataDevicePath);
         Assert.Equal(16UL, r.Volume.ReservedSectors);
         Assert.Equal(1L << 20, r.CreateSizeBytes);
-        Assert.Equal("hmac-sha256", r.Integrity.Algorithm);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, r.Integrity.Key);
+        Assert.Equal("hmac-sha256", r.Integrity.Algorithm.IntegritysetupName);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, r.Integrity.Key!.Span.ToArray());
         Assert.Equal(16, r.TagSize);
         Assert.Equal(4096, r.SectorSize);
         Assert.Equal(1L << 16, r.JournalSizeBytes);
         Assert.Equal(1024UL, r.InterleaveSectors);
         Assert.True(r.LegacyPadding && r.LegacyHmac && r.NoWipe && r.Force);
-        Assert.Equal("hmac-sha1", r.JournalIntegrity);
-        Assert.Equal(new byte[] { 9, 9 }, r.JournalIntegrityKey);
+        Assert.Equal("hmac-sha1", r.JournalIntegrity!.IntegritysetupName);
+        Assert.Equal(new byte[] { 9, 9 }, r.JournalIntegrityKey!.Span.ToArray());
         Assert.Equal(8192UL, r.BitmapSectorsPerBit);
         Assert.Null(r.Salt);
     }
@@ -56,7 +56,7 @@ public sealed class EngineRequestBuilderTests : IDisposable
         Assert.Null(r.Volume.DataDevicePath);
         Assert.Null(r.Integrity.Key);
         Assert.Null(r.JournalIntegrity);
-        Assert.Equal("crc32c", r.Integrity.Algorithm);
+        Assert.Equal("crc32c", r.Integrity.Algorithm.IntegritysetupName);
         Assert.Equal(512, r.SectorSize);
         Assert.False(r.Force || r.NoWipe || r.LegacyHmac || r.LegacyPadding);
     }
@@ -109,11 +109,9 @@ public sealed class EngineRequestBuilderTests : IDisposable
         });
         var key = r.Integrity.Key!;
         var jkey = r.JournalIntegrityKey!;
-        RequestBuilder.Scrub(r);
-        Assert.All(key, b => Assert.Equal(0, b));
-        Assert.All(jkey, b => Assert.Equal(0, b));
-        RequestBuilder.Scrub((FormatRequest?)null);
-        RequestBuilder.Scrub((IntegrityAlgorithmSpec?)null);
+        r.Dispose();
+        Assert.All(key.RawForTests.ToArray(), b => Assert.Equal(0, b));
+        Assert.All(jkey.RawForTests.ToArray(), b => Assert.Equal(0, b));
     }
 
     [Fact]
@@ -123,7 +121,7 @@ public sealed class EngineRequestBuilderTests : IDisposable
         Assert.Equal("/img/a", r.Volume.Path);
         Assert.Null(r.Volume.DataDevicePath);
         Assert.Equal(8UL, r.Volume.ReservedSectors);
-        Assert.Equal("crc32c", r.Integrity.Algorithm);
+        Assert.Equal("crc32c", r.Integrity.Algorithm.IntegritysetupName);
         Assert.Equal(3, r.Threads);
         Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() =>
             RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", ThrottleLimit = -1 })).ErrorId);
@@ -137,11 +135,11 @@ public sealed class EngineRequestBuilderTests : IDisposable
             Path = "/img/a", Algorithm = "hmac-sha256", KeyFile = File_("k", new byte[] { 1 }),
             JournalIntegrity = " hmac-sha256 ", JournalIntegrityKeyFile = File_("jk", new byte[] { 2, 3 }),
         });
-        Assert.Equal("hmac-sha256", r.JournalIntegrity);
-        Assert.Equal(new byte[] { 2, 3 }, r.JournalIntegrityKey);
+        Assert.Equal("hmac-sha256", r.JournalIntegrity!.IntegritysetupName);
+        Assert.Equal(new byte[] { 2, 3 }, r.JournalIntegrityKey!.Span.ToArray());
         var (key, jkey) = (r.Integrity.Key!, r.JournalIntegrityKey!);
-        RequestBuilder.Scrub(r);
-        Assert.All(key.Concat(jkey), b => Assert.Equal(0, b));
+        r.Dispose();
+        Assert.All(key.RawForTests.ToArray().Concat(jkey.RawForTests.ToArray()), b => Assert.Equal(0, b));
         Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() =>
             RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", JournalIntegrityKeyFile = File_("jk2", new byte[] { 1 }) })).ErrorId);
         Assert.Null(RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", JournalIntegrity = "" }).JournalIntegrity);
@@ -155,7 +153,7 @@ public sealed class EngineRequestBuilderTests : IDisposable
         var w = RequestBuilder.Write(new WriteParameters { Path = "/img/a", InputPath = "/in", OffsetSector = 64, Algorithm = "xxhash64" });
         Assert.Equal("/in", w.InputPath);
         Assert.Equal(64UL, w.OffsetSectors);
-        Assert.Equal("xxhash64", w.Integrity.Algorithm);
+        Assert.Equal("xxhash64", w.Integrity.Algorithm.IntegritysetupName);
         Assert.Null(w.Integrity.Key);
     }
 
