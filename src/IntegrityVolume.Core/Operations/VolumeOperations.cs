@@ -33,12 +33,12 @@ public static class VolumeOperations
         try
         {
             data = v.DataDevicePath is null ? meta : BlockDevice.Open(v.DataDevicePath, write);
-            long sbOffset = (long)v.ReservedSectors * 512;
-            if (meta.Length < sbOffset + Superblock.AreaSize)
+            // Compared in sectors first: a reserved count near 2^64 must not wrap the byte offset.
+            if (v.ReservedSectors > (ulong)meta.Sectors || (long)v.ReservedSectors * 512 > meta.Length - Superblock.AreaSize)
                 throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
                     $"{v.Path}: the device ({meta.Length} bytes) is too small to hold a dm-integrity superblock.", v.Path);
             var area = new byte[Superblock.AreaSize];
-            meta.Read(sbOffset, area);
+            meta.Read((long)v.ReservedSectors * 512, area);
             var sb = Superblock.Parse(area, v.Path);
             var g = Geometry.FromSuperblock(sb, (ulong)meta.Sectors, v.ReservedSectors, v.DataDevicePath is not null,
                 (ulong)data.Sectors, v.Path);
@@ -72,6 +72,9 @@ public static class VolumeOperations
     {
         using var dev = BlockDevice.Open(volume.Path, write: false);
         var area = new byte[Superblock.AreaSize];
+        if (volume.ReservedSectors > (ulong)dev.Sectors)
+            throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
+                $"{volume.Path}: {volume.ReservedSectors} reserved sectors are beyond the end of the device ({dev.Sectors} sectors).", volume.Path);
         dev.Read((long)volume.ReservedSectors * 512, area);
         return Superblock.Parse(area, volume.Path);
     }
@@ -146,12 +149,18 @@ public static class VolumeOperations
                 $"{loc.Path}: the superblock MAC does not verify with this journal integrity key: wrong key or algorithm, or a tampered superblock.", loc.Path);
     }
 
-    /// <summary>The bitmap stored in the journal area: block k (4096 bytes) at journal sector 8k; one bit per region.</summary>
+    /// <summary>
+    /// The bitmap stored in the journal area: block k (4096 bytes) at journal sector 8k; one bit per region. Never more
+    /// than the journal area. A granularity no kernel writes (one bit per 2^64 sectors or more) reads as "all dirty".
+    /// </summary>
     private static byte[] ReadDirtyBitmap(OpenedVolume v)
     {
         var g = v.Geometry;
-        ulong bits = (g.Blocks + (1UL << v.Superblock.Log2BlocksPerBitmapBit) - 1) >> v.Superblock.Log2BlocksPerBitmapBit;
-        var bitmap = new byte[(int)Math.Min((bits + 7) / 8, g.JournalSectors * 512)];
+        int shift = v.Superblock.Log2SectorsPerBlock + v.Superblock.Log2BlocksPerBitmapBit;
+        if (shift > 63) return new byte[] { 0xFF };
+        ulong bits = (g.ProvidedDataSectors >> shift) + 1;
+        ulong bytes = Math.Min(Math.Min((bits + 7) / 8, g.JournalSectors * 512), (ulong)Array.MaxLength);
+        var bitmap = new byte[bytes];
         v.Meta.Read((long)g.JournalStartSector * 512, bitmap);
         return bitmap;
     }
