@@ -15,6 +15,16 @@ namespace IntegrityVolume.Cli;
 internal static class CliOutput
 {
     public const int Success = 0, CorruptionFound = 1, UsageError = 2, IoError = 3, PermissionDenied = 4, Busy = 5, Cancelled = 130;
+    /// <summary>verify found nothing wrong but could not check everything (VerifyVerdict.Incomplete): neither 0 nor 1.</summary>
+    public const int Incomplete = 6;
+
+    /// <summary>The exit code of a verification verdict: 0 healthy, 1 corrupt, 6 incomplete.</summary>
+    public static int ExitCode(VerifyVerdict verdict) => verdict switch
+    {
+        VerifyVerdict.Healthy => Success,
+        VerifyVerdict.Corrupt => CorruptionFound,
+        _ => Incomplete,
+    };
 
     /// <summary>The options of every JSON result (camelCase, indented, enums as camelCase strings), backed by <see cref="CliJsonContext"/>.</summary>
     public static readonly JsonSerializerOptions Json = CliJsonContext.Default.Options;
@@ -159,7 +169,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     Converters = new[]
     {
-        typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<ErrorKind>),
+        typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<VerifyVerdict>), typeof(CamelCaseEnumConverter<ErrorKind>),
         typeof(CamelCaseEnumConverter<IntegrityTabSeverity>), typeof(CamelCaseEnumConverter<IntegrityTabMode>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
     })]
