@@ -248,6 +248,10 @@ public sealed record Geometry
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"Tag size {f.TagSize} is too large.");
         // The kernel sees the device from the table offset on: device sectors include the reserved start.
         ulong deviceForJournal = f.SeparateMetadata ? f.DataDeviceSectors : f.MetadataDeviceSectors;
+        // The table's journal_sectors is 32-bit (dm_integrity_ctr parses "%u"): more cannot be asked of the kernel.
+        if (f.JournalSectors > uint.MaxValue)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"The journal size ({f.JournalSectors} sectors) is more than the kernel accepts ({uint.MaxValue} sectors, 2 TiB).");
         ulong journalSectors = f.JournalSectors ?? Math.Min(DefaultMaxJournalSectors, deviceForJournal >> DefaultJournalSizeFactor);
         if (journalSectors == 0) journalSectors = 1; // journal_sectors:0 is treated as 1
         uint journalSections = (uint)Math.Max(1UL, journalSectors / (ulong)shape.SectionSectors);
