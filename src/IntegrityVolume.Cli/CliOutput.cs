@@ -14,6 +14,19 @@ namespace IntegrityVolume.Cli;
 internal static class CliOutput
 {
     public const int Success = 0, CorruptionFound = 1, UsageError = 2, IoError = 3, PermissionDenied = 4, Busy = 5, Cancelled = 130;
+    /// <summary>An exception no command expected (a bug): EX_SOFTWARE of sysexits.h, never 1.</summary>
+    public const int InternalFailure = 70;
+
+    /// <summary>verify found nothing wrong but could not check everything (VerifyVerdict.Incomplete): neither 0 nor 1.</summary>
+    public const int Incomplete = 6;
+
+    /// <summary>The exit code of a verification verdict: 0 healthy, 1 corrupt, 6 incomplete.</summary>
+    public static int ExitCode(VerifyVerdict verdict) => verdict switch
+    {
+        VerifyVerdict.Healthy => Success,
+        VerifyVerdict.Corrupt => CorruptionFound,
+        _ => Incomplete,
+    };
 
     /// <summary>The options of every JSON result (camelCase, indented, enums as camelCase strings), backed by <see cref="CliJsonContext"/>.</summary>
     public static readonly JsonSerializerOptions Json = CliJsonContext.Default.Options;
@@ -51,35 +64,50 @@ internal static class CliOutput
         switch (ex)
         {
             case IntegrityVolumeException iv:
-                if (json) Console.Error.WriteLine(JsonSerializer.Serialize(new CliError(iv.ErrorId, iv.Kind.ToString(), iv.Message, iv.Target), CliJsonContext.Default.CliError));
-                else Console.Error.WriteLine($"ivol: {iv.Message} [{iv.ErrorId}]");
-                return iv.Kind switch
+                return Report(iv.ErrorId, iv.Kind, iv.Message, json, iv.Kind switch
                 {
                     ErrorKind.DeviceError => IoError,
                     ErrorKind.PermissionDenied => PermissionDenied,
                     ErrorKind.ResourceBusy => Busy,
                     ErrorKind.OperationStopped => Cancelled,
                     _ => UsageError,
-                };
+                }, iv.Target);
             case OperationCanceledException:
                 Console.Error.WriteLine("ivol: cancelled.");
                 return Cancelled;
             case IOException io:
-                Console.Error.WriteLine($"ivol: {io.Message}");
-                return IoError;
+                return Report(ErrorIds.IoError, ErrorKind.DeviceError, io.Message, json, IoError);
             case UnauthorizedAccessException ua:
-                Console.Error.WriteLine($"ivol: {ua.Message}");
-                return PermissionDenied;
+                return Report(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, ua.Message, json, PermissionDenied);
+            case OverflowException:
+                // A number on the command line or on disk too large for the arithmetic: an input error, not a crash.
+                return Report(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"a number is too large ({ex.Message})", json, UsageError);
             default:
                 throw ex;
         }
+    }
+
+    /// <summary>The last-resort report of an unexpected exception: one line, no stack trace, exit 70.</summary>
+    public static int InternalError(Exception? ex, bool json)
+    {
+        string message = $"internal error: {ex?.GetType().Name ?? "unknown"}: {ex?.Message} (please report it)";
+        return Report(ErrorIds.InternalError, ErrorKind.DeviceError, message, json, InternalFailure);
+    }
+
+    /// <summary>One error line on stderr: "ivol: message [Id]", or under --json one compact JSON object.</summary>
+    private static int Report(string id, ErrorKind kind, string message, bool json, int code, string? target = null)
+    {
+        message = message.ReplaceLineEndings(" ");
+        if (json) Console.Error.WriteLine(System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(new CliError(id, kind.ToString(), message, target), CliJsonContext.Default.CliError))!.ToJsonString());
+        else Console.Error.WriteLine($"ivol: {message} [{id}]");
+        return code;
     }
 
     /// <summary>Run a command body; engine errors become a message and an exit code instead of a crash.</summary>
     public static int Run(bool json, Func<int> body)
     {
         try { return body(); }
-        catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException or OverflowException)
         {
             return Fail(ex, json);
         }
@@ -155,7 +183,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     Converters = new[]
     {
-        typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<ErrorKind>),
+        typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<VerifyVerdict>), typeof(CamelCaseEnumConverter<ErrorKind>),
         typeof(CamelCaseEnumConverter<IntegrityTabSeverity>), typeof(CamelCaseEnumConverter<IntegrityTabMode>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
     })]

@@ -74,10 +74,11 @@ internal static class CommonOptions
     /// <summary>Sizes like 64M, 1G, 4096, 512K (binary units, as integritysetup and truncate read them).</summary>
     public static long ParseSize(string text)
     {
+        string original = text;
         text = text.Trim();
         long mult = 1;
         char last = char.ToUpperInvariant(text.Length > 0 ? text[^1] : ' ');
-        if (text.EndsWith("iB", StringComparison.OrdinalIgnoreCase)) { text = text[..^2]; last = char.ToUpperInvariant(text[^1]); }
+        if (text.Length > 2 && text.EndsWith("iB", StringComparison.OrdinalIgnoreCase)) { text = text[..^2]; last = char.ToUpperInvariant(text[^1]); }
         switch (last)
         {
             case 'K': mult = 1L << 10; text = text[..^1]; break;
@@ -86,7 +87,11 @@ internal static class CommonOptions
             case 'T': mult = 1L << 40; text = text[..^1]; break;
         }
         if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0)
-            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument, $"'{text}' is not a size (e.g. 64M, 1G, 1048576).");
-        return checked(n * mult);
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"'{original}' is not a size: a positive number of bytes with an optional suffix K, M, G or T (also KiB, MiB, GiB, TiB; binary, 1K = 1024), e.g. 64M, 1G, 1048576.");
+        if (n > long.MaxValue / mult)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"'{original}' is too large (at most {long.MaxValue} bytes, 8 EiB).");
+        return n * mult;
     }
 }

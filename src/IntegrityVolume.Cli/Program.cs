@@ -20,13 +20,22 @@ public static class Program
             Console.Error.WriteLine("Run 'ivol --help' for usage.");
             return CliOutput.UsageError;
         }
-        return parsed.Invoke();
+        // Last resort: an exception no command mapped is a bug, not a verdict. One line (a JSON object with an id under
+        // --json), no stack trace, and exit 70 (EX_SOFTWARE), never 1 ("corruption found").
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            CliOutput.InternalError(e.ExceptionObject as Exception, args.Contains("--json"));
+            Environment.Exit(CliOutput.InternalFailure);
+        };
+        try { return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }); }
+        catch (Exception ex) { return CliOutput.InternalError(ex, args.Contains("--json")); }
     }
 
     internal static RootCommand BuildRoot()
     {
         var root = new RootCommand("ivol - format, inspect, verify and open Linux dm-integrity volumes (kernel-compatible).\n" +
-            "Exit codes: 0 success/healthy, 1 corruption found, 2 usage or input error, 3 I/O error, 4 permission denied, 5 device busy.");
+            "Exit codes: 0 success/healthy, 1 corruption found, 2 usage or input error, 3 I/O error, 4 permission denied, 5 device busy, " +
+            "6 verification incomplete (nothing wrong found, not everything checked), 70 internal error, 130 cancelled.");
         root.Subcommands.Add(FormatCommand.Create());
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());

@@ -80,4 +80,9 @@ public static class ErrorIds
     public const string VolumeDirty = "VolumeDirty";
 
     public const string OperationCancelled = "OperationCancelled";
+
+    // Bad paths and last-resort failures (issue 12 defect 8).
+    public const string PathIsDirectory = "PathIsDirectory";
+    public const string IoError = "IoError";
+    public const string InternalError = "InternalError";
 }

@@ -3,7 +3,7 @@ using IntegrityVolume.Core;
 
 namespace IntegrityVolume.Cli.Commands;
 
-/// <summary>ivol verify: offline check of every tag; exit 1 when a block mismatches.</summary>
+/// <summary>ivol verify: offline check of every tag; exit 0 healthy, 1 corrupt (as the kernel would fail a read), 6 incomplete.</summary>
 internal static class VerifyCommand
 {
     public static Command Create()
@@ -42,20 +42,27 @@ internal static class VerifyCommand
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Print(r);
-                return r.Healthy ? CliOutput.Success : CliOutput.CorruptionFound;
+                return CliOutput.ExitCode(r.Verdict);
             }));
         return cmd;
     }
 
     private static void Print(VerifyResult r)
     {
-        Console.WriteLine($"{r.Path}: {(r.Healthy ? "healthy" : "CORRUPT")} - {r.BlocksChecked} blocks of {r.SectorSize} bytes checked with {r.Algorithm} " +
+        string verdict = r.Verdict switch { VerifyVerdict.Healthy => "healthy", VerifyVerdict.Corrupt => "CORRUPT", _ => "INCOMPLETE" };
+        Console.WriteLine($"{r.Path}: {verdict} - {r.BlocksChecked} blocks of {r.SectorSize} bytes checked with {r.Algorithm} " +
             $"in {r.Duration.TotalSeconds:0.00} s ({r.ThroughputMiBps:0.#} MiB/s)");
+        Console.WriteLine($"  verified {r.VerifiedBlocks} of {r.BlocksChecked} blocks ({r.Coverage:0.##}%)");
         Console.WriteLine($"  valid {r.ValidBlocks}, mismatched {r.MismatchedBlocks}, discarded {r.DiscardedBlocks}, uninitialized {r.UninitializedBlocks}, " +
             $"unsynchronized {r.UnsynchronizedBlocks}, journal-pending {r.JournalPendingBlocks}; journal {r.JournalState}");
         foreach (var range in r.MismatchedSectors.Take(50))
             Console.WriteLine($"  Checksum failed at sector {range.Start}{(range.Sectors > 1 ? $" (+{range.Sectors - 1} sectors)" : "")}");
         if (r.MismatchedSectors.Length > 50) Console.WriteLine($"  ... {r.MismatchedSectors.Length - 50} more ranges (use --json for all)");
+        foreach (var e in r.FailedJournalEntries.Take(50))
+            Console.WriteLine($"  Tag mismatch in journal section {e.Section} entry {e.Entry} (sector {e.Sector})");
+        if (r.FailedJournalEntries.Length > 50) Console.WriteLine($"  ... {r.FailedJournalEntries.Length - 50} more journal entries (use --json for all)");
+        foreach (var s in r.JournalMacFailedSections.Take(50)) Console.WriteLine($"  Journal MAC mismatch in section {s}");
+        foreach (var n in r.NotVerified) Console.WriteLine($"  not verified: {n}");
         foreach (var w in r.Warnings) Console.Error.WriteLine($"warning: {w}");
     }
 }

@@ -25,6 +25,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
 
     public static BlockDevice Open(string path, bool write)
     {
+        RefuseDirectory(path);
         if (!File.Exists(path))
             throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path);
         bool isBlock = new FileInfo(path).Attributes.HasFlag(FileAttributes.Device) || path.StartsWith("/dev/", StringComparison.Ordinal);
@@ -39,7 +40,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
                 NativeMethods.EBUSY => new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
                     $"{path} is in use (mounted, or held by device-mapper, md or another program).", path),
                 NativeMethods.EACCES or NativeMethods.EPERM => new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied,
-                    $"{path}: permission denied{(write ? " (writing needs root for devices)" : "")}.", path),
+                    $"{path}: permission denied{(!write ? "" : isBlock ? " (writing a block device needs root)" : " (the image file is read-only, or not writable by this user)")}.", path),
                 NativeMethods.ENOENT => new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{path}: no such device or file.", path),
                 _ => new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError, $"{path}: open failed ({Marshal.GetPInvokeErrorMessage(errno)}).", path),
             };
@@ -49,6 +50,14 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         if (isBlock && NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) == 0) length = (long)size;
         else length = RandomAccess.GetLength(handle);
         return new BlockDevice(path, handle, fd, length, isBlock, write);
+    }
+
+    /// <summary>A directory is neither a device nor an image file: say so (not "no such device or file").</summary>
+    public static void RefuseDirectory(string path)
+    {
+        if (Directory.Exists(path))
+            throw new IntegrityVolumeException(ErrorIds.PathIsDirectory, ErrorKind.InvalidArgument,
+                $"{path} is a directory; give a block device or an image file.", path);
     }
 
     public void AdviseSequential() => NativeMethods.PosixFadvise(_fd, 0, 0, NativeMethods.POSIX_FADV_SEQUENTIAL);

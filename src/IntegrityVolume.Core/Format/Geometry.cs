@@ -115,20 +115,42 @@ public sealed record Geometry
             throw new IntegrityVolumeException(ErrorIds.SuperblockBadInterleave, ErrorKind.InvalidData, separateMetadata
                 ? "The superblock describes an interleaved volume, but a separate data device was given."
                 : "The superblock describes a volume with a separate data device (log2_interleave_sectors 0); give the data device too.", target);
+        // Bounds first, before any shift or multiply: every later sum stays below the device size (< 2^55 sectors).
+        if (start >= metadataDeviceSectors)
+            throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
+                $"{start} reserved sectors are beyond the end of the device ({metadataDeviceSectors} sectors).", target);
+        ulong dataSectors = separateMetadata ? dataDeviceSectors : metadataDeviceSectors;
+        if (sb.ProvidedDataSectors > dataSectors)
+            throw new IntegrityVolumeException(ErrorIds.SuperblockProvidedSectorsTooLarge, ErrorKind.InvalidData,
+                $"provided_data_sectors {sb.ProvidedDataSectors} in the superblock is larger than the {(separateMetadata ? "data " : "")}device " +
+                $"({dataSectors} sectors); the device is truncated or the superblock is corrupt.", target);
         var shape = ComputeJournalShape(sb.IntegrityTagSize, sb.Log2SectorsPerBlock, sb.HasFlag(SuperblockFlags.HaveJournalMac));
         if (shape.EntriesPerSector == 0)
             throw new IntegrityVolumeException(ErrorIds.SuperblockBadTagSize, ErrorKind.InvalidData,
                 $"Tag size {sb.IntegrityTagSize} leaves no room for a journal entry.", target);
+        // calculate_device_limits: initial_sectors + METADATA_PADDING_SECTORS < device and initial_sectors <= UINT_MAX.
+        ulong initial = Superblock.AreaSectors + (ulong)shape.SectionSectors * sb.JournalSections;
+        if (initial > uint.MaxValue || initial + MetadataPaddingSectors >= metadataDeviceSectors)
+            throw new IntegrityVolumeException(ErrorIds.SuperblockBadJournalSections, ErrorKind.InvalidData,
+                $"journal_sections {sb.JournalSections} in the superblock needs {initial} sectors for superblock and journal, more than the " +
+                $"device ({metadataDeviceSectors} sectors) holds; the superblock is corrupt.", target);
         var g = Build(shape, sb.IntegrityTagSize, sb.Log2SectorsPerBlock, sb.HasFlag(SuperblockFlags.HaveJournalMac),
             sb.HasFlag(SuperblockFlags.FixedPadding), sb.JournalSections, sb.Log2InterleaveSectors, start, separateMetadata,
-            sb.ProvidedDataSectors, metadataDeviceSectors, separateMetadata ? dataDeviceSectors : metadataDeviceSectors);
+            sb.ProvidedDataSectors, metadataDeviceSectors, dataSectors);
         if (!g.FitsDevice(DefaultLog2BufferSectors))
+        {
+            // The kernel maps at most what its own greedy loop finds for this device ("Not enough provided sectors").
+            ulong max = g.MaxProvidedSectors();
+            string message = max == 0
+                ? (separateMetadata
+                    ? $"integrity_tag_size {sb.IntegrityTagSize} and journal_sections {sb.JournalSections} leave no room for tags on the metadata device ({metadataDeviceSectors} sectors)"
+                    : $"integrity_tag_size {sb.IntegrityTagSize}, log2_interleave_sectors {sb.Log2InterleaveSectors} and log2_sectors_per_block {sb.Log2SectorsPerBlock} " +
+                      $"need a metadata run of {g.MetadataRunSectors} sectors, leaving no room for data on the device ({metadataDeviceSectors} sectors)")
+                : $"provided_data_sectors {sb.ProvidedDataSectors} in the superblock is more than the {max} sectors this layout fits on the device " +
+                  $"({metadataDeviceSectors} sectors)";
             throw new IntegrityVolumeException(ErrorIds.SuperblockProvidedSectorsTooLarge, ErrorKind.InvalidData,
-                $"provided_data_sectors {sb.ProvidedDataSectors} in the superblock does not fit the device " +
-                $"({metadataDeviceSectors} sectors); the device is truncated or the superblock is corrupt.", target);
-        if (separateMetadata && sb.ProvidedDataSectors > dataDeviceSectors)
-            throw new IntegrityVolumeException(ErrorIds.SuperblockProvidedSectorsTooLarge, ErrorKind.InvalidData,
-                $"provided_data_sectors {sb.ProvidedDataSectors} is larger than the data device ({dataDeviceSectors} sectors).", target);
+                message + "; the device is truncated or the superblock is corrupt.", target);
+        }
         return g;
     }
 
@@ -138,6 +160,20 @@ public sealed record Geometry
         ulong padding = fixedPadding ? 4096UL : 512UL << MetadataPaddingSectors;
         ulong bytes = (ulong)tagSize << (log2InterleaveSectors - log2SectorsPerBlock);
         return (bytes + padding - 1) / padding * padding / 512;
+    }
+
+    /// <summary>get_provided_data_sectors: the largest provided_data_sectors (bits 3 and up, set greedily) that fits the device.</summary>
+    private ulong MaxProvidedSectors()
+    {
+        if (SeparateMetadata)
+        {
+            ulong p = DataDeviceSectors & ~(ulong)(SectorsPerBlock - 1);
+            return (this with { ProvidedDataSectors = p }).FitsDevice(DefaultLog2BufferSectors) ? p : 0;
+        }
+        ulong provided = 0;
+        for (int bit = BitOperations.Log2(MetadataDeviceSectors); bit >= 3 && MetadataDeviceSectors > 0; bit--)
+            if ((this with { ProvidedDataSectors = provided | (1UL << bit) }).FitsDevice(DefaultLog2BufferSectors)) provided |= 1UL << bit;
+        return provided;
     }
 
     private static Geometry Build(JournalShape shape, int tagSize, int log2Spb, bool mac, bool fixedPadding, uint journalSections,
@@ -157,20 +193,29 @@ public sealed record Geometry
         };
     }
 
-    /// <summary>calculate_device_limits: does this layout fit the device(s)?</summary>
+    /// <summary>calculate_device_limits: does this layout fit the device(s)? Overflow counts as "does not fit".</summary>
     private bool FitsDevice(int log2BufferSectors)
     {
-        if (InitialSectors + MetadataPaddingSectors >= MetadataDeviceSectors || InitialSectors > uint.MaxValue) return false;
-        if (ProvidedDataSectors == 0) return false;
-        if (!SeparateMetadata)
+        try
         {
-            ulong last = DataSector(ProvidedDataSectors - 1);
-            return last >= Start && last < MetadataDeviceSectors;
+            checked
+            {
+                if (InitialSectors + MetadataPaddingSectors >= MetadataDeviceSectors || InitialSectors > uint.MaxValue) return false;
+                if (ProvidedDataSectors == 0 || ProvidedDataSectors > DataDeviceSectors) return false;
+                if (!SeparateMetadata)
+                {
+                    ulong lastSector = ProvidedDataSectors - 1, area = lastSector >> Log2InterleaveSectors;
+                    ulong last = Start + InitialSectors + (area << Log2InterleaveSectors) + (area + 1) * MetadataRunSectors +
+                                 (lastSector & (InterleaveSectors - 1));
+                    return last >= Start && last < MetadataDeviceSectors;
+                }
+                ulong bufferBytes = 512UL << log2BufferSectors;
+                ulong metaBytes = (ProvidedDataSectors >> Log2SectorsPerBlock) * (ulong)TagSize;
+                ulong metaSectors = (metaBytes + bufferBytes - 1) / bufferBytes << log2BufferSectors;
+                return InitialSectors + metaSectors <= MetadataDeviceSectors;
+            }
         }
-        ulong bufferBytes = 512UL << log2BufferSectors;
-        ulong metaBytes = (ProvidedDataSectors >> Log2SectorsPerBlock) * (ulong)TagSize;
-        ulong metaSectors = (metaBytes + bufferBytes - 1) / bufferBytes << log2BufferSectors;
-        return InitialSectors + metaSectors <= MetadataDeviceSectors;
+        catch (OverflowException) { return false; }
     }
 
     /// <summary>What the kernel's format (initialize_superblock) needs to know.</summary>
@@ -204,6 +249,10 @@ public sealed record Geometry
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"Tag size {f.TagSize} is too large.");
         // The kernel sees the device from the table offset on: device sectors include the reserved start.
         ulong deviceForJournal = f.SeparateMetadata ? f.DataDeviceSectors : f.MetadataDeviceSectors;
+        // The table's journal_sectors is 32-bit (dm_integrity_ctr parses "%u"): more cannot be asked of the kernel.
+        if (f.JournalSectors > uint.MaxValue)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"The journal size ({f.JournalSectors} sectors) is more than the kernel accepts ({uint.MaxValue} sectors, 2 TiB).");
         ulong journalSectors = f.JournalSectors ?? Math.Min(DefaultMaxJournalSectors, deviceForJournal >> DefaultJournalSizeFactor);
         if (journalSectors == 0) journalSectors = 1; // journal_sectors:0 is treated as 1
         uint journalSections = (uint)Math.Max(1UL, journalSectors / (ulong)shape.SectionSectors);

@@ -26,6 +26,10 @@ public sealed class JournalReport
     public IReadOnlyList<JournalEntryInfo> PendingEntries { get; init; } = Array.Empty<JournalEntryInfo>();
     /// <summary>Section whose commit ids broke the replay run (a torn commit); null when the run is whole.</summary>
     public uint? TornAtSection { get; init; }
+    /// <summary>Committed sections whose journal MAC does not verify (checked only when a journal_mac was given).</summary>
+    public IReadOnlyList<uint> MacFailedSections { get; init; } = Array.Empty<uint>();
+    /// <summary>Committed entries whose tag does not match their block: the kernel's replay fails ("tag mismatch when replaying journal").</summary>
+    public IEnumerable<JournalEntryInfo> FailedEntries => PendingEntries.Where(e => !e.TagValid);
     public string? Detail { get; init; }
 
     /// <summary>The journal's replay result as block data and tags, last writer wins (for the verifier).</summary>
@@ -45,8 +49,10 @@ public static class JournalInspector
     public static ulong CommitId(uint section, uint sector, int seq) =>
         (0x1111111111111111UL * (ulong)(seq + 1)) ^ (((ulong)section << 32) ^ sector);
 
+    /// <param name="journalMac">With a journal_mac, each committed section's MAC is checked as do_journal_write checks it
+    /// on replay (rw_section_mac); a mismatch is listed in <see cref="JournalReport.MacFailedSections"/>.</param>
     public static JournalReport Inspect(IBlockReader meta, Superblock sb, Geometry g, TagComputer? tags = null,
-        IBlockReader? data = null, CancellationToken ct = default)
+        IBlockReader? data = null, CancellationToken ct = default, TagHasher? journalMac = null)
     {
         if (sb.HasFlag(SuperblockFlags.DirtyBitmap))
             return new JournalReport { State = JournalState.DirtyBitmap, Detail = "The volume was not closed cleanly in bitmap mode." };
@@ -96,6 +102,7 @@ public static class JournalInspector
         if (writeStart >= g.JournalSections) { want = Next(want); writeStart -= g.JournalSections; }
 
         var entries = new List<JournalEntryInfo>();
+        var macFailed = new List<uint>();
         var image = new Dictionary<ulong, (byte[], byte[])>();
         uint? torn = null;
         uint s = writeStart;
@@ -111,6 +118,7 @@ public static class JournalInspector
             for (uint j = 0; j < g.JournalSectionSectors && whole; j++)
                 whole = BinaryPrimitives.ReadUInt64LittleEndian(section.AsSpan((int)j * 512 + 504)) == CommitId(s, j, want);
             if (!whole) { torn = s; break; }
+            if (journalMac is not null && !MacMatches(section, g, s, sb, journalMac)) macFailed.Add(s);
             for (int e = 0; e < g.JournalSectionEntries; e++)
             {
                 if (IsUnused(section, g, e)) continue;
@@ -143,8 +151,17 @@ public static class JournalInspector
         return new JournalReport
         {
             State = entries.Count == 0 ? JournalState.Clean : JournalState.Pending,
-            PendingEntries = entries, TornAtSection = torn, ReplayImage = image,
+            PendingEntries = entries, TornAtSection = torn, ReplayImage = image, MacFailedSections = macFailed,
         };
+    }
+
+    /// <summary>rw_section_mac (read): the 64-byte section MAC, 8 bytes at offset 496 of each of the 8 metadata sectors.</summary>
+    private static bool MacMatches(byte[] section, Geometry g, uint index, Superblock sb, TagHasher journalMac)
+    {
+        var mac = Operations.JournalWriter.SectionMac(section, g, index, sb, journalMac);
+        for (int j = 0; j < Geometry.JournalBlockSectors; j++)
+            if (!section.AsSpan(j * 512 + 496, Geometry.JournalMacPerSector).SequenceEqual(mac.AsSpan(j * 8, 8))) return false;
+        return true;
     }
 
     private static void ReadSection(IBlockReader meta, Geometry g, uint section, byte[] buffer) =>

@@ -35,6 +35,7 @@ internal static class Formatter
     {
         var sw = Stopwatch.StartNew();
         bool created = false;
+        BlockDevice.RefuseDirectory(r.Volume.Path);
         RefuseExistingFile(r);
         if (r.CreateSizeBytes is long size)
         {

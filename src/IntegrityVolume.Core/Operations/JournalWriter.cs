@@ -53,7 +53,7 @@ internal static class JournalWriter
     }
 
     /// <summary>journal_mac over [salt ‖ LE64(section)] (FIXED_HMAC only) ‖ the 8-byte sector field of every entry; 64 bytes.</summary>
-    private static byte[] SectionMac(ReadOnlySpan<byte> section, Geometry g, uint sectionIndex, Superblock sb, TagHasher mac)
+    internal static byte[] SectionMac(ReadOnlySpan<byte> section, Geometry g, uint sectionIndex, Superblock sb, TagHasher mac)
     {
         byte[] prefix = Array.Empty<byte>();
         if (sb.HasFlag(SuperblockFlags.FixedHmac))

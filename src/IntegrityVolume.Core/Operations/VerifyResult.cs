@@ -19,6 +19,24 @@ public enum BlockClass
     JournalPending,
 }
 
+/// <summary>
+/// What an offline verification proves. Kernel parity: anything the kernel would read and fail is Corrupt; Healthy only
+/// when every block the kernel would read was checked (directly, or through the journal entry that replaces it).
+/// </summary>
+public enum VerifyVerdict
+{
+    /// <summary>Every block verified: its tag matches (or is the discard filler), or a committed journal entry with a
+    /// matching tag replaces it. ivol exit code 0.</summary>
+    Healthy,
+    /// <summary>The kernel would fail a read: a block's tag mismatches, a committed journal entry fails its tag check
+    /// ("tag mismatch when replaying journal": every read fails), or a journal section MAC does not verify. Exit code 1.</summary>
+    Corrupt,
+    /// <summary>Nothing wrong was found, but not everything was verified: blocks not protected yet (RECALCULATING beyond
+    /// recalc_sector, stale tags in dirty bitmap regions), or a check that needs a key or algorithm not given (journal MAC),
+    /// or a journal that cannot be read (journal_crypt). <see cref="VerifyResult.NotVerified"/> says what. Exit code 6.</summary>
+    Incomplete,
+}
+
 /// <summary>Result of Test-IntegrityVolume / ivol verify.</summary>
 public sealed class VerifyResult
 {
@@ -27,8 +45,22 @@ public sealed class VerifyResult
     public required string Algorithm { get; init; }
     public required int SectorSize { get; init; }
     public required ulong ProvidedDataSectors { get; init; }
-    /// <summary>True when no block mismatched (discarded, uninitialised, unsynchronised and journal-pending blocks are not corruption).</summary>
-    public bool Healthy => MismatchedBlocks == 0;
+    /// <summary>Healthy, Corrupt or Incomplete (see <see cref="VerifyVerdict"/>).</summary>
+    public VerifyVerdict Verdict =>
+        MismatchedBlocks > 0 || FailedJournalEntries.Length > 0 || JournalMacFailedSections.Length > 0 ? VerifyVerdict.Corrupt
+        : NotVerified.Length > 0 ? VerifyVerdict.Incomplete : VerifyVerdict.Healthy;
+    /// <summary>True only for <see cref="VerifyVerdict.Healthy"/>: every block checked and nothing wrong.</summary>
+    public bool Healthy => Verdict == VerifyVerdict.Healthy;
+    /// <summary>Blocks whose content was proven (valid tag, discard filler, or replaced by a checked journal entry).</summary>
+    public ulong VerifiedBlocks { get; init; }
+    /// <summary>Verified blocks in percent of the volume's blocks (provided_data_sectors / sectors per block).</summary>
+    public double Coverage { get; init; }
+    /// <summary>What was not verified, one sentence each; non-empty makes the verdict Incomplete (unless Corrupt).</summary>
+    public string[] NotVerified { get; init; } = Array.Empty<string>();
+    /// <summary>Committed journal entries whose tag does not match their block: the kernel fails the replay and every read.</summary>
+    public JournalEntryInfo[] FailedJournalEntries { get; init; } = Array.Empty<JournalEntryInfo>();
+    /// <summary>Committed journal sections whose MAC does not verify with the journal integrity key (kernel: "journal mac").</summary>
+    public uint[] JournalMacFailedSections { get; init; } = Array.Empty<uint>();
     public required ulong BlocksChecked { get; init; }
     public required ulong ValidBlocks { get; init; }
     public required ulong MismatchedBlocks { get; init; }

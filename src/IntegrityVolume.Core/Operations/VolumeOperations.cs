@@ -33,12 +33,12 @@ public static class VolumeOperations
         try
         {
             data = v.DataDevicePath is null ? meta : BlockDevice.Open(v.DataDevicePath, write);
-            long sbOffset = (long)v.ReservedSectors * 512;
-            if (meta.Length < sbOffset + Superblock.AreaSize)
+            // Compared in sectors first: a reserved count near 2^64 must not wrap the byte offset.
+            if (v.ReservedSectors > (ulong)meta.Sectors || (long)v.ReservedSectors * 512 > meta.Length - Superblock.AreaSize)
                 throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
                     $"{v.Path}: the device ({meta.Length} bytes) is too small to hold a dm-integrity superblock.", v.Path);
             var area = new byte[Superblock.AreaSize];
-            meta.Read(sbOffset, area);
+            meta.Read((long)v.ReservedSectors * 512, area);
             var sb = Superblock.Parse(area, v.Path);
             var g = Geometry.FromSuperblock(sb, (ulong)meta.Sectors, v.ReservedSectors, v.DataDevicePath is not null,
                 (ulong)data.Sectors, v.Path);
@@ -72,11 +72,17 @@ public static class VolumeOperations
     {
         using var dev = BlockDevice.Open(volume.Path, write: false);
         var area = new byte[Superblock.AreaSize];
+        if (volume.ReservedSectors > (ulong)dev.Sectors)
+            throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
+                $"{volume.Path}: {volume.ReservedSectors} reserved sectors are beyond the end of the device ({dev.Sectors} sectors).", volume.Path);
         dev.Read((long)volume.ReservedSectors * 512, area);
         return Superblock.Parse(area, volume.Path);
     }
 
-    /// <summary>Verify every tag offline (Test-IntegrityVolume, ivol verify). Opens the devices read-only.</summary>
+    /// <summary>
+    /// Verify every tag offline (Test-IntegrityVolume, ivol verify). Opens the devices read-only. The verdict follows the
+    /// kernel: Corrupt where it would fail a read, Healthy only where every block was checked, Incomplete otherwise.
+    /// </summary>
     public static VerifyResult Verify(VerifyRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
         request.Validate();
@@ -84,20 +90,44 @@ public static class VolumeOperations
         using var v = OpenVolume(request.Volume, write: false);
         var sb = v.Superblock;
         var warnings = new List<string>();
-        if (request.JournalIntegrity is not null)
-            CheckSuperblockMac(v, request.Volume, request.JournalIntegrity, request.JournalIntegrityKey, warnings);
-        using var journalTags = TagComputer.ForVolume(sb, algorithm, request.Integrity.Key);
-        var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct);
+        var notVerified = new List<string>();
+        TagHasher? journalMac = null;
+        try
+        {
+            if (request.JournalIntegrity is not null)
+            {
+                var macAlgorithm = request.JournalIntegrity;
+                CheckSuperblockMac(v, request.Volume, macAlgorithm, request.JournalIntegrityKey, warnings);
+                journalMac = macAlgorithm.CreateHasher(request.JournalIntegrityKey);
+            }
+            else if (sb.HasFlag(SuperblockFlags.HaveJournalMac))
+                // dm_integrity_ctr: "Journal mac mismatch" - the kernel opens this volume only with its journal_mac.
+                notVerified.Add("Journal MAC not checked: the superblock has HAVE_JOURNAL_MAC (the kernel opens it only with its journal_mac); give the journal integrity algorithm and key to check the superblock and journal MACs.");
+            using var journalTags = TagComputer.ForVolume(sb, algorithm, request.Integrity.Key);
+            var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct, journalMac);
+            return Judge(request, v, algorithm, journal, warnings, notVerified, progress, ct);
+        }
+        finally { journalMac?.Dispose(); }
+    }
+
+    private static VerifyResult Judge(VerifyRequest request, OpenedVolume v, TagAlgorithm algorithm, JournalReport journal,
+        List<string> warnings, List<string> notVerified, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var sb = v.Superblock;
         byte[]? bitmap = null;
+        var failedEntries = journal.FailedEntries.ToArray();
         switch (journal.State)
         {
             case JournalState.Pending:
                 warnings.Add($"The journal holds {journal.PendingEntries.Count} committed entries the kernel will replay on the next activation; blocks they overwrite are classified JournalPending.");
-                if (journal.PendingEntries.Any(e => !e.TagValid))
-                    warnings.Add("Some journal entries fail their tag check: the kernel will fail the replay (wrong algorithm or key, or a damaged journal).");
+                if (failedEntries.Length > 0)
+                    warnings.Add($"{failedEntries.Length} committed journal entries fail their tag check: the kernel's replay fails (\"tag mismatch when replaying journal\") and every read of the volume fails (wrong algorithm or key, or a damaged journal).");
+                if (journal.MacFailedSections.Count > 0)
+                    warnings.Add($"The MAC of journal sections {string.Join(", ", journal.MacFailedSections)} does not verify: the kernel's replay fails (\"journal mac\") and every read fails (wrong journal key, or a tampered journal).");
                 break;
             case JournalState.Unreadable:
                 warnings.Add(journal.Detail ?? "The journal is unreadable.");
+                notVerified.Add("Journal not checked: its commit ids are unreadable (encrypted with journal_crypt, or corrupt); what the kernel would replay is unknown.");
                 break;
             case JournalState.DirtyBitmap:
                 bitmap = ReadDirtyBitmap(v);
@@ -114,6 +144,15 @@ public static class VolumeOperations
         if (r.Valid == 0 && r.Mismatch > 0)
             warnings.Add("No block matched: the algorithm, key or salt is probably wrong, or the tags were never initialised.");
         ulong checkedBlocks = r.Valid + r.Mismatch + r.Discarded + r.Unsynchronized + r.JournalPending + r.Uninitialized;
+        // A pending block is proven by its journal entry's tag; with a journal_mac the section MAC must be checked too.
+        bool journalProven = failedEntries.Length == 0 && journal.MacFailedSections.Count == 0;
+        ulong verified = r.Valid + r.Discarded + (journalProven ? r.JournalPending : 0);
+        if (r.Uninitialized > 0)
+            notVerified.Add(r.Uninitialized == checkedBlocks
+                ? $"Nothing verified: the volume is recalculating from sector {sb.RecalcSector}; no block has a tag yet (the kernel computes them when it activates the volume)."
+                : $"{r.Uninitialized} blocks beyond recalc_sector {sb.RecalcSector} are not protected yet (RECALCULATING): nothing can verify them before the kernel computes their tags.");
+        if (r.Unsynchronized > 0)
+            notVerified.Add($"{r.Unsynchronized} blocks in dirty bitmap regions carry stale tags (not closed cleanly in bitmap mode): the kernel recalculates them on the next activation, so their data cannot be verified.");
         return new VerifyResult
         {
             Path = request.Volume.Path, DataDevicePath = request.Volume.DataDevicePath, Algorithm = algorithm.KernelName,
@@ -123,6 +162,11 @@ public static class VolumeOperations
             MismatchedSectors = r.Ranges, JournalState = journal.State, Duration = r.Duration,
             ThroughputMiBps = r.Duration.TotalSeconds <= 0 ? 0 : Math.Round(sb.ProvidedDataSectors * 512.0 / (1 << 20) / r.Duration.TotalSeconds, 1),
             Warnings = warnings.ToArray(),
+            VerifiedBlocks = verified,
+            Coverage = checkedBlocks == 0 ? 0 : Math.Floor(10000.0 * verified / checkedBlocks) / 100,
+            NotVerified = notVerified.ToArray(),
+            FailedJournalEntries = failedEntries,
+            JournalMacFailedSections = journal.MacFailedSections.ToArray(),
         };
     }
 
@@ -146,12 +190,18 @@ public static class VolumeOperations
                 $"{loc.Path}: the superblock MAC does not verify with this journal integrity key: wrong key or algorithm, or a tampered superblock.", loc.Path);
     }
 
-    /// <summary>The bitmap stored in the journal area: block k (4096 bytes) at journal sector 8k; one bit per region.</summary>
+    /// <summary>
+    /// The bitmap stored in the journal area: block k (4096 bytes) at journal sector 8k; one bit per region. Never more
+    /// than the journal area. A granularity no kernel writes (one bit per 2^64 sectors or more) reads as "all dirty".
+    /// </summary>
     private static byte[] ReadDirtyBitmap(OpenedVolume v)
     {
         var g = v.Geometry;
-        ulong bits = (g.Blocks + (1UL << v.Superblock.Log2BlocksPerBitmapBit) - 1) >> v.Superblock.Log2BlocksPerBitmapBit;
-        var bitmap = new byte[(int)Math.Min((bits + 7) / 8, g.JournalSectors * 512)];
+        int shift = v.Superblock.Log2SectorsPerBlock + v.Superblock.Log2BlocksPerBitmapBit;
+        if (shift > 63) return new byte[] { 0xFF };
+        ulong bits = (g.ProvidedDataSectors >> shift) + 1;
+        ulong bytes = Math.Min(Math.Min((bits + 7) / 8, g.JournalSectors * 512), (ulong)Array.MaxLength);
+        var bitmap = new byte[bytes];
         v.Meta.Read((long)g.JournalStartSector * 512, bitmap);
         return bitmap;
     }

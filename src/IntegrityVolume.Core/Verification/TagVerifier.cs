@@ -163,7 +163,7 @@ public sealed class TagVerifier
     /// <summary>Bit b = byte b/8, bit b%8 (little-endian unsigned long bitmap); one bit per 2^(log2_spb + log2_bpb) sectors.</summary>
     private bool BitmapBitSet(ulong sector)
     {
-        ulong bit = sector >> (_sb.Log2SectorsPerBlock + _sb.Log2BlocksPerBitmapBit);
+        ulong bit = sector >> Math.Min(63, _sb.Log2SectorsPerBlock + _sb.Log2BlocksPerBitmapBit);
         ulong index = bit >> 3;
         return index < (ulong)_dirtyBitmap!.Length && (_dirtyBitmap[index] & (1 << (int)(bit & 7))) != 0;
     }

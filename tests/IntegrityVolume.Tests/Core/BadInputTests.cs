@@ -80,7 +80,7 @@ public class BadInputTests
         using var img = new TempFile(".img");
         File.WriteAllBytes(img.Path, Array.Empty<byte>());
         Assert.Equal(ErrorIds.DeviceTruncated, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(new VolumeLocation { Path = img.Path })).ErrorId);
-        Assert.Equal(ErrorIds.DeviceNotFound, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(new VolumeLocation { Path = Path.GetTempPath() })).ErrorId);
+        Assert.Equal(ErrorIds.PathIsDirectory, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(new VolumeLocation { Path = Path.GetTempPath() })).ErrorId);
     }
 
     [Fact]
