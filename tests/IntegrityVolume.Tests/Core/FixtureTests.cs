@@ -45,7 +45,7 @@ public class FixtureTests
     internal static VerifyRequest Verify(FixtureCase c, VolumeLocation? location = null) => new()
     {
         Volume = location ?? Location(c), Integrity = Integrity(c),
-        JournalIntegrity = c.JournalKey is null ? null : "hmac-sha256", JournalIntegrityKey = c.JournalKey,
+        JournalIntegrity = c.JournalKey is null ? null : TagAlgorithm.Parse("hmac-sha256"), JournalIntegrityKey = TestKey.Of(c.JournalKey),
     };
 
     [Fact]

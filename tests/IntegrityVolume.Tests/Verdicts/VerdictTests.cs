@@ -43,7 +43,7 @@ public class VerdictTests
         var sb = VolumeOperations.ReadSuperblock(loc);
         var g = Geometry.FromSuperblock(sb, (ulong)new FileInfo(path).Length / 512);
         using var dev = IntegrityVolume.Core.Devices.BlockDevice.Open(path, write: false);
-        using var tags = IntegrityVolume.Core.Hashing.TagComputer.ForVolume(sb, IntegrityVolume.Core.Hashing.TagAlgorithm.Parse(c.Algorithm!), c.Key);
+        using var tags = IntegrityVolume.Core.Hashing.TagComputer.ForVolume(sb, IntegrityVolume.Core.Hashing.TagAlgorithm.Parse(c.Algorithm!), TestKey.Of(c.Key));
         var report = JournalInspector.Inspect(dev, sb, g, tags, dev);
         var e = report.PendingEntries.First(x => !x.AlreadyApplied);
         Assert.True(e.TagValid);
@@ -56,7 +56,7 @@ public class VerdictTests
         var (img, entry) = ForgedJournal();
         using (img)
         {
-            var r = VolumeOperations.Verify(new VerifyRequest { Volume = new VolumeLocation { Path = img.Path }, Integrity = new() { Algorithm = "crc32c" } });
+            var r = VolumeOperations.Verify(new VerifyRequest { Volume = new VolumeLocation { Path = img.Path }, Integrity = new() { Algorithm = IntegrityVolume.Core.Hashing.TagAlgorithm.Parse("crc32c") } });
             Assert.Equal(VerifyVerdict.Corrupt, r.Verdict);
             Assert.False(r.Healthy);
             var failed = Assert.Single(r.FailedJournalEntries);
@@ -156,7 +156,7 @@ public class VerdictTests
         Assert.Equal(VerifyVerdict.Incomplete, without.Verdict);
         Assert.Contains(without.NotVerified, n => n.Contains("Journal MAC not checked", StringComparison.Ordinal));
         Assert.Equal(without.BlocksChecked, without.VerifiedBlocks);   // every block checked, only the MAC is missing
-        var with = VolumeOperations.Verify(new VerifyRequest { Volume = loc, Integrity = FixtureTests.Integrity(c), JournalIntegrity = "hmac-sha256", JournalIntegrityKey = c.JournalKey });
+        var with = VolumeOperations.Verify(new VerifyRequest { Volume = loc, Integrity = FixtureTests.Integrity(c), JournalIntegrity = IntegrityVolume.Core.Hashing.TagAlgorithm.Parse("hmac-sha256"), JournalIntegrityKey = TestKey.Of(c.JournalKey) });
         Assert.Equal(VerifyVerdict.Healthy, with.Verdict);
         var (code, _, _) = CliTests.Ivol("verify", loc.Path, "--integrity", c.Algorithm!);
         Assert.Equal(6, code);
