@@ -80,4 +80,9 @@ public static class ErrorIds
     public const string VolumeDirty = "VolumeDirty";
 
     public const string OperationCancelled = "OperationCancelled";
+
+    // Writes: bounds, proof of algorithm and key, interrupted writes (issue 12).
+    public const string OffsetOutOfRange = "OffsetOutOfRange";
+    public const string KeyMismatch = "KeyMismatch";
+    public const string WriteInterrupted = "WriteInterrupted";
 }

@@ -54,8 +54,8 @@ internal static class Formatter
                 if (path is not null && DeviceUsage.FindUser(path) is { } user)
                     throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"{path} is in use ({user}); refusing to format it.", path);
 
-            using var meta = BlockDevice.Open(r.Volume.Path, write: true);
-            using var dataDev = r.Volume.DataDevicePath is null ? null : BlockDevice.Open(r.Volume.DataDevicePath, write: true);
+            using var meta = BlockDevice.Open(r.Volume.Path, write: true, r.Volume.WaitForLock, ct);
+            using var dataDev = r.Volume.DataDevicePath is null ? null : BlockDevice.Open(r.Volume.DataDevicePath, write: true, r.Volume.WaitForLock, ct);
             var data = dataDev ?? meta;
             if (!created && !r.Force)
             {
@@ -131,7 +131,7 @@ internal static class Formatter
         }
         else
         {
-            using var dev = BlockDevice.Open(r.Volume.Path, write: false);
+            using var dev = BlockDevice.Open(r.Volume.Path, write: false, r.Volume.WaitForLock);
             meta = dev.Length;
             if (forPlan && !r.Force && SignatureProbe.Detect(dev, r.Volume.ReservedSectors) is { } sig)
                 throw new IntegrityVolumeException(ErrorIds.ExistingSignature, ErrorKind.ResourceExists,
@@ -140,7 +140,7 @@ internal static class Formatter
         long data = 0;
         if (r.Volume.DataDevicePath is not null)
         {
-            using var dev = BlockDevice.Open(r.Volume.DataDevicePath, write: false);
+            using var dev = BlockDevice.Open(r.Volume.DataDevicePath, write: false, r.Volume.WaitForLock);
             data = dev.Length;
         }
         return (meta, data);

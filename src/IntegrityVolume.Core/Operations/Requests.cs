@@ -9,6 +9,8 @@ public record VolumeLocation
     public string? DataDevicePath { get; init; }
     /// <summary>Sectors reserved before the superblock (the table's offset argument; LUKS2 data offset).</summary>
     public ulong ReservedSectors { get; init; }
+    /// <summary>When another ivol/module process holds the device's lock, wait for it instead of failing with DeviceInUse.</summary>
+    public bool WaitForLock { get; init; }
 }
 
 /// <summary>Algorithm and key of the tags: not stored on disk, so the user supplies them.</summary>
@@ -70,6 +72,8 @@ public sealed record WriteRequest
     public required string InputPath { get; init; }
     /// <summary>First logical 512-byte sector to write at; must be block aligned.</summary>
     public ulong OffsetSectors { get; init; }
+    /// <summary>Write although the algorithm or key could not be proven on the volume, or another write was interrupted (warns).</summary>
+    public bool Force { get; init; }
 }
 
 public sealed class WriteResult
@@ -79,6 +83,8 @@ public sealed class WriteResult
     public required ulong SectorsWritten { get; init; }
     public required ulong BlocksWritten { get; init; }
     public required TimeSpan Duration { get; init; }
+    /// <summary>What --force overrode, and interrupted writes this one finished.</summary>
+    public string[] Warnings { get; init; } = [];
 }
 
 /// <summary>Outcome of a format: the new volume and how its tags were initialised.</summary>

@@ -27,8 +27,11 @@ public sealed class VerifyResult
     public required string Algorithm { get; init; }
     public required int SectorSize { get; init; }
     public required ulong ProvidedDataSectors { get; init; }
-    /// <summary>True when no block mismatched (discarded, uninitialised, unsynchronised and journal-pending blocks are not corruption).</summary>
-    public bool Healthy => MismatchedBlocks == 0;
+    /// <summary>True when no block mismatched (discarded, uninitialised, unsynchronised and journal-pending blocks are not corruption)
+    /// and no offline write was interrupted.</summary>
+    public bool Healthy => MismatchedBlocks == 0 && InterruptedWrite is null;
+    /// <summary>An offline write that did not finish: its range holds old, new or torn blocks (see its Advice).</summary>
+    public InterruptedWrite? InterruptedWrite { get; init; }
     public required ulong BlocksChecked { get; init; }
     public required ulong ValidBlocks { get; init; }
     public required ulong MismatchedBlocks { get; init; }
