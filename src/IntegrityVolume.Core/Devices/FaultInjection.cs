@@ -6,9 +6,9 @@ namespace IntegrityVolume.Core.Devices;
 /// <summary>
 /// Kill points for the crash suite (tests/crash/run.sh), off unless the environment asks for them:
 /// IVOL_TEST_KILL_AT_WRITE=N kills the process with SIGKILL at its N-th device write (N ≥ 1), before the write, or,
-/// with the suffix ":torn", after writing only the first half of it (a pwrite cut short, page-granular as the kernel
-/// can leave one); ":term" and ":hup" send SIGTERM or SIGHUP instead and go on (the CLI's clean-up path);
-/// IVOL_TEST_COUNT_WRITES=1 prints "ivol-test: N writes" on stderr at exit, to size the kill range.
+/// with the suffix ":torn", after writing only the first half of it, in whole pages (a pwrite cut short, as the kernel
+/// can leave one when a fatal signal arrives between pages; a write of one page or less is killed before it);
+/// ":term" and ":hup" send SIGTERM or SIGHUP instead and go on (the CLI's clean-up path); IVOL_TEST_COUNT_WRITES=1 prints "ivol-test: N writes" on stderr at exit, to size the kill range.
 /// A reproducible kill -9 at an exact point is what makes the crash suite's outcomes comparable run to run.
 /// </summary>
 internal static class FaultInjection
@@ -47,11 +47,9 @@ internal static class FaultInjection
             Thread.Sleep(1000);   // let the handler cancel before the operation's next cancellation check
             return;
         }
-        if (Torn && buffer.Length > 1)
-            {
-            int cut = buffer.Length / 2 / 4096 * 4096;
-            RandomAccess.Write(handle, buffer[..(cut > 0 ? cut : buffer.Length / 2)], offset);
-        }
+        // Torn at a page boundary: a pwrite within one page is never cut short by a signal.
+        int cut = buffer.Length / 2 / 4096 * 4096;
+        if (Torn && cut > 0) RandomAccess.Write(handle, buffer[..cut], offset);
         NativeMethods.Kill(NativeMethods.GetPid(), NativeMethods.SIGKILL);
         Thread.Sleep(Timeout.Infinite);
     }
