@@ -282,18 +282,6 @@ public class WriteSafetyTests
         Assert.NotNull(VolumeOperations.Inspect(At(img.Path)).InterruptedWrite);
     }
 
-    internal static (int Code, string Out, string Err) Ivol(Dictionary<string, string>? env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ivol.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
-        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.True(p.WaitForExit(120_000), "ivol did not finish");
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Code, string Out, string Err) Ivol(Dictionary<string, string>? env, params string[] args) =>
+        Cli.CliTests.IvolWithEnvironment(env, args);
 }
