@@ -21,9 +21,10 @@ internal static class CommonOptions
         public readonly Argument<string> Device = CommonOptions.Device();
         public readonly Option<string?> DataDevice = CommonOptions.DataDevice();
         public readonly Option<ulong> Reserved = CommonOptions.ReservedSectors();
-        public void AddTo(Command c) { c.Arguments.Add(Device); c.Options.Add(DataDevice); c.Options.Add(Reserved); }
+        public readonly Option<bool> Wait = new("--wait") { Description = "When another ivol process holds the device (exit 5, DeviceInUse), wait for it instead of failing." };
+        public void AddTo(Command c) { c.Arguments.Add(Device); c.Options.Add(DataDevice); c.Options.Add(Reserved); c.Options.Add(Wait); }
         public VolumeLocation Read(ParseResult p) =>
-            new() { Path = p.GetValue(Device)!, DataDevicePath = p.GetValue(DataDevice), ReservedSectors = p.GetValue(Reserved) };
+            new() { Path = p.GetValue(Device)!, DataDevicePath = p.GetValue(DataDevice), ReservedSectors = p.GetValue(Reserved), WaitForLock = p.GetValue(Wait) };
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; Cts.Cancel(); };
+        Signals.Install(Cts);
         var parsed = BuildRoot().Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -85,4 +85,8 @@ public static class ErrorIds
     public const string PathIsDirectory = "PathIsDirectory";
     public const string IoError = "IoError";
     public const string InternalError = "InternalError";
+    // Writes: bounds, proof of algorithm and key, interrupted writes (issue 12).
+    public const string OffsetOutOfRange = "OffsetOutOfRange";
+    public const string KeyMismatch = "KeyMismatch";
+    public const string WriteInterrupted = "WriteInterrupted";
 }

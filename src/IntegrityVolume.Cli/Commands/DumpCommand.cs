@@ -33,6 +33,7 @@ internal static class DumpCommand
                 Console.WriteLine($"initial_sectors {v.InitialSectors} (superblock + journal {v.JournalSectors})");
                 Console.WriteLine($"interleave_sectors {v.InterleaveSectors}, metadata_run_sectors {v.MetadataRunSectors}, areas {v.Areas}");
                 Console.WriteLine($"journal {v.JournalState}{(v.PendingJournalEntries > 0 ? $" ({v.PendingJournalEntries} entries to replay)" : "")}");
+                if (v.InterruptedWrite is { } iw) Console.WriteLine($"interrupted_write sectors {iw.StartSector}-{iw.EndSector - 1}: {iw.Advice}");
                 return CliOutput.Success;
             }));
         return cmd;

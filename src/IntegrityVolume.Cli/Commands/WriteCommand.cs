@@ -12,11 +12,12 @@ internal static class WriteCommand
         var algorithm = CommonOptions.AlgorithmOptions.Integrity();
         var input = new Option<string>("--input") { Description = "File whose bytes become the volume's content.", Required = true };
         var offset = new Option<ulong>("--offset") { Description = "First logical 512-byte sector to write (block aligned)." };
+        var force = new Option<bool>("--force") { Description = "Write although the algorithm or key is not proven on the volume, or an earlier write's range was interrupted (warns)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("write", "Write a file into a closed volume's logical content and compute its tags (no kernel needed).")
         {
-            input, offset, json, progressJson,
+            input, offset, force, json, progressJson,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
@@ -28,8 +29,9 @@ internal static class WriteCommand
                 {
                     Volume = volume.Read(p),
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
-                    InputPath = p.GetValue(input)!, OffsetSectors = p.GetValue(offset),
+                    InputPath = p.GetValue(input)!, OffsetSectors = p.GetValue(offset), Force = p.GetValue(force),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+                foreach (var w in r.Warnings) Console.Error.WriteLine($"ivol: WARNING: {w}");
                 if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Console.WriteLine($"Wrote {r.BlocksWritten} blocks ({r.SectorsWritten} sectors) at sector {r.StartSector} of {r.Path} in {r.Duration.TotalSeconds:0.00} s.");
                 return CliOutput.Success;

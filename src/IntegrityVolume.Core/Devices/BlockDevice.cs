@@ -5,7 +5,8 @@ namespace IntegrityVolume.Core.Devices;
 
 /// <summary>
 /// A block device or an image file, opened for positional I/O. Block devices opened for writing are opened with
-/// O_EXCL, so the kernel refuses (EBUSY) when the device is mounted or held by device-mapper or md.
+/// O_EXCL, so the kernel refuses (EBUSY) when the device is mounted or held by device-mapper or md. Every open also
+/// takes ivol's own lock (<see cref="FileLock"/>): exclusive for writers, shared for readers.
 /// </summary>
 public sealed class BlockDevice : IBlockReader, IDisposable
 {
@@ -23,7 +24,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
     public bool IsBlockDevice { get; }
     public bool Writable { get; }
 
-    public static BlockDevice Open(string path, bool write)
+    public static BlockDevice Open(string path, bool write, bool waitForLock = false, CancellationToken ct = default)
     {
         RefuseDirectory(path);
         if (!File.Exists(path))
@@ -46,6 +47,8 @@ public sealed class BlockDevice : IBlockReader, IDisposable
             };
         }
         var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try { FileLock.Acquire(fd, path, exclusive: write, waitForLock, ct); }
+        catch { handle.Dispose(); throw; }
         long length;
         if (isBlock && NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) == 0) length = (long)size;
         else length = RandomAccess.GetLength(handle);
@@ -89,6 +92,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
 
     public void Write(long offset, ReadOnlySpan<byte> buffer)
     {
+        if (FaultInjection.Active) FaultInjection.BeforeWrite(_handle, buffer, offset);
         try { RandomAccess.Write(_handle, buffer, offset); }
         catch (IOException ex)
         {

@@ -12,6 +12,9 @@ internal static unsafe partial class NativeMethods
     public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_EXCL = 0x80, O_NONBLOCK = 0x800, O_DIRECT = 0x4000, O_CLOEXEC = 0x80000;
     public const int EPERM = 1, ENOENT = 2, EINTR = 4, ENXIO = 6, EBADF = 9, EAGAIN = 11, EACCES = 13, EBUSY = 16, EEXIST = 17,
         ENODEV = 19, EINVAL = 22, ENOTTY = 25, ENOSPC = 28, EPIPE = 32, ENOSYS = 38, EOPNOTSUPP = 95;
+    public const int EWOULDBLOCK = EAGAIN;
+    public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+    public const int SIGKILL = 9, SIGTERM = 15, SIGHUP = 1;
     public const uint S_IFMT = 0xF000, S_IFBLK = 0x6000, S_IFCHR = 0x2000;
     public const ulong BLKGETSIZE64 = 0x80081272;   // _IOR(0x12, 114, size_t)
     public const ulong BLKZEROOUT = 0x127F;        // _IO(0x12, 127)
@@ -41,6 +44,16 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);
+
+    /// <summary>flock(2): advisory lock on the open file description (released when the last descriptor closes or the process dies).</summary>
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    public static partial int Flock(int fd, int operation);
+
+    [LibraryImport("libc", EntryPoint = "getpid")]
+    public static partial int GetPid();
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
 
     [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chown(string path, uint owner, uint group);

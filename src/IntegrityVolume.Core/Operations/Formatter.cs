@@ -53,8 +53,8 @@ internal static class Formatter
             var p = Prepare(r, metaBytes, dataBytes, salt);
             r.Volume.ThrowIfInUse("refusing to format it");
 
-            using var meta = BlockDevice.Open(r.Volume.Path, write: true);
-            using var dataDev = r.Volume.DataDevicePath is null ? null : BlockDevice.Open(r.Volume.DataDevicePath, write: true);
+            using var meta = BlockDevice.Open(r.Volume.Path, write: true, r.Volume.WaitForLock, ct);
+            using var dataDev = r.Volume.DataDevicePath is null ? null : BlockDevice.Open(r.Volume.DataDevicePath, write: true, r.Volume.WaitForLock, ct);
             var data = dataDev ?? meta;
             if (!created && !r.Force)
             {
@@ -130,7 +130,7 @@ internal static class Formatter
         }
         else
         {
-            using var dev = BlockDevice.Open(r.Volume.Path, write: false);
+            using var dev = BlockDevice.Open(r.Volume.Path, write: false, r.Volume.WaitForLock);
             meta = dev.Length;
             if (forPlan && !r.Force && SignatureProbe.Detect(dev, r.Volume.ReservedSectors) is { } sig)
                 throw new IntegrityVolumeException(ErrorIds.ExistingSignature, ErrorKind.ResourceExists,
@@ -139,7 +139,7 @@ internal static class Formatter
         long data = 0;
         if (r.Volume.DataDevicePath is not null)
         {
-            using var dev = BlockDevice.Open(r.Volume.DataDevicePath, write: false);
+            using var dev = BlockDevice.Open(r.Volume.DataDevicePath, write: false, r.Volume.WaitForLock);
             data = dev.Length;
         }
         return (meta, data);

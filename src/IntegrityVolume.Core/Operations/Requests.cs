@@ -23,6 +23,9 @@ public record VolumeLocation
             if (path is not null && DeviceUsage.FindUser(path) is { } user)
                 throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy, $"{path} is in use ({user}); {refusal}.", path);
     }
+
+    /// <summary>When another ivol/module process holds the device's lock, wait for it instead of failing with DeviceInUse.</summary>
+    public bool WaitForLock { get; init; }
 }
 
 /// <summary>Algorithm and key of the tags: not stored on disk, so the user supplies them.</summary>
@@ -143,6 +146,9 @@ public sealed record WriteRequest : IDisposable
     public void Validate() => Integrity.Validate();
 
     public void Dispose() => Integrity.Key?.Dispose();
+
+    /// <summary>Write although the algorithm or key could not be proven on the volume, or another write was interrupted (warns).</summary>
+    public bool Force { get; init; }
 }
 
 public sealed class WriteResult
@@ -152,6 +158,8 @@ public sealed class WriteResult
     public required ulong SectorsWritten { get; init; }
     public required ulong BlocksWritten { get; init; }
     public required TimeSpan Duration { get; init; }
+    /// <summary>What --force overrode, and interrupted writes this one finished.</summary>
+    public string[] Warnings { get; init; } = [];
 }
 
 /// <summary>Outcome of a format: the new volume and how its tags were initialised.</summary>

@@ -47,7 +47,8 @@ public sealed class VerifyResult
     public required ulong ProvidedDataSectors { get; init; }
     /// <summary>Healthy, Corrupt or Incomplete (see <see cref="VerifyVerdict"/>).</summary>
     public VerifyVerdict Verdict =>
-        MismatchedBlocks > 0 || FailedJournalEntries.Length > 0 || JournalMacFailedSections.Length > 0 ? VerifyVerdict.Corrupt
+        MismatchedBlocks > 0 || FailedJournalEntries.Length > 0 || JournalMacFailedSections.Length > 0 || InterruptedWrite is not null
+            ? VerifyVerdict.Corrupt
         : NotVerified.Length > 0 ? VerifyVerdict.Incomplete : VerifyVerdict.Healthy;
     /// <summary>True only for <see cref="VerifyVerdict.Healthy"/>: every block checked and nothing wrong.</summary>
     public bool Healthy => Verdict == VerifyVerdict.Healthy;
@@ -61,6 +62,8 @@ public sealed class VerifyResult
     public JournalEntryInfo[] FailedJournalEntries { get; init; } = Array.Empty<JournalEntryInfo>();
     /// <summary>Committed journal sections whose MAC does not verify with the journal integrity key (kernel: "journal mac").</summary>
     public uint[] JournalMacFailedSections { get; init; } = Array.Empty<uint>();
+    /// <summary>An offline write that did not finish: its range holds old and new blocks (see its Advice); the verdict is Corrupt.</summary>
+    public InterruptedWrite? InterruptedWrite { get; init; }
     public required ulong BlocksChecked { get; init; }
     public required ulong ValidBlocks { get; init; }
     public required ulong MismatchedBlocks { get; init; }

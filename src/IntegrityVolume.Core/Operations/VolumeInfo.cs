@@ -38,9 +38,12 @@ public sealed class VolumeInfo
     public required JournalState JournalState { get; init; }
     public int PendingJournalEntries { get; init; }
     public bool DirtyBitmap => Array.IndexOf(Flags, "dirty_bitmap") >= 0;
+    /// <summary>An offline write that did not finish (intent record in the superblock area, see WriteIntent).</summary>
+    public InterruptedWrite? InterruptedWrite { get; init; }
     public bool Recalculating => RecalcSector is not null && RecalcSector < ProvidedDataSectors;
 
-    public static VolumeInfo From(string path, string? dataPath, long deviceBytes, Superblock sb, Geometry g, JournalReport journal)
+    public static VolumeInfo From(string path, string? dataPath, long deviceBytes, Superblock sb, Geometry g, JournalReport journal,
+        InterruptedWrite? interrupted = null)
     {
         double overhead = deviceBytes <= 0 ? 0 : 100.0 * (1.0 - (double)(g.ProvidedDataSectors * 512) /
             (dataPath is null ? deviceBytes : deviceBytes + (double)g.DataDeviceSectors * 512));
@@ -54,7 +57,7 @@ public sealed class VolumeInfo
             Flags = sb.FlagNames().ToArray(), Salt = Convert.ToHexString(sb.Salt).ToLowerInvariant(),
             InitialSectors = g.InitialSectors, JournalSectors = g.JournalSectors, InterleaveSectors = g.InterleaveSectors,
             MetadataRunSectors = g.MetadataRunSectors, Areas = g.Areas, OverheadPercent = Math.Round(overhead, 3),
-            JournalState = journal.State, PendingJournalEntries = journal.PendingEntries.Count,
+            JournalState = journal.State, PendingJournalEntries = journal.PendingEntries.Count, InterruptedWrite = interrupted,
         };
     }
 }

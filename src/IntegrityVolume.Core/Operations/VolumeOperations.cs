@@ -26,13 +26,13 @@ public static class VolumeOperations
         public void Dispose() { if (!ReferenceEquals(Data, Meta)) Data.Dispose(); Meta.Dispose(); }
     }
 
-    internal static OpenedVolume OpenVolume(VolumeLocation v, bool write)
+    internal static OpenedVolume OpenVolume(VolumeLocation v, bool write, CancellationToken ct = default)
     {
-        var meta = BlockDevice.Open(v.Path, write);
+        var meta = BlockDevice.Open(v.Path, write, v.WaitForLock, ct);
         BlockDevice? data = null;
         try
         {
-            data = v.DataDevicePath is null ? meta : BlockDevice.Open(v.DataDevicePath, write);
+            data = v.DataDevicePath is null ? meta : BlockDevice.Open(v.DataDevicePath, write, v.WaitForLock, ct);
             // Compared in sectors first: a reserved count near 2^64 must not wrap the byte offset.
             if (v.ReservedSectors > (ulong)meta.Sectors || (long)v.ReservedSectors * 512 > meta.Length - Superblock.AreaSize)
                 throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
@@ -62,9 +62,10 @@ public static class VolumeOperations
     /// <summary>Superblock, layout and journal state of a closed volume (Get-IntegrityVolume -Path, ivol dump).</summary>
     public static VolumeInfo Inspect(VolumeLocation volume, CancellationToken ct = default)
     {
-        using var v = OpenVolume(volume, write: false);
+        using var v = OpenVolume(volume, write: false, ct);
         var journal = JournalInspector.Inspect(v.Meta, v.Superblock, v.Geometry, ct: ct);
-        return VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal);
+        return VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal,
+            WriteIntent.Read(v.Meta, volume.ReservedSectors));
     }
 
     /// <summary>Read the superblock only (no layout checks), e.g. to build a device-mapper table.</summary>
@@ -87,7 +88,7 @@ public static class VolumeOperations
     {
         request.Validate();
         var algorithm = request.Integrity.Algorithm;
-        using var v = OpenVolume(request.Volume, write: false);
+        using var v = OpenVolume(request.Volume, write: false, ct);
         var sb = v.Superblock;
         var warnings = new List<string>();
         var notVerified = new List<string>();
@@ -134,6 +135,9 @@ public static class VolumeOperations
                 warnings.Add("DIRTY_BITMAP is set: the volume was not closed cleanly in bitmap mode; mismatches in dirty regions are classified Unsynchronized.");
                 break;
         }
+        // An offline write that did not finish (WriteIntent): never healthy, and the range is named.
+        var interrupted = WriteIntent.Read(v.Meta, request.Volume.ReservedSectors);
+        if (interrupted is not null) warnings.Add(interrupted.Advice);
         if (sb.HasFlag(SuperblockFlags.Recalculating) && sb.RecalcSector < sb.ProvidedDataSectors)
             warnings.Add($"Recalculation is at sector {sb.RecalcSector} of {sb.ProvidedDataSectors}: blocks beyond it are not protected yet (Uninitialized).");
 
@@ -167,6 +171,7 @@ public static class VolumeOperations
             NotVerified = notVerified.ToArray(),
             FailedJournalEntries = failedEntries,
             JournalMacFailedSections = journal.MacFailedSections.ToArray(),
+            InterruptedWrite = interrupted,
         };
     }
 

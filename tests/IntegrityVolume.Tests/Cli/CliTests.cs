@@ -10,12 +10,16 @@ namespace IntegrityVolume.Tests.Cli;
 /// <summary>The ivol executable end to end: arguments, JSON, exit codes, and integritysetup as a witness.</summary>
 public class CliTests
 {
-    internal static (int Code, string Out, string Err) Ivol(params string[] args)
+    internal static (int Code, string Out, string Err) Ivol(params string[] args) => IvolWithEnvironment(null, args);
+
+    /// <summary>ivol with extra environment variables (the crash tests' IVOL_TEST_KILL_AT_WRITE).</summary>
+    internal static (int Code, string Out, string Err) IvolWithEnvironment(Dictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ivol.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_ROLL_FORWARD"] = "Major";
+        if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();

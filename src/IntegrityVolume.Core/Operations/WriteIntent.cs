@@ -1,0 +1,72 @@
+using System.Buffers.Binary;
+using System.Text;
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Hashing;
+
+namespace IntegrityVolume.Core.Operations;
+
+/// <summary>
+/// The intent record of an offline write: "sectors [Start, End) are being rewritten". It lives in sector 1 of the
+/// 4 KiB superblock area (SB_SECTORS = 8), which the kernel reads and writes back as it is but never interprets: its
+/// superblock is the first 64 bytes, and the sb_mac (FIXED_HMAC with a journal_mac) ends at byte 512. The record
+/// therefore changes nothing the kernel reads, survives a kernel open/close, and a format (which zeroes the whole area
+/// first) removes it. One 512-byte sector write is atomic against kill -9; a CRC32C guards it against anything else.
+///
+/// Protocol of DataWriter: (1) checks, (2) record written and synced, (3) data then tags, chunk by chunk, (4) data and
+/// tags synced, (5) record cleared and synced. A write killed anywhere between (2) and (5) leaves each block of the
+/// range old, new, or torn (new data under an old tag, or a half-written chunk); verify and dump then report the
+/// interrupted range instead of a healthy volume or ordinary corruption, and re-running the same write (any write whose
+/// range covers the record) makes every block new and clears the record. Outside the range nothing was touched.
+/// </summary>
+internal static class WriteIntent
+{
+    private static readonly byte[] Magic = "ivolwip\0"u8.ToArray();
+    private const int Version = 1;
+    private const int RecordBytes = 512;
+    private const int AlgorithmBytes = 32;
+
+    private static uint Check(byte[] record) => ~Crc32C.Update(~0u, record.AsSpan(0, RecordBytes - 4));
+
+    private static long Offset(ulong reservedSectors) => checked((long)reservedSectors * 512 + 512);
+
+    /// <summary>The record, or null when there is none (zeros) or it does not check (treated as none: it never was written whole).</summary>
+    public static InterruptedWrite? Read(BlockDevice meta, ulong reservedSectors)
+    {
+        var s = new byte[RecordBytes];
+        if (meta.Length < Offset(reservedSectors) + RecordBytes) return null;
+        meta.Read(Offset(reservedSectors), s);
+        if (!s.AsSpan(0, 8).SequenceEqual(Magic) || BinaryPrimitives.ReadInt32LittleEndian(s.AsSpan(8)) != Version) return null;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(s.AsSpan(RecordBytes - 4)) != Check(s)) return null;
+        return new InterruptedWrite
+        {
+            StartSector = BinaryPrimitives.ReadUInt64LittleEndian(s.AsSpan(16)),
+            EndSector = BinaryPrimitives.ReadUInt64LittleEndian(s.AsSpan(24)),
+            InputBytes = BinaryPrimitives.ReadInt64LittleEndian(s.AsSpan(32)),
+            StartedUtc = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64LittleEndian(s.AsSpan(40))).UtcDateTime,
+            Algorithm = Encoding.ASCII.GetString(s.AsSpan(48, AlgorithmBytes)).TrimEnd('\0'),
+        };
+    }
+
+    /// <summary>Record the write about to start and make it durable before any data moves.</summary>
+    public static void Begin(BlockDevice meta, ulong reservedSectors, ulong start, ulong end, long inputBytes, string algorithm)
+    {
+        var s = new byte[RecordBytes];
+        Magic.CopyTo(s, 0);
+        BinaryPrimitives.WriteInt32LittleEndian(s.AsSpan(8), Version);
+        BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(16), start);
+        BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(24), end);
+        BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(32), inputBytes);
+        BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(40), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Encoding.ASCII.GetBytes(algorithm.AsSpan(0, Math.Min(algorithm.Length, AlgorithmBytes)), s.AsSpan(48, AlgorithmBytes));
+        BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(RecordBytes - 4), Check(s));
+        meta.Write(Offset(reservedSectors), s);
+        meta.Flush();
+    }
+
+    /// <summary>The write is complete and synced: remove the record (the sector reads as zeros again, as after format).</summary>
+    public static void End(BlockDevice meta, ulong reservedSectors)
+    {
+        meta.Write(Offset(reservedSectors), new byte[RecordBytes]);
+        meta.Flush();
+    }
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Crash suite (issue 12): kill -9 at reproducible points of `ivol format` and `ivol write`, each followed by dump and
+# verify, every outcome classified:
+#   old                  the image is byte-identical to before the operation, dump/verify as before
+#   new                  the image is byte-identical to an uninterrupted run of the same operation, verify healthy
+#   reported-incomplete  write: dump and verify (exit 1) name the interrupted range, and re-running the write yields
+#                        exactly the uninterrupted image; format: no valid-looking volume (dump refuses with an id)
+#   SILENT               anything else (a torn or partial result that dump/verify do not report): a failure
+# Kill points come from IVOL_TEST_KILL_AT_WRITE (Core/Devices/FaultInjection.cs): the N-th device write, before it or
+# torn after half of it; N and the torn flag are drawn from a seeded RNG (IVOL_CRASH_SEED), so a run is reproducible.
+# Also: the flock rules from a separate process (flock(1)) and SIGTERM clean-up. Last line: "crash: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_ROLL_FORWARD=Major
+DLL=${IVOL_DLL:-src/IntegrityVolume.Cli/bin/Release/net8.0/ivol.dll}
+SEED=${IVOL_CRASH_SEED:-20261202}
+RUNS=${IVOL_CRASH_RUNS:-100}
+FINISH_EVERY=${IVOL_CRASH_FINISH_EVERY:-3}   # re-run every Nth reported-incomplete write to prove it finishes (1 = all)
+if [[ ! -f $DLL ]]; then dotnet build src/IntegrityVolume.Cli -c Release >/dev/null 2>&1 || { echo "crash: build failed"; echo "crash: 0 passed, 1 failed"; exit 1; }; fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/ivol-crash.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+start=$SECONDS
+passed=0; failed=0
+declare -A outcome=([old]=0 [new]=0 [reported-incomplete]=0 [finished]=0 [SILENT]=0)
+ivol() { dotnet "$DLL" "$@"; }
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+SALT=000102030405060708090a0b0c0d0e0f
+seeded() { python3 -c "import random,sys; r=random.Random($2); sys.stdout.buffer.write(r.randbytes($1))"; }
+printf '\x5a%.0s' {1..32} > "$T/key.bin"
+
+# ---- scenarios: base image ("old"), the operation, verify options; the reference "new" image is an uninterrupted run.
+# Bases carry data where the writes go, so old and new differ block by block.
+ivol format "$T/b-crc.img" --size 16M --interleave-sectors 8192 --salt $SALT --batch-mode >/dev/null
+seeded 7340032 1 > "$T/old-crc.bin"; ivol write "$T/b-crc.img" --input "$T/old-crc.bin" >/dev/null
+ivol format "$T/b-sha.img" --size 16M -s 4096 -I sha256 --salt $SALT --batch-mode >/dev/null
+seeded 3145728 2 > "$T/old-sha.bin"; ivol write "$T/b-sha.img" -I sha256 --input "$T/old-sha.bin" >/dev/null
+ivol format "$T/b-hmac.img" --size 16M -s 4096 -I hmac-sha256 --integrity-key-file "$T/key.bin" --salt $SALT --batch-mode >/dev/null
+seeded 2097152 3 > "$T/old-hmac.bin"; ivol write "$T/b-hmac.img" -I hmac-sha256 --integrity-key-file "$T/key.bin" --input "$T/old-hmac.bin" >/dev/null
+seeded 5243880 11 > "$T/in-crc.bin"    # 5 MiB + 1000: crosses two interleave areas (8192 sectors), partial last block
+seeded 2097252 12 > "$T/in-sha.bin"    # 2 MiB + 100 on 4 KiB blocks: partial last block keeps its old tail
+seeded 1572864 13 > "$T/in-hmac.bin"
+names=(format-create format-force write-crc32c write-sha256 write-hmac)
+kinds=(format format write write write)
+bases=("" "$T/b-crc.img" "$T/b-crc.img" "$T/b-sha.img" "$T/b-hmac.img")
+ops=("format @ --size 16M -I sha256 -s 4096 --salt $SALT --batch-mode"
+     "format @ --force -I crc32c --salt $SALT --batch-mode"
+     "write @ --input $T/in-crc.bin --offset 6144"
+     "write @ -I sha256 --input $T/in-sha.bin --offset 8"
+     "write @ -I hmac-sha256 --integrity-key-file $T/key.bin --input $T/in-hmac.bin --offset 0")
+vopts=("-I sha256" "-I crc32c" "" "-I sha256" "-I hmac-sha256 --integrity-key-file $T/key.bin")
+run_op() { local s=$1 img=$2; local -a a; read -r -a a <<<"${ops[$s]//@/$img}"; ivol "${a[@]}"; }
+prepare() { if [[ -n ${bases[$1]} ]]; then cp --sparse=always "${bases[$1]}" "$2"; else rm -f "$2"; fi; }
+declare -a writes
+for s in "${!names[@]}"; do
+  prepare "$s" "$T/ref$s.img"
+  n=$(IVOL_TEST_COUNT_WRITES=1 run_op "$s" "$T/ref$s.img" 2>&1 >/dev/null | sed -n 's/^ivol-test: \([0-9]*\) writes$/\1/p')
+  writes[$s]=${n:-0}
+  if [[ ${writes[$s]} -lt 2 ]]; then bad "scenario ${names[$s]}: reference run failed"; writes[$s]=0; fi
+  echo "scenario ${names[$s]}: ${writes[$s]} device writes"
+done
+
+# ---- kill -9 runs
+RANDOM=$SEED
+for ((i = 0; i < RUNS; i++)); do
+  s=$((i % ${#names[@]}))
+  [[ ${writes[$s]} -gt 0 ]] || continue
+  # k = writes + 1 is past the last write: the operation completes (the "new" outcome must then hold too).
+  k=$((1 + RANDOM % (writes[$s] + 1))); torn=$((RANDOM % 2))
+  point=$k; [[ $torn -eq 1 ]] && point="$k:torn"
+  expect=137; [[ $k -gt ${writes[$s]} ]] && expect=0
+  img="$T/work.img"; prepare "$s" "$img"
+  IVOL_TEST_KILL_AT_WRITE=$point run_op "$s" "$img" >/dev/null 2>&1; rc=$?
+  read -r -a vo <<<"${vopts[$s]}"
+  dump=$(ivol dump "$img" --json 2>"$T/dump.err"); drc=$?
+  ver=$(ivol verify "$img" "${vo[@]}" --json 2>/dev/null); vrc=$?
+  what=SILENT
+  if [[ $rc -ne $expect ]]; then
+    what="unexpected-exit(rc=$rc)"
+  elif [[ -e $img ]] && cmp -s "$img" "$T/ref$s.img"; then
+    [[ $drc -eq 0 && $vrc -eq 0 ]] && what=new
+  elif [[ -n ${bases[$s]} ]] && cmp -s "$img" "${bases[$s]}"; then
+    [[ $drc -eq 0 && $vrc -eq 0 ]] && what=old
+  elif [[ ${kinds[$s]} == format ]]; then
+    # No valid-looking volume: dump and verify refuse the superblock with a stable id.
+    [[ $drc -ne 0 && $vrc -ne 0 ]] && grep -Eq 'Superblock[A-Za-z]+' "$T/dump.err" && what=reported-incomplete
+  elif [[ $drc -eq 0 && $vrc -eq 1 ]] && grep -q '"interruptedWrite": {' <<<"$dump" && grep -q '"interruptedWrite": {' <<<"$ver"; then
+    what=reported-incomplete
+    # The advice holds: the same write again finishes it, byte for byte (sampled: each costs a process start).
+    if (( outcome[reported-incomplete] % FINISH_EVERY == 0 )); then
+      if run_op "$s" "$img" >/dev/null 2>&1 && cmp -s "$img" "$T/ref$s.img"; then
+        outcome[finished]=$((outcome[finished] + 1))
+      else
+        what="reported-but-not-finishable"
+      fi
+    fi
+  fi
+  echo "run $i: ${names[$s]} kill at write $point -> $what"
+  case $what in
+    old|new|reported-incomplete) outcome[$what]=$((outcome[$what] + 1)); ok ;;
+    *) outcome[SILENT]=$((outcome[SILENT] + 1)); bad "run $i (${names[$s]}, seed $SEED, kill at $point): $what (dump rc $drc, verify rc $vrc)" ;;
+  esac
+done
+
+# ---- locks between processes (flock(1) takes the same flock(2) lock ivol takes) and SIGTERM clean-up
+if command -v flock >/dev/null; then
+  cp --sparse=always "$T/b-crc.img" "$T/lock.img"
+  flock -x "$T/lock.img" sh -c "touch $T/locked; while [ ! -e $T/release ]; do sleep 0.05; done" &
+  holder=$!
+  while [[ ! -e $T/locked ]]; do sleep 0.05; done
+  ivol write "$T/lock.img" --input "$T/in-sha.bin" 2>"$T/lock.err"; rc=$?
+  if [[ $rc -eq 5 ]] && grep -q '\[DeviceInUse\]' "$T/lock.err"; then ok; else bad "second writer: exit $rc, $(cat "$T/lock.err")"; fi
+  ivol verify "$T/lock.img" 2>"$T/lock.err" >/dev/null; rc=$?
+  if [[ $rc -eq 5 ]]; then ok; else bad "reader during a write: exit $rc"; fi
+  ivol write "$T/lock.img" --input "$T/in-sha.bin" --wait >/dev/null 2>&1 &
+  waiter=$!
+  sleep 1
+  if kill -0 $waiter 2>/dev/null; then ok; else bad "write --wait did not wait"; fi
+  touch "$T/release"; wait $holder
+  if wait $waiter && ivol verify "$T/lock.img" >/dev/null; then ok; else bad "write --wait did not proceed after the lock was released"; fi
+fi
+for sig in term hup; do
+  rm -f "$T/sig.img"
+  IVOL_TEST_KILL_AT_WRITE="2:$sig" ivol format "$T/sig.img" --size 16M --batch-mode >/dev/null 2>&1; rc=$?
+  if [[ $rc -eq 130 && ! -e $T/sig.img ]]; then ok; else bad "SIG${sig^^} during format: exit $rc, image left: $([[ -e $T/sig.img ]] && echo yes || echo no)"; fi
+done
+
+echo "outcomes: old ${outcome[old]}, new ${outcome[new]}, reported-incomplete ${outcome[reported-incomplete]} (re-run and finished byte for byte: ${outcome[finished]}), silent ${outcome[SILENT]}; seed $SEED; $((SECONDS - start)) s"
+echo "crash: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
