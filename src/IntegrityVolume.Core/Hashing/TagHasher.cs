@@ -183,9 +183,31 @@ internal sealed class Crc32CHasher : CrcTagHasher
 /// <summary>crc32: crc32_le with seed 0 and no final XOR, stored little-endian (crypto/crc32.c).</summary>
 internal sealed class KernelCrc32Hasher : CrcTagHasher
 {
+    private readonly System.IO.Hashing.Crc32 _ieee = new();
+    private int _zerosLength = -1;
+    private uint _zerosIeee;
+
     protected override uint Initial => 0;
     protected override uint FinalXor => 0;
     protected override uint Update(uint crc, ReadOnlySpan<byte> data) => KernelCrc32.Update(crc, data);
+
+    /// <summary>
+    /// The IEEE CRC-32 (System.IO.Hashing, folded with carry-less multiplies) is crc32_le seeded with ~0 and inverted;
+    /// by linearity crc32_le(0, m) = IEEE(m) ^ IEEE(0^|m|), and |m| (prefix + block) is the same for every block.
+    /// </summary>
+    public override void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> block, Span<byte> digest)
+    {
+        int length = prefix.Length + block.Length;
+        if (length != _zerosLength)
+        {
+            _zerosIeee = System.IO.Hashing.Crc32.HashToUInt32(new byte[length]);
+            _zerosLength = length;
+        }
+        _ieee.Reset();
+        _ieee.Append(prefix);
+        _ieee.Append(block);
+        BinaryPrimitives.WriteUInt32LittleEndian(digest, _ieee.GetCurrentHashAsUInt32() ^ _zerosIeee);
+    }
 }
 
 /// <summary>xxhash64 with seed 0, stored little-endian (crypto/xxhash_generic.c).</summary>

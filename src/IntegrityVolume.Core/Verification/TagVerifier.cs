@@ -79,11 +79,16 @@ public sealed class TagVerifier
     private sealed class Worker(TagComputer tags, Geometry g) : IDisposable
     {
         public readonly TagComputer Tags = tags;
-        public readonly ArraySegment<byte> Data = PageAlignedBuffer.Allocate(ChunkDataBytes);
-        public readonly byte[] Stored = new byte[ItemDataBytes / g.BlockSize * g.TagSize];
-        public readonly byte[] Computed = new byte[ChunkDataBytes / g.BlockSize * g.TagSize];
+        private readonly VerifyBuffers _buffers = VerifyBuffers.Rent(ItemDataBytes / g.BlockSize * g.TagSize, ChunkDataBytes / g.BlockSize * g.TagSize);
+        public ArraySegment<byte> Data => _buffers.Data;
+        public byte[] Stored => _buffers.Stored;
+        public byte[] Computed => _buffers.Computed;
         public readonly Counts Counts = new();
-        public void Dispose() => Tags.Dispose();
+        public void Dispose()
+        {
+            Tags.Dispose();
+            VerifyBuffers.Return(_buffers);
+        }
     }
 
     private List<Chunk> BuildChunks()
