@@ -12,7 +12,9 @@ Describe 'IntegrityVolume package' {
         $home0 = Join-Path $TestDrive 'home'
         $repo = Join-Path $TestDrive 'repo'
         $img = Join-Path $TestDrive 'installed.img'
-        $null = New-Item -ItemType Directory -Path $home0, $repo
+        # The folders must exist: .NET returns '' for a missing LocalApplicationData, and PSResourceGet and NuGet then
+        # write their settings relative to the current directory.
+        $null = New-Item -ItemType Directory -Path $repo, (Join-Path $home0 '.local' 'share'), (Join-Path $home0 '.config'), (Join-Path $home0 '.cache')
 
         $child = {
             param($PackageDir, $Repo, $Image)
@@ -39,10 +41,12 @@ Describe 'IntegrityVolume package' {
             $env:XDG_DATA_HOME = Join-Path $home0 '.local' 'share'
             $env:XDG_CONFIG_HOME = Join-Path $home0 '.config'
             $env:XDG_CACHE_HOME = Join-Path $home0 '.cache'
+            Push-Location -LiteralPath $home0
             $out = & (Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')) -NoProfile -NonInteractive -Command $child -args $packageDir, $repo, $img 2>&1
             $childExit = $LASTEXITCODE
         }
         finally {
+            Pop-Location
             foreach ($k in $saved.Keys) { Set-Item -Path "env:$k" -Value $saved[$k] }
         }
         $json = @($out | Where-Object { $_ -is [string] -and $_.StartsWith('{') }) | Select-Object -Last 1
