@@ -8,8 +8,14 @@
 
       Build    dotnet build of the module (and of the test project when testing).
       Test     xunit (dotnet test tests/IntegrityVolume.Tests), then the Pester task.
-      Pester   The Pester 5 suite in tests/*.Tests.ps1 against the packaged module, in a fresh pwsh process.
-               Packages first if needed. (tests/run.sh runs xunit itself, then this task.)
+      Pester   The Pester 5 suite in tests/*.Tests.ps1 against the packaged module, in a fresh pwsh process
+               ($PSHOME/pwsh, the same pwsh that runs this script, e.g. the local tool `dotnet pwsh`). Packages
+               first if needed, and restores Pester from NuGet first (the Modules task). (tests/run.sh runs xunit
+               itself, then this task.)
+      Modules  Restores the PowerShell modules the tests need (Pester $PesterVersion) from NuGet through the
+               restore-only project tools/modules.csproj and copies each package's tools/ folder to
+               out/modules/<Name>/<Version>/, which the Pester task puts first on PSModulePath. Nothing is
+               installed machine-wide.
       Package  Lays out out/IntegrityVolume/<ModuleVersion>/: manifest, format file, IntegrityVolume.dll,
                IntegrityVolume.Core.dll and its dependencies, en-US help. Never System.Management.Automation.dll
                (the PowerShellStandard stub would shadow pwsh's engine) and never Microsoft.Extensions.ObjectPool.dll
@@ -19,7 +25,10 @@
                committed MAML, which the xunit HelpTests keep in sync with the markdown.
       Clean    Removes out/ and the bin/obj folders of the module.
 
-    Pester tests tagged 'Acceptance' need root, loop devices and device-mapper; they run only with -Acceptance.
+    Pester tests tagged 'Acceptance' need root, loop devices and device-mapper; they run only with -Acceptance
+    (or -Tag Acceptance, which runs only them: tests/kernel runs them so inside its qemu guest).
+    pwsh itself is pinned in the repository's tool manifest (dotnet-tools.json): `dotnet tool restore`, then
+    `dotnet pwsh ./build.ps1 ...`.
 
 .EXAMPLE
     ./build.ps1
@@ -30,12 +39,12 @@
     Builds, runs the xunit and Pester suites (without Acceptance tests).
 
 .EXAMPLE
-    sudo pwsh ./build.ps1 -Task Test -Acceptance
+    sudo dotnet pwsh ./build.ps1 -Task Test -Acceptance
     Also runs the root-only tests that open volumes through the kernel.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Docs', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Package', 'Modules', 'Docs', 'Clean')]
     [string[]] $Task = @('Build', 'Package'),
 
     [ValidateSet('Debug', 'Release')]
@@ -44,8 +53,14 @@ param(
     # Include Pester tests tagged Acceptance (root, loop devices, device-mapper).
     [switch] $Acceptance,
 
-    # Pester version to require (pinned like PSOpenAD/SecretManagement).
-    [string] $PesterVersion = '5.7.1'
+    # Run only the Pester tests with these tags (e.g. Acceptance inside the kernel guest).
+    [string[]] $Tag,
+
+    # Where Pester writes its NUnit XML (default out/pester-results.xml).
+    [string] $ResultPath,
+
+    # Pester version restored from NuGet and required (tools/modules.csproj pins the same version).
+    [string] $PesterVersion = '5.9.1'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -60,6 +75,8 @@ $projectDir = Join-Path $root 'src' $moduleName
 $binDir = Join-Path $projectDir 'bin' $Configuration 'net8.0'
 $outDir = Join-Path $root 'out' $moduleName $version
 $testProject = Join-Path $root 'tests' 'IntegrityVolume.Tests'
+$modulesDir = Join-Path $root 'out' 'modules'
+$modulesProject = Join-Path $root 'tools' 'modules.csproj'
 
 # Files that must never be in the package.
 $neverShip = @('System.Management.Automation.dll', 'Microsoft.Extensions.ObjectPool.dll')
@@ -71,12 +88,12 @@ function Invoke-Native {
     if ($LASTEXITCODE -ne 0) { throw "$FilePath exited with $LASTEXITCODE" }
 }
 
-function Invoke-Build {
+function Invoke-DotnetBuild {   # not Invoke-Build: that is the InvokeBuild module's command
     Invoke-Native dotnet @('build', $projectDir, '-c', $Configuration, '--nologo')
 }
 
 function Invoke-Package {
-    if (-not (Test-Path (Join-Path $binDir "$moduleName.dll"))) { Invoke-Build }
+    if (-not (Test-Path (Join-Path $binDir "$moduleName.dll"))) { Invoke-DotnetBuild }
 
     $assemblyVersion = [Diagnostics.FileVersionInfo]::GetVersionInfo((Join-Path $binDir "$moduleName.dll")).ProductVersion -replace '\+.*$'
     if ($assemblyVersion -ne $version) {
@@ -119,17 +136,40 @@ function Invoke-Test {
     Invoke-PesterSuite
 }
 
+function Invoke-Modules {
+    $target = Join-Path $modulesDir 'Pester' $PesterVersion
+    if (Test-Path -LiteralPath (Join-Path $target 'Pester.psd1')) { return }
+    if ((Select-String -LiteralPath $modulesProject -Pattern 'Include="Pester" Version="\[([^\]]+)\]"').Matches[0].Groups[1].Value -ne $PesterVersion) {
+        throw "tools/modules.csproj does not pin Pester $PesterVersion."
+    }
+    Invoke-Native dotnet @('restore', $modulesProject, '--nologo')
+    # The NuGet cache the restore used (NUGET_PACKAGES or ~/.nuget/packages), as recorded by the restore itself.
+    $assets = Get-Content -Raw -LiteralPath (Join-Path $root 'tools' 'obj' 'project.assets.json') | ConvertFrom-Json -AsHashtable
+    $source = $assets.packageFolders.Keys | ForEach-Object { Join-Path $_ 'pester' $PesterVersion 'tools' } |
+        Where-Object { Test-Path -LiteralPath (Join-Path $_ 'Pester.psd1') } | Select-Object -First 1
+    if (-not $source) { throw "The Pester $PesterVersion package was restored but its tools/Pester.psd1 was not found." }
+    $null = New-Item -ItemType Directory -Path $target -Force
+    Copy-Item -Path (Join-Path $source '*') -Destination $target -Recurse -Force
+    Write-Host "Pester $PesterVersion (NuGet) -> $target"
+}
+
 function Invoke-PesterSuite {
     if (-not (Test-Path (Join-Path $outDir "$moduleName.psd1"))) { Invoke-Package }
+    Invoke-Modules
 
     # A binary module cannot be unloaded: run Pester in a fresh process, against the packaged module.
     $pesterScript = {
-        param($TestsDir, $ManifestPath, $PesterVersion, $Acceptance, $ResultPath)
+        param($TestsDir, $ManifestPath, $ModulesDir, $PesterVersion, $Acceptance, $Tag, $ResultPath)
         $ErrorActionPreference = 'Stop'
-        if (-not (Get-Module -ListAvailable Pester | Where-Object Version -GE ([version]$PesterVersion))) {
-            throw "Pester $PesterVersion or later is required: Install-PSResource Pester -Version $PesterVersion"
+        # The build's module folder first: its Pester wins over any other on the machine.
+        $env:PSModulePath = $ModulesDir + [IO.Path]::PathSeparator + $env:PSModulePath
+        try {
+            Import-Module Pester -RequiredVersion $PesterVersion
         }
-        Import-Module Pester -MinimumVersion $PesterVersion
+        catch {
+            "Pester could not start: Pester $PesterVersion did not load from ${ModulesDir}: $($_.Exception.Message)"
+            exit 3
+        }
         $env:IVOL_MODULE_MANIFEST = $ManifestPath
         $config = New-PesterConfiguration
         $config.Run.Path = @(Get-ChildItem -LiteralPath $TestsDir -Filter *.Tests.ps1 | ForEach-Object FullName)
@@ -138,16 +178,28 @@ function Invoke-PesterSuite {
         $config.TestResult.Enabled = $true
         $config.TestResult.OutputFormat = 'NUnitXml'
         $config.TestResult.OutputPath = $ResultPath
-        if (-not $Acceptance) { $config.Filter.ExcludeTag = @('Acceptance') }
+        if ($Tag) { $config.Filter.Tag = $Tag }
+        elseif (-not $Acceptance) { $config.Filter.ExcludeTag = @('Acceptance') }
         $result = Invoke-Pester -Configuration $config
-        # Plain last line for tests/run.sh; tests not run (the Acceptance tag excluded) count as skipped.
-        "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount + $result.NotRunCount) skipped"
-        exit $result.FailedCount
+        # Plain last line for tests/run.sh. Tests the tag filter left out are not counted as skipped: the Acceptance
+        # part runs in the kernel guest (tests/kernel) and is counted there.
+        "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped ($($result.NotRunCount) not run: tag filter)"
+        # Containers that failed to load (a syntax error, a throwing BeforeAll/BeforeDiscovery) are failures too.
+        exit ($result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount)
     }
-    $resultPath = Join-Path $root 'out' 'pester-results.xml'
-    & ([Environment]::ProcessPath ?? 'pwsh') -NoProfile -NonInteractive -Command $pesterScript -args @(
-        (Join-Path $root 'tests'), (Join-Path $outDir "$moduleName.psd1"), $PesterVersion, $Acceptance.IsPresent, $resultPath)
-    if ($LASTEXITCODE -ne 0) { throw "Pester: $LASTEXITCODE test(s) failed (results: $resultPath)" }
+    $resultFile = if ($ResultPath) { $ResultPath } else { Join-Path $root 'out' 'pester-results.xml' }
+    if (Test-Path -LiteralPath $resultFile) { Remove-Item -LiteralPath $resultFile -Force }
+    # The pwsh that runs this script: $PSHOME (under `dotnet pwsh`, [Environment]::ProcessPath is dotnet itself).
+    $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+    if (-not (Test-Path -LiteralPath $pwsh)) { throw "Pester could not start: no pwsh in `$PSHOME ($PSHOME)." }
+    & $pwsh -NoProfile -NonInteractive -Command $pesterScript -args @(
+        (Join-Path $root 'tests'), (Join-Path $outDir "$moduleName.psd1"), $modulesDir, $PesterVersion,
+        $Acceptance.IsPresent, $Tag, $resultFile)
+    $rc = $LASTEXITCODE
+    if (-not (Test-Path -LiteralPath $resultFile)) {
+        throw "Pester could not start (exit $rc): no test ran and no results were written to $resultFile."
+    }
+    if ($rc -ne 0) { throw "Pester: $rc test(s) or block(s) failed (results: $resultFile)" }
 }
 
 function Invoke-Docs {
@@ -185,10 +237,11 @@ foreach ($t in $Task) {
     Write-Host "=== $t ($Configuration)"
     switch ($t) {
         'Clean' { Invoke-Clean }
-        'Build' { Invoke-Build }
+        'Build' { Invoke-DotnetBuild }
         'Package' { Invoke-Package }
         'Test' { Invoke-Test }
         'Pester' { Invoke-PesterSuite }
+        'Modules' { Invoke-Modules }
         'Docs' { Invoke-Docs }
     }
 }

@@ -23,3 +23,18 @@ for name in $names; do
     ( . "$SC/lib.sh"; cleanup_kernel_state )
     rm -rf "$S"
 done
+
+if [ -n "${IVOL_GUEST_PWSH:-}" ]; then
+    # The Pester tests tagged Acceptance: the packaged module against this kernel's device-mapper; TestDrive (and so
+    # every image) on the guest's tmpfs /tmp; the repository is read-only, results go to /results.
+    echo "=== pester (Acceptance)"
+    t0=$(date +%s)
+    mkdir -p /tmp/pwsh-home
+    HOME=/tmp/pwsh-home XDG_CACHE_HOME=/tmp/pwsh-home/.cache DOTNET_ROOT=/usr/share/dotnet DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+    POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off DOTNET_TieredPGO=0 TMPDIR=/tmp \
+        timeout -k 5 "${IVOL_GUEST_SCENARIO_TIMEOUT:-1800}" "$IVOL_GUEST_PWSH" -NoProfile -NonInteractive \
+        -File "$IVOL_REPO/build.ps1" -Task Pester -Tag Acceptance -ResultPath /results/pester-results.xml \
+        2>&1 | tee /results/pester-output.log
+    echo "=== pester done ($(( $(date +%s) - t0 )) s)"
+    ( . "$SC/lib.sh"; cleanup_kernel_state )
+fi

@@ -7,6 +7,10 @@
 #
 # Environment: IVOL_KERNEL_SCENARIOS="01-format-open-write-verify 03-corruption-verdict" runs a subset;
 # IVOL_GUEST_TIMEOUT (default 3600 s) bounds the whole guest run; IVOL_SKIP_BUILD=1 reuses the last build.
+# After the scenarios the guest runs the Pester tests tagged Acceptance (the module against this kernel's
+# device-mapper, pwsh from the repository's tool manifest) and this prints
+#   kernel pester: N passed, N failed, N skipped
+# before the last line. IVOL_KERNEL_PESTER=0 leaves it out (default: 1 for the whole suite, 0 for a subset).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,6 +18,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 start=$(date +%s)
 
 scenarios="${IVOL_KERNEL_SCENARIOS:-}"
+pester="${IVOL_KERNEL_PESTER:-$([ -z "$scenarios" ] && echo 1 || echo 0)}"
 if [ -z "$scenarios" ]; then
     scenarios="$(cd "$HERE/scenarios" && ls [0-9]*.sh | sed 's/\.sh$//')"
 fi
@@ -22,6 +27,7 @@ count=$(echo $scenarios | wc -w)
 fail_all() { # reason: every scenario failed (nothing could run)
     echo "kernel: setup failed: $1" >&2
     for s in $scenarios; do echo "FAIL $s"; done
+    [ "$pester" = 1 ] && echo "kernel pester: 0 passed, 1 failed, 0 skipped"
     echo "kernel: 0 passed, $count failed"
     exit 1
 }
@@ -34,6 +40,24 @@ if [ "${IVOL_SKIP_BUILD:-0}" != 1 ]; then
     dotnet build "$REPO/src/IntegrityVolume.Cli/IntegrityVolume.Cli.csproj" -c Release -nologo -v q >&2 || fail_all "dotnet build"
 fi
 [ -f "$REPO/src/IntegrityVolume.Cli/bin/Release/net8.0/ivol.dll" ] || fail_all "ivol.dll not built"
+
+if [ "$pester" = 1 ]; then
+    # The guest sees the host's /usr (dotnet) and the repository, not ~/.nuget: the tool's pwsh ($PSHOME) is
+    # copied (hard links when possible) under .work, the packaged module and Pester (out/) are in the repository.
+    echo "kernel: pwsh (dotnet-tools.json), module package and Pester for the guest" >&2
+    (cd "$REPO" && dotnet tool restore >&2) || fail_all "dotnet tool restore"
+    pshome="$(cd "$REPO" && dotnet pwsh -NoProfile -NonInteractive -Command '$PSHOME')" || fail_all "dotnet pwsh"
+    ver="$(basename "$(dirname "$(dirname "$(dirname "$(dirname "$pshome")")")")")"   # .../powershell/<ver>/tools/<tfm>/any/unix
+    guest_pwsh="$HERE/.work/pwsh-$ver"
+    if [ ! -x "$guest_pwsh/pwsh" ]; then
+        rm -rf "$guest_pwsh.tmp"
+        cp -al "$pshome" "$guest_pwsh.tmp" 2>/dev/null || cp -a "$pshome" "$guest_pwsh.tmp" || fail_all "copy of $pshome"
+        mv "$guest_pwsh.tmp" "$guest_pwsh"
+    fi
+    (cd "$REPO" && dotnet pwsh -NoProfile -NonInteractive -Command './build.ps1 -Task Build, Package, Modules' >&2) \
+        || fail_all "build.ps1 -Task Build, Package, Modules"
+    export IVOL_GUEST_PWSH="$guest_pwsh/pwsh"
+fi
 
 # A results dir per run, so concurrent runs (several developers on one machine) never read each other's verdicts.
 mkdir -p "$HERE/.work/results"
@@ -56,6 +80,16 @@ for s in $scenarios; do
         echo "FAIL $s"; failed=$((failed + 1))
     fi
 done
+if [ "$pester" = 1 ]; then
+    pline="$(grep -E "^Pester: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" "$RES/pester-output.log" 2>/dev/null | tail -n1)"
+    if [ -n "$pline" ]; then
+        echo "kernel pester: ${pline#Pester: }"
+        echo "$pline" | grep -qE " 0 failed" || { [ "$grc" = 0 ] && grc=1; }
+    else
+        echo "kernel: the Pester Acceptance run gave no result line (see $RES/pester-output.log)" >&2
+        echo "kernel pester: 0 passed, 1 failed, 0 skipped"; [ "$grc" = 0 ] && grc=1
+    fi
+fi
 echo "kernel: guest exit $grc, wall $(( $(date +%s) - start )) s (guest $(cat "$RES/wall-seconds" 2>/dev/null || echo ?) s)" >&2
 echo "kernel: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$grc" = 0 ]

@@ -22,9 +22,9 @@ echo "$ERR" | grep -q '"error": *"DeviceBusy"' || die "no DeviceBusy: $ERR"
 expect_rc 0 ivol close e1 --deferred
 expect_eq "$(dmsetup ls | grep -c '^e1' || true)" "1" "deferred: still there while open"
 exec 3<&-
-for i in $(seq 1 50); do dmsetup ls | grep -q '^e1' || break; sleep 0.1; done
+wait_for "deferred removal of e1" bash -c '! dmsetup ls | grep -q "^e1"'
 expect_eq "$(dmsetup ls | grep -c '^e1' || true)" "0" "deferred removal after last close"
-for i in $(seq 1 50); do losetup -a | grep -q vol.img || break; sleep 0.1; done
+wait_for "loop autoclear after the deferred removal" bash -c '! losetup -a | grep -q vol.img'
 expect_eq "$(losetup -a | grep -c vol.img || true)" "0" "loop detached after deferred removal"
 
 # No udev in the guest: the kernel removed e1 on the last close, nobody unlinked its node; our next call does.

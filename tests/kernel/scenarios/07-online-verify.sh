@@ -18,7 +18,7 @@ data_start() { # FORMAT-JSON: byte offset of logical sector 0 (area 0: after the
 }
 remove_mapping() { # NAME: a clean removal without starting ivol (the kernel flushes the journal; the loop autoclears)
     dmsetup remove "$1"
-    for i in $(seq 1 50); do losetup -a | grep -q "$2" || break; sleep 0.1; done
+    wait_for "loop autoclear of $2" bash -c '! losetup -a | grep -q "$1"' _ "$2"
 }
 
 ivol format vol.img --size 16M --integrity crc32c --batch-mode --json > fmt.json

@@ -38,11 +38,10 @@ flip() { # image byte-offset: invert one byte in place
     printf "$(printf '\\%03o' $(( (b ^ 0xff) & 0xff )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
-wait_idle() { # md name: wait for sync_action to return to idle (at most 120 s)
-    local i
-    sleep 0.5
-    for i in $(seq 1 240); do [ "$(cat /sys/block/$1/md/sync_action)" = idle ] && return 0; sleep 0.5; done
-    die "$1: sync_action still $(cat /sys/block/$1/md/sync_action) after 120 s"
+wait_idle() { # md name: wait for sync_action to return to idle (writing "check" sets the request flags at once, so it
+    # reads "check" until md has finished the pass; no sleep needed)
+    wait_for "$1: sync_action back to idle" \
+        bash -c '[ "$(cat /sys/block/$1/md/sync_action)" = idle ]' _ "$1"
 }
 
 dmdev() { echo "dm-$(dmsetup info -c --noheadings -o minor "$1" | tr -d ' ')"; }

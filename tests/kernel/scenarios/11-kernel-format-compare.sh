@@ -98,7 +98,7 @@ truncate -s 256M c.img
 python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
     dotnet "$IVOL_DLL" format c.img --integrity crc32c --batch-mode --kernel --progress-json 2> cancel.err > /dev/null &
 pid=$!
-for i in $(seq 1 300); do grep -q '"bytes":"[1-9]' cancel.err && break; sleep 0.1; done
+wait_for "wipe progress before SIGINT" bash -c 'grep -q "\"bytes\":\"[1-9]" cancel.err || ! kill -0 '"$pid"' 2>/dev/null'
 kill -INT $pid
 set +e; wait $pid; rc=$?; set -e
 expect_eq "$rc" "130" "cancelled kernel format: exit code"

@@ -1,6 +1,6 @@
 # Helpers for kernel scenarios (sourced by guest-suite.sh before each scenario; runs inside the guest, bash).
 # A scenario is a bash script run with `set -euo pipefail` in its own scratch dir ($S); it passes when it exits 0.
-# Use: ivol ... (our CLI), die "msg", expect_eq A B "what", expect_rc N cmd..., json FILE EXPR (python3 expression on `j`),
+# Use: ivol ... (our CLI), die "msg", wait_for WHAT CMD... (poll a state), expect_eq A B "what", expect_rc N cmd..., json FILE EXPR (python3 expression on `j`),
 # pattern FILE SECTORS SEED (deterministic bytes), kernel_failed_sectors (dmesg "Checksum failed at sector" as decimals).
 
 IVOL_DLL="${IVOL_DLL:-$IVOL_REPO/src/IntegrityVolume.Cli/bin/Release/net8.0/ivol.dll}"
@@ -46,6 +46,17 @@ PY
 # Decimal, sorted, unique sectors of "Checksum failed at sector 0x..." lines since the last `dmesg -C`.
 kernel_failed_sectors() {
     dmesg | sed -n 's/.*Checksum failed at sector 0x\([0-9a-fA-F]*\).*/\1/p' | while read -r h; do echo $((16#$h)); done | sort -n | uniq
+}
+
+# wait_for WHAT CMD...: poll CMD until it succeeds - the test waits on state, never on elapsed time. The limit
+# (IVOL_GUEST_WAIT_LIMIT, default 600 s) only turns a hang into a failure; TCG on a busy host is slow.
+wait_for() {
+    local what=$1; shift
+    local end=$(( $(date +%s) + ${IVOL_GUEST_WAIT_LIMIT:-600} ))
+    until "$@"; do
+        [ "$(date +%s)" -lt "$end" ] || die "$what: not reached after ${IVOL_GUEST_WAIT_LIMIT:-600} s"
+        sleep 0.1
+    done
 }
 
 # Remove every mapping and loop device a scenario left behind (the next one starts clean).
