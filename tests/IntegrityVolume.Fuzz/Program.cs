@@ -4,7 +4,7 @@ using SharpFuzz;
 namespace IntegrityVolume.Fuzz;
 
 /// <summary>
-/// ivol-fuzz fuzz            - under afl-fuzz (SharpFuzz fork server, persistent); input on stdin / shared memory.
+/// ivol-fuzz fuzz            - under afl-fuzz (SharpFuzz fork server, the input run in a child process).
 /// ivol-fuzz replay PATH...  - run every file (directories recursively) through the same target, no fuzzer needed.
 /// ivol-fuzz seed FIXTURES OUT - write the seed corpus from the kernel-made fixtures (see <see cref="Seeds"/>).
 /// </summary>
@@ -18,8 +18,10 @@ public static class Program
         {
             case "fuzz":
             {
+                // Out of process: the watchdog's FailFast ends only the child running the input, which afl-fuzz records
+                // as a crash; in process it would end the fork server and the whole campaign.
                 using var target = new Target(timeout);
-                Fuzzer.Run(stream =>
+                Fuzzer.OutOfProcess.Run(stream =>
                 {
                     using var ms = new MemoryStream();
                     stream.CopyTo(ms);

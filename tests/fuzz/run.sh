@@ -49,7 +49,9 @@ if command -v afl-fuzz >/dev/null 2>&1 && [[ -x "$work/tools/sharpfuzz" ]]; then
     timeout $((seconds + 60)) afl-fuzz -V "$seconds" -i "$corpus" -o "$work/findings" -x tests/fuzz/dictionary \
       -t 20000 -m none -- dotnet "$work/afl/IntegrityVolume.Fuzz.dll" fuzz >"$work/afl.log" 2>&1
   stats=$work/findings/default/fuzzer_stats
-  if [[ -f $stats ]]; then
+  if grep -q "PROGRAM ABORT" "$work/afl.log"; then
+    failed=$((failed + 1)); echo "afl-fuzz aborted:"; grep -A3 "PROGRAM ABORT" "$work/afl.log" | head -5
+  elif [[ -f $stats ]]; then
     grep -E "^(execs_done|execs_per_sec|bitmap_cvg|corpus_count|saved_crashes|saved_hangs) " "$stats" | tr -s ' '
     passed=$((passed + 1))
     for f in "$work"/findings/default/crashes/id:* "$work"/findings/default/hangs/id:*; do
