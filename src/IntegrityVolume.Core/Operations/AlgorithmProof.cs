@@ -20,7 +20,7 @@ internal static class AlgorithmProof
 
     /// <summary>Outcome, and when refuted an error naming what the tags do match, if anything.</summary>
     public static (Outcome Outcome, IntegrityVolumeException? Error) Check(VolumeOperations.OpenedVolume v, string path,
-        TagAlgorithm algorithm, byte[]? key, ulong writeStart, InterruptedWrite? interrupted)
+        TagAlgorithm algorithm, IntegrityKey? key, ulong writeStart, InterruptedWrite? interrupted)
     {
         var g = v.Geometry;
         var samples = new List<ulong>();
@@ -58,7 +58,7 @@ internal static class AlgorithmProof
                 "unkeyed algorithm: the volume uses a keyed algorithm (hmac-*, give it with its key) or its tags are damaged. --force / -Force writes anyway.", path));
     }
 
-    private static bool Matches(Superblock sb, TagAlgorithm algorithm, byte[]? key, List<ulong> samples, byte[][] data, byte[][] tags)
+    private static bool Matches(Superblock sb, TagAlgorithm algorithm, IntegrityKey? key, List<ulong> samples, byte[][] data, byte[][] tags)
     {
         using var computer = TagComputer.ForVolume(sb, algorithm, key);
         for (int i = 0; i < samples.Count; i++)
