@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using IntegrityVolume.Core;
@@ -142,7 +143,7 @@ public class WriteSafetyTests
         using var copy = new FixtureCase(id).CopyOf(image);
         using var input = Input(20_000, 6);
         var before = File.ReadAllBytes(copy.Path);
-        var spec = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = keyHex.Length == 0 ? null : Convert.FromHexString(keyHex) };
+        var spec = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm), Key = TestKey.Of(keyHex.Length == 0 ? null : Convert.FromHexString(keyHex)) };
         var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Write(new WriteRequest
             { Volume = At(copy.Path), Integrity = spec, InputPath = input.Path, OffsetSectors = 8 }));
         Assert.Equal(expected, ex.ErrorId);
@@ -181,14 +182,14 @@ public class WriteSafetyTests
         var keyA = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
         var keyB = Enumerable.Range(2, 32).Select(i => (byte)i).ToArray();
         VolumeOperations.Format(new FormatRequest { Volume = At(img.Path), CreateSizeBytes = 16 << 20, SectorSize = 4096,
-            Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = keyA } });
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256"), Key = TestKey.Of(keyA) } });
         using var input = Input(40_000, 9);
-        var wrong = new WriteRequest { Volume = At(img.Path), Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = keyB }, InputPath = input.Path };
+        var wrong = new WriteRequest { Volume = At(img.Path), Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256"), Key = TestKey.Of(keyB) }, InputPath = input.Path };
         Assert.Equal(ErrorIds.KeyMismatch, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Write(wrong)).ErrorId);
         var forced = VolumeOperations.Write(wrong with { Force = true });
         Assert.Contains(forced.Warnings, w => w.Contains("--force") && w.Contains(ErrorIds.KeyMismatch));
         // What --force wrote fails with the volume's real key: the kernel would reject those blocks.
-        var r = VolumeOperations.Verify(new VerifyRequest { Volume = At(img.Path), Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = keyA } });
+        var r = VolumeOperations.Verify(new VerifyRequest { Volume = At(img.Path), Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256"), Key = TestKey.Of(keyA) } });
         Assert.Equal(10UL, r.MismatchedBlocks);
     }
 
@@ -198,7 +199,7 @@ public class WriteSafetyTests
         using var img = new TempFile(".img");
         VolumeOperations.Format(new FormatRequest { Volume = At(img.Path), CreateSizeBytes = 16 << 20, NoWipe = true });
         using var input = Input(4096, 10);
-        var w = VolumeOperations.Write(new WriteRequest { Volume = At(img.Path), Integrity = new IntegrityAlgorithmSpec { Algorithm = "sha256" }, InputPath = input.Path });
+        var w = VolumeOperations.Write(new WriteRequest { Volume = At(img.Path), Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("sha256") }, InputPath = input.Path });
         Assert.Contains(w.Warnings, x => x.Contains("could prove"));
     }
 
