@@ -46,7 +46,7 @@ elif [[ -x tests/kernel/run.sh || -f tests/kernel/run.sh ]]; then
   rm -f "$log"
 fi
 
-for suite in ansible aot crash; do
+for suite in ansible aot crash fuzz; do
   script=tests/$suite/run.sh; [[ $suite == aot ]] && script=tests/aot/build.sh
   [[ -f $script ]] || continue
   if [[ -n "${IVOL_SKIP_EXTRA:-}" ]]; then echo "== $suite: skipped (IVOL_SKIP_EXTRA is set)"; continue; fi
