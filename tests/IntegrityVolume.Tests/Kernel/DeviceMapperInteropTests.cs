@@ -26,7 +26,7 @@ public class DeviceMapperInteropTests
     [Fact]
     public void IoctlNumbersUseTheGenericEncoding()
     {
-        if (RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64)) return;
+        if (RuntimeInformation.ProcessArchitecture is not (System.Runtime.InteropServices.Architecture.X64 or System.Runtime.InteropServices.Architecture.Arm64)) return;
         Assert.Equal((nuint)0xC138FD00, Dm.Command(Dm.VERSION));
         Assert.Equal((nuint)0xC138FD03, Dm.Command(Dm.DEV_CREATE));
         Assert.Equal((nuint)0xC138FD09, Dm.Command(Dm.TABLE_LOAD));
