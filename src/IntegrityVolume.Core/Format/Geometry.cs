@@ -115,7 +115,12 @@ public sealed record Geometry
             throw new IntegrityVolumeException(ErrorIds.SuperblockBadInterleave, ErrorKind.InvalidData, separateMetadata
                 ? "The superblock describes an interleaved volume, but a separate data device was given."
                 : "The superblock describes a volume with a separate data device (log2_interleave_sectors 0); give the data device too.", target);
-        // Bounds first, before any shift or multiply: every later sum stays below the device size (< 2^55 sectors).
+        // A device's length is a 64-bit signed byte count, so no real device has 2^54 sectors or more; with that
+        // bound, and the bounds below checked before any shift or multiply, every later sum and byte offset stays in 64 bits.
+        const ulong maxDeviceSectors = (ulong)long.MaxValue / 512;
+        if (metadataDeviceSectors > maxDeviceSectors || dataDeviceSectors > maxDeviceSectors)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"A device of {Math.Max(metadataDeviceSectors, dataDeviceSectors)} sectors is larger than 2^63 bytes.", target);
         if (start >= metadataDeviceSectors)
             throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,
                 $"{start} reserved sectors are beyond the end of the device ({metadataDeviceSectors} sectors).", target);

@@ -158,7 +158,7 @@ public static class JournalInspector
     /// <summary>rw_section_mac (read): the 64-byte section MAC, 8 bytes at offset 496 of each of the 8 metadata sectors.</summary>
     private static bool MacMatches(byte[] section, Geometry g, uint index, Superblock sb, TagHasher journalMac)
     {
-        var mac = Operations.JournalWriter.SectionMac(section, g, index, sb, journalMac);
+        var mac = JournalSection.Mac(section, g, index, sb, journalMac);
         for (int j = 0; j < Geometry.JournalBlockSectors; j++)
             if (!section.AsSpan(j * 512 + 496, Geometry.JournalMacPerSector).SequenceEqual(mac.AsSpan(j * 8, 8))) return false;
         return true;
@@ -177,7 +177,7 @@ public static class JournalInspector
 
     /// <summary>Entry n lives in metadata sector n % 8 at byte (n / 8) * journal_entry_size.</summary>
     private static Span<byte> EntrySpan(byte[] section, Geometry g, int n) =>
-        section.AsSpan((n % Geometry.JournalBlockSectors) * 512 + (n / Geometry.JournalBlockSectors) * g.JournalEntrySize, g.JournalEntrySize);
+        section.AsSpan(JournalSection.EntryOffset(g, n), g.JournalEntrySize);
 
     /// <summary>journal_entry_is_unused: sector_hi == 0xFFFFFFFF.</summary>
     private static bool IsUnused(byte[] section, Geometry g, int n) =>

@@ -35,11 +35,8 @@ internal static class JournalWriter
     private static void MarkEntriesUnused(Span<byte> section, Geometry g)
     {
         for (int n = 0; n < g.JournalSectionEntries; n++)
-            BinaryPrimitives.WriteUInt32LittleEndian(section[(EntryOffset(g, n) + 4)..], 0xFFFFFFFFu);
+            BinaryPrimitives.WriteUInt32LittleEndian(section[(JournalSection.EntryOffset(g, n) + 4)..], 0xFFFFFFFFu);
     }
-
-    private static int EntryOffset(Geometry g, int n) =>
-        (n % Geometry.JournalBlockSectors) * 512 + (n / Geometry.JournalBlockSectors) * g.JournalEntrySize;
 
     /// <summary>commit_id(section, sector, seq 0) at offset 504 of every sector, and the section MAC when there is a journal_mac.</summary>
     private static void Stamp(Span<byte> section, Geometry g, uint index, Superblock sb, TagHasher? journalMac)
@@ -47,29 +44,9 @@ internal static class JournalWriter
         for (uint j = 0; j < g.JournalSectionSectors; j++)
             BinaryPrimitives.WriteUInt64LittleEndian(section[((int)j * 512 + 504)..], JournalInspector.CommitId(index, j, 0));
         if (journalMac is null) return;
-        var mac = SectionMac(section, g, index, sb, journalMac);
+        var mac = JournalSection.Mac(section, g, index, sb, journalMac);
         for (int j = 0; j < Geometry.JournalBlockSectors; j++)
             mac.AsSpan(j * 8, 8).CopyTo(section[(j * 512 + 496)..]);
-    }
-
-    /// <summary>journal_mac over [salt ‖ LE64(section)] (FIXED_HMAC only) ‖ the 8-byte sector field of every entry; 64 bytes.</summary>
-    internal static byte[] SectionMac(ReadOnlySpan<byte> section, Geometry g, uint sectionIndex, Superblock sb, TagHasher mac)
-    {
-        byte[] prefix = Array.Empty<byte>();
-        if (sb.HasFlag(SuperblockFlags.FixedHmac))
-        {
-            prefix = new byte[24];
-            sb.Salt.CopyTo(prefix, 0);
-            BinaryPrimitives.WriteUInt64LittleEndian(prefix.AsSpan(16), sectionIndex);
-        }
-        var sectors = new byte[g.JournalSectionEntries * 8];
-        for (int n = 0; n < g.JournalSectionEntries; n++)
-            section.Slice(EntryOffset(g, n), 8).CopyTo(sectors.AsSpan(n * 8));
-        var digest = new byte[Math.Max(64, mac.DigestSize)];
-        mac.Hash(prefix, sectors, digest);
-        var result = new byte[64];
-        digest.AsSpan(0, Math.Min(64, mac.DigestSize)).CopyTo(result);
-        return result;
     }
 
     /// <summary>sb_mac: journal_mac over sb[0 .. 512 - mac_size) stored at 512 - mac_size (FIXED_HMAC with journal_mac).</summary>
