@@ -24,6 +24,14 @@ public class ModuleLayoutTests
     }
 
     [Fact]
+    public void The_SMA_stub_is_the_stable_PowerShellStandard_Library_5_1_1()
+    {
+        // Issue 13: the stable 5.1.1 replaced 5.1.0-preview-06 (same reference surface, no preview dependency).
+        Assert.Equal("5.1.1", ModulePaths.SmaStubVersion);
+        Assert.True(File.Exists(ModulePaths.SmaStub), ModulePaths.SmaStub);
+    }
+
+    [Fact]
     public void Microsoft_Extensions_ObjectPool_if_ever_used_is_referenced_at_8_0_and_not_shipped()
     {
         // pwsh ships its own copy in $PSHOME (7.4.2+: 8.0.x, 7.6: 10.0.x); see about_IntegrityVolume, DEPENDENCIES.
