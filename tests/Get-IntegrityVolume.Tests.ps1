@@ -21,7 +21,8 @@ Describe 'Get-IntegrityVolume' -Tag 'Unit' {
             # The Name set is the default so that a call without arguments lists the active volumes.
             $cmd.DefaultParameterSet | Should -Be 'Name'
             $p = $cmd.Parameters['Path']
-            $p.Aliases | Should -Be @('PSPath', 'FullName', 'DevicePath')
+            $p.Aliases | Should -Be @('DevicePath')
+            $cmd.Parameters['LiteralPath'].Aliases | Should -Be @('PSPath', 'LP', 'FullName')
             $attr = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
             $attr.ParameterSetName | Should -Be 'Path'
             $attr.Position | Should -Be 0
@@ -57,7 +58,7 @@ Describe 'Get-IntegrityVolume' -Tag 'Unit' {
             (Get-IntegrityVolume -Path $bracket).Path | Should -Be $bracket
         }
 
-        It 'binds FileInfo objects to -Path, not their Name to -Name' {
+        It 'binds FileInfo objects to -LiteralPath, not their Name to -Name' {
             $v = Get-Item -LiteralPath $a | Get-IntegrityVolume
             $v | Should -BeOfType IntegrityVolume.Core.VolumeInfo
         }

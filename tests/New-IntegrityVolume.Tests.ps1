@@ -88,6 +88,21 @@ Describe 'New-IntegrityVolume' -Tag 'Unit' {
             $v.Salt | Should -Be ('0' * 32)
         }
 
+        It 'formats every path of a string array, and plain strings from the pipeline (issue 13, defect 2)' {
+            (Get-Command New-IntegrityVolume).Parameters.Path.ParameterType | Should -Be ([string[]])
+            $a = Join-Path $TestDrive 'many-a.img'; $b = Join-Path $TestDrive 'many-b.img'; $c = Join-Path $TestDrive 'many-c.img'
+            $r = New-IntegrityVolume -Path $a, $b -Size 1MB -PassThru -Confirm:$false
+            $r.Path | Should -Be @($a, $b)
+            ($c | New-IntegrityVolume -Size 1MB -PassThru -Confirm:$false).Path | Should -Be $c
+            (Test-IntegrityVolume -Path $a, $b, $c -Quiet) | Should -Be @($true, $true, $true)
+        }
+
+        It 'takes -Path literally (no wildcards: the file does not exist yet)' {
+            (Get-Command New-IntegrityVolume).Parameters.Path.Attributes.TypeId.Name | Should -Not -Contain 'SupportsWildcardsAttribute'
+            $odd = Join-Path $TestDrive 'new[1].img'
+            (New-IntegrityVolume -Path $odd -Size 1MB -PassThru -Confirm:$false).Path | Should -Be $odd
+        }
+
         It 'binds Get-ChildItem output by property name' {
             $path = Join-Path $TestDrive 'piped.img'
             [IO.File]::WriteAllBytes($path, [byte[]]::new(4MB))
@@ -127,8 +142,8 @@ Describe 'New-IntegrityVolume' -Tag 'Unit' {
         }
 
         It 'still reports invalid parameters' {
-            New-IntegrityVolume -Path (Join-Path $TestDrive 'w.img') -Size 8MB -Algorithm md5 -WhatIf -ErrorAction SilentlyContinue -ErrorVariable err
-            $err[0].FullyQualifiedErrorId | Should -Be "UnknownAlgorithm,$fqid"
+            $e = { New-IntegrityVolume -Path (Join-Path $TestDrive 'w.img') -Size 8MB -Algorithm md5 -WhatIf -ErrorAction SilentlyContinue } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -Be "UnknownAlgorithm,$fqid"
         }
     }
 

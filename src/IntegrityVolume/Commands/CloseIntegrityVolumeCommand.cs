@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -15,7 +16,7 @@ namespace IntegrityVolume.Commands;
 public sealed class CloseIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 {
     /// <summary>Device-mapper names of the volumes (no wildcards: closing is not a search).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [ArgumentCompleter(typeof(MapperNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();

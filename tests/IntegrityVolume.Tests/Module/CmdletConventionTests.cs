@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using IntegrityVolume.Tests.Module.Support;
 using Xunit;
 
@@ -230,10 +230,10 @@ public class CmdletConventionTests
     public void Mapper_names_complete_from_the_active_mappings()
     {
         foreach (var name in new[] { "Get-IntegrityVolume", "Test-IntegrityVolume", "Close-IntegrityVolume" })
-            Assert.Equal("IntegrityVolume.Commands.MapperNameCompleter", Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
+            Assert.Equal("IntegrityVolume.Host.MapperNameCompleter", Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
         Assert.Null(Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
         foreach (var name in new[] { "Algorithm", "JournalIntegrity" })
-            Assert.Equal("IntegrityVolume.Commands.AlgorithmCompleter", Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == name).CompleterType);
+            Assert.Equal("IntegrityVolume.Host.AlgorithmCompleter", Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == name).CompleterType);
     }
 
     [Fact]
@@ -278,10 +278,10 @@ public class CmdletConventionTests
     }
 
     [Fact]
-    public void Engine_sources_do_not_use_System_Management_Automation()
+    public void Common_sources_do_not_use_System_Management_Automation()
     {
         // The test project compiles them without SMA, so a use would not even build; this names the rule.
-        foreach (var file in Directory.GetFiles(ModulePaths.EngineDir, "*.cs", SearchOption.AllDirectories))
+        foreach (var file in Directory.GetFiles(ModulePaths.CommonDir, "*.cs", SearchOption.AllDirectories))
         {
             var code = File.ReadAllLines(file).Where(l => !l.TrimStart().StartsWith("//", StringComparison.Ordinal));
             Assert.DoesNotContain(code, l => l.Contains("System.Management.Automation", StringComparison.Ordinal) || l.Contains("PSCmdlet", StringComparison.Ordinal));
@@ -304,7 +304,7 @@ public class CmdletConventionTests
     {
         var allowed = ModuleMetadata.Cmdlets.Select(c => c.ClassFullName)
             .Append("IntegrityVolume.Commands.IntegrityVolumeCmdletBase")
-            .Append("IntegrityVolume.Engine.Display")
+            .Append("IntegrityVolume.Common.Display")
             .OrderBy(n => n);
         Assert.Equal(allowed, ModuleMetadata.PublicTypeNames);
     }

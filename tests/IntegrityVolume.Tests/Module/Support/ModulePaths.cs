@@ -46,7 +46,7 @@ internal static class ModulePaths
     public static string AboutTopic => Path.Combine(HelpDir, "about_IntegrityVolume.help.txt");
     public static string MarkdownDir => Path.Combine(RepoRoot, "docs", "en-US");
     public static string CommandsDir => Path.Combine(ModuleProjectDir, "Commands");
-    public static string EngineDir => Path.Combine(ModuleProjectDir, "Engine");
+    public static string CommonDir => Path.Combine(ModuleProjectDir, "Common");
     public static string PesterDir => Path.Combine(RepoRoot, "tests");
 
     /// <summary>The PowerShellStandard.Library version the module project references (its csproj is the one source).</summary>

@@ -1,7 +1,7 @@
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>
 /// The subset of System.Management.Automation.ErrorCategory the module uses, with the same names and numeric

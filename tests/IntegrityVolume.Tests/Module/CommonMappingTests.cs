@@ -1,7 +1,7 @@
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
@@ -11,7 +11,7 @@ namespace IntegrityVolume.Tests.Module;
 /// device-mapper: parameter → kernel-layer request, the -WhatIf checks on real images, name lookup and completion
 /// over injected List/Status, and the error categories of the kernel layer's ids.
 /// </summary>
-public sealed class EngineMappingTests : IDisposable
+public sealed class CommonMappingTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ivol-map-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -1,10 +1,10 @@
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
-public class EngineErrorMappingTests
+public class CommonErrorMappingTests
 {
     [Fact]
     public void Every_ErrorKind_has_a_category()

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Journal;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
@@ -10,7 +10,7 @@ namespace IntegrityVolume.Tests.Module;
 /// The cmdlets' flow without PowerShell: parameters → RequestBuilder → Core, on real image files. What the
 /// cmdlet classes add on top (binding, ShouldProcess, WriteObject) is covered by the Pester suite.
 /// </summary>
-public sealed class EngineWorkflowTests : IDisposable
+public sealed class CommonWorkflowTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ivol-flow-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);

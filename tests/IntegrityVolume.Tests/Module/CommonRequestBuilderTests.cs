@@ -1,10 +1,10 @@
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
-public sealed class EngineRequestBuilderTests : IDisposable
+public sealed class CommonRequestBuilderTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ivol-req-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
