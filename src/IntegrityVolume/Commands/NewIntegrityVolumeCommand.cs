@@ -16,6 +16,7 @@ public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
 {
     /// <summary>Block devices or image files to format. Literal (no wildcards: the files may not exist yet); created when -Size is given.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Alias("DevicePath")]
     [ValidateNotNullOrEmpty]
     public override string[] Path { get; set; } = Array.Empty<string>();
 

@@ -16,58 +16,26 @@ public sealed class CommonRequestBuilderTests : IDisposable
         return p;
     }
 
-    [Fact]
-    public void Format_maps_every_parameter()
-    {
-        string key = File_("k", new byte[] { 1, 2, 3, 4 });
-        string jkey = File_("jk", new byte[] { 9, 9 });
-        var r = RequestBuilder.Format(new FormatParameters
-        {
-            Path = Path.Combine(_dir, "new.img"), Size = 1 << 20, Algorithm = " hmac-sha256 ", KeyFile = key, TagSize = 16, SectorSize = 4096,
-            JournalSize = 1 << 16, InterleaveSectors = 1024, LegacyPadding = true, LegacyHmac = true, JournalIntegrity = "hmac-sha1",
-            JournalIntegrityKeyFile = jkey, BitmapSectorsPerBit = 8192, DataDevice = "/dev/data", ReservedSectors = 16, NoWipe = true, Force = true,
-        });
-        Assert.Equal(Path.Combine(_dir, "new.img"), r.Volume.Path);
-        Assert.Equal("/dev/data", r.Volume.DataDevicePath);
-        Assert.Equal(16UL, r.Volume.ReservedSectors);
-        Assert.Equal(1L << 20, r.CreateSizeBytes);
-        Assert.Equal("hmac-sha256", r.Integrity.Algorithm);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, r.Integrity.Key);
-        Assert.Equal(16, r.TagSize);
-        Assert.Equal(4096, r.SectorSize);
-        Assert.Equal(1L << 16, r.JournalSizeBytes);
-        Assert.Equal(1024UL, r.InterleaveSectors);
-        Assert.True(r.LegacyPadding && r.LegacyHmac && r.NoWipe && r.Force);
-        Assert.Equal("hmac-sha1", r.JournalIntegrity);
-        Assert.Equal(new byte[] { 9, 9 }, r.JournalIntegrityKey);
-        Assert.Equal(8192UL, r.BitmapSectorsPerBit);
-        Assert.Null(r.Salt);
-    }
+    // The cmdlets build Core requests themselves (issue 14 item 3); what stays here is the intake the cmdlets share.
 
     [Fact]
-    public void Format_leaves_unbound_values_to_core_defaults()
+    public void Journal_integrity_is_trimmed_and_its_key_read()
     {
-        var r = RequestBuilder.Format(new FormatParameters { Path = "/dev/sdz" });
-        Assert.Null(r.CreateSizeBytes);
-        Assert.Null(r.TagSize);
-        Assert.Null(r.JournalSizeBytes);
-        Assert.Null(r.InterleaveSectors);
-        Assert.Null(r.BitmapSectorsPerBit);
-        Assert.Null(r.Volume.DataDevicePath);
-        Assert.Null(r.Integrity.Key);
-        Assert.Null(r.JournalIntegrity);
-        Assert.Equal("crc32c", r.Integrity.Algorithm);
-        Assert.Equal(512, r.SectorSize);
-        Assert.False(r.Force || r.NoWipe || r.LegacyHmac || r.LegacyPadding);
+        var (algorithm, key) = RequestBuilder.JournalIntegrity(" hmac-sha1 ", File_("jk", new byte[] { 9, 9 }));
+        Assert.Equal("hmac-sha1", algorithm);
+        Assert.Equal(new byte[] { 9, 9 }, key);
+        Assert.Equal((null, null), RequestBuilder.JournalIntegrity("", null));
+        Assert.Equal((null, null), RequestBuilder.JournalIntegrity(null, null));
     }
 
     [Fact]
     public void Journal_key_without_journal_algorithm_is_InvalidParameter()
     {
-        var ex = Assert.Throws<IntegrityVolumeException>(() => RequestBuilder.Format(new FormatParameters
-            { Path = "/dev/sdz", JournalIntegrityKeyFile = File_("jk", new byte[] { 1 }) }));
+        var ex = Assert.Throws<IntegrityVolumeException>(() => RequestBuilder.JournalIntegrity(" ", File_("jk", new byte[] { 1 })));
         Assert.Equal(ErrorIds.InvalidParameter, ex.ErrorId);
         Assert.Contains("-JournalIntegrity", ex.Message);
+        Assert.Equal(ErrorIds.KeyFileInvalid, Assert.Throws<IntegrityVolumeException>(() =>
+            RequestBuilder.JournalIntegrity("hmac-sha256", Path.Combine(_dir, "missing"))).ErrorId);
     }
 
     [Theory]
@@ -75,8 +43,21 @@ public sealed class CommonRequestBuilderTests : IDisposable
     [InlineData(-512L)]
     public void Non_positive_size_is_InvalidSize(long size)
     {
-        var ex = Assert.Throws<IntegrityVolumeException>(() => RequestBuilder.Format(new FormatParameters { Path = Path.Combine(_dir, "x.img"), Size = size }));
+        var ex = Assert.Throws<IntegrityVolumeException>(() => RequestBuilder.CreateSize(size, Path.Combine(_dir, "x.img")));
         Assert.Equal(ErrorIds.InvalidSize, ex.ErrorId);
+        Assert.Null(RequestBuilder.CreateSize(null, "/x"));
+        Assert.Equal(512L, RequestBuilder.CreateSize(512, "/x"));
+    }
+
+    [Fact]
+    public void An_image_in_a_missing_folder_is_DeviceNotFound_naming_the_folder()
+    {
+        string missing = Path.Combine(_dir, "no-such-folder", "a.img");
+        var ex = Assert.Throws<IntegrityVolumeException>(() => RequestBuilder.RequireParentFolder(missing));
+        Assert.Equal(ErrorIds.DeviceNotFound, ex.ErrorId);
+        Assert.Equal(missing, ex.Target);
+        Assert.Contains(Path.Combine(_dir, "no-such-folder"), ex.Message);
+        RequestBuilder.RequireParentFolder(Path.Combine(_dir, "a.img"));
     }
 
     [Fact]
@@ -84,79 +65,32 @@ public sealed class CommonRequestBuilderTests : IDisposable
     {
         string existing = File_("exists.img", new byte[4096]);
         // -WhatIf (PlanFormat) refuses as the real format does.
-        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.PlanFormat(RequestBuilder.Format(new FormatParameters { Path = existing, Size = 1 << 20 })));
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.PlanFormat(FormatOf(existing, 1 << 20)));
         Assert.Equal(ErrorIds.FileExists, ex.ErrorId);
         Assert.Equal(ErrorKind.ResourceExists, ex.Kind);
         Assert.Equal(existing, ex.Target);
-        Assert.NotNull(RequestBuilder.Format(new FormatParameters { Path = existing, Size = 1 << 20, Force = true }));
-    }
-
-    [Fact]
-    public void A_bad_journal_key_scrubs_the_tag_key_already_read()
-    {
-        string key = File_("k", new byte[] { 5, 5, 5 });
-        Assert.Throws<IntegrityVolumeException>(() => RequestBuilder.Format(new FormatParameters
-            { Path = "/dev/sdz", KeyFile = key, JournalIntegrity = "hmac-sha256", JournalIntegrityKeyFile = Path.Combine(_dir, "missing") }));
     }
 
     [Fact]
     public void Scrub_zeroes_key_material()
     {
-        var r = RequestBuilder.Format(new FormatParameters
+        var r = FormatOf("/dev/sdz", null) with
         {
-            Path = "/dev/sdz", Algorithm = "hmac-sha256", KeyFile = File_("k", new byte[] { 1, 2 }),
-            JournalIntegrity = "hmac-sha256", JournalIntegrityKeyFile = File_("jk", new byte[] { 3, 4 }),
-        });
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = new byte[] { 1, 2 } },
+            JournalIntegrityKey = new byte[] { 3, 4 },
+        };
         var key = r.Integrity.Key!;
         var jkey = r.JournalIntegrityKey!;
         RequestBuilder.Scrub(r);
         Assert.All(key, b => Assert.Equal(0, b));
         Assert.All(jkey, b => Assert.Equal(0, b));
+        var v = new VerifyRequest { Volume = new VolumeLocation { Path = "/v" }, Integrity = new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = new byte[] { 5 } }, JournalIntegrityKey = new byte[] { 6 } };
+        var (vk, vj) = (v.Integrity.Key!, v.JournalIntegrityKey!);
+        RequestBuilder.Scrub(v);
+        Assert.All(vk.Concat(vj), b => Assert.Equal(0, b));
         RequestBuilder.Scrub((FormatRequest?)null);
+        RequestBuilder.Scrub((VerifyRequest?)null);
         RequestBuilder.Scrub((IntegrityAlgorithmSpec?)null);
-    }
-
-    [Fact]
-    public void Verify_maps_threads_and_volume()
-    {
-        var r = RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", DataDevice = "", ReservedSectors = 8, Algorithm = "", ThrottleLimit = 3 });
-        Assert.Equal("/img/a", r.Volume.Path);
-        Assert.Null(r.Volume.DataDevicePath);
-        Assert.Equal(8UL, r.Volume.ReservedSectors);
-        Assert.Equal("crc32c", r.Integrity.Algorithm);
-        Assert.Equal(3, r.Threads);
-        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() =>
-            RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", ThrottleLimit = -1 })).ErrorId);
-    }
-
-    [Fact]
-    public void Verify_maps_the_journal_integrity_and_scrubs_both_keys()
-    {
-        var r = RequestBuilder.Verify(new VolumeParameters
-        {
-            Path = "/img/a", Algorithm = "hmac-sha256", KeyFile = File_("k", new byte[] { 1 }),
-            JournalIntegrity = " hmac-sha256 ", JournalIntegrityKeyFile = File_("jk", new byte[] { 2, 3 }),
-        });
-        Assert.Equal("hmac-sha256", r.JournalIntegrity);
-        Assert.Equal(new byte[] { 2, 3 }, r.JournalIntegrityKey);
-        var (key, jkey) = (r.Integrity.Key!, r.JournalIntegrityKey!);
-        RequestBuilder.Scrub(r);
-        Assert.All(key.Concat(jkey), b => Assert.Equal(0, b));
-        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() =>
-            RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", JournalIntegrityKeyFile = File_("jk2", new byte[] { 1 }) })).ErrorId);
-        Assert.Null(RequestBuilder.Verify(new VolumeParameters { Path = "/img/a", JournalIntegrity = "" }).JournalIntegrity);
-    }
-
-    [Fact]
-    public void Inspect_and_Write_map_their_parameters()
-    {
-        var loc = RequestBuilder.Inspect(new VolumeParameters { Path = "/img/a", DataDevice = "/img/d", ReservedSectors = 2 });
-        Assert.Equal(new VolumeLocation { Path = "/img/a", DataDevicePath = "/img/d", ReservedSectors = 2 }, loc);
-        var w = RequestBuilder.Write(new WriteParameters { Path = "/img/a", InputPath = "/in", OffsetSector = 64, Algorithm = "xxhash64" });
-        Assert.Equal("/in", w.InputPath);
-        Assert.Equal(64UL, w.OffsetSectors);
-        Assert.Equal("xxhash64", w.Integrity.Algorithm);
-        Assert.Null(w.Integrity.Key);
     }
 
     [Fact]
@@ -179,6 +113,7 @@ public sealed class CommonRequestBuilderTests : IDisposable
         Assert.Equal("Confirm", text.Caption);
     }
 
-    private static VolumeInfo Plan(string path) =>
-        VolumeOperations.PlanFormat(RequestBuilder.Format(new FormatParameters { Path = path, Size = 4 << 20 })).Volume;
+    private static FormatRequest FormatOf(string path, long? size) => new() { Volume = new VolumeLocation { Path = path }, CreateSizeBytes = size };
+
+    private static VolumeInfo Plan(string path) => VolumeOperations.PlanFormat(FormatOf(path, 4 << 20)).Volume;
 }
