@@ -148,6 +148,20 @@ Describe 'New-IntegrityVolume' -Tag 'Unit' {
     }
 
     Context 'Errors' {
+        It 'says which folder is missing, in its own words (issue 13, defect 5)' {
+            $path = Join-Path $TestDrive 'no-such-folder' 'x.img'
+            New-IntegrityVolume -Path $path -Size 1MB -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -Be "DeviceNotFound,$fqid"
+            $err[0].Exception.Message | Should -BeLike "*the folder $(Join-Path $TestDrive 'no-such-folder') does not exist*"
+            $err[0].Exception.Message | Should -Not -BeLike '*Could not find a part of the path*'
+        }
+
+        It 'reports a folder it may not write to without .NET''s raw message' -Skip:(-not $IsLinux) {
+            New-IntegrityVolume -Path /sys/ivol-test.img -Size 1MB -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -Be "DeviceAccessDenied,$fqid"
+            $err[0].Exception.Message | Should -Be '/sys/ivol-test.img: permission denied (the file system or its permissions refuse access).'
+        }
+
         It 'refuses an existing file when -Size is given without -Force (FileExists), leaving it unchanged' {
             $path = New-IvolTestImage
             $before = Get-IvolHash $path

@@ -10,7 +10,7 @@ namespace IntegrityVolume.Commands;
 /// device, its /dev/mapper node and the loop device it ran on. -Deferred removes a device that is in use when its
 /// last user closes it. Names come from -Name (also by property name) or from Get-IntegrityVolume objects.
 /// </summary>
-[Cmdlet(VerbsCommon.Close, "IntegrityVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+[Cmdlet(VerbsCommon.Close, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Close-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = NameParameterSet)]
 [OutputType(typeof(IntegrityCloseResult))]
 public sealed class CloseIntegrityVolumeCommand : IntegrityVolumeCmdletBase

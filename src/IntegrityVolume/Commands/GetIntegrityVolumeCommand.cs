@@ -16,7 +16,7 @@ namespace IntegrityVolume.Commands;
 /// default, pwsh would prompt for the mandatory -Path instead. Positional arguments and piped files or VolumeInfo
 /// objects still bind to -Path (the Name set has no positional parameter and takes only plain strings by value).
 /// </remarks>
-[Cmdlet(VerbsCommon.Get, "IntegrityVolume", DefaultParameterSetName = NameParameterSet)]
+[Cmdlet(VerbsCommon.Get, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Get-IntegrityVolume.md", DefaultParameterSetName = NameParameterSet)]
 [OutputType(typeof(VolumeInfo), ParameterSetName = new[] { PathParameterSet, LiteralPathParameterSet })]
 [OutputType(typeof(IntegrityMappingInfo), ParameterSetName = new[] { NameParameterSet })]
 public sealed class GetIntegrityVolumeCommand : VolumeCmdletBase

@@ -10,7 +10,7 @@ namespace IntegrityVolume.Commands;
 /// empty journal, tags of the zeroed data area), byte-compatible with the kernel's own format. Destroys data:
 /// ConfirmImpact High, -WhatIf validates everything and writes nothing; -WhatIf -PassThru emits the predicted volume.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "IntegrityVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathParameterSet)]
+[Cmdlet(VerbsCommon.New, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(VolumeInfo))]
 public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
 {

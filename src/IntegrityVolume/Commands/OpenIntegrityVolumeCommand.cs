@@ -15,7 +15,7 @@ namespace IntegrityVolume.Commands;
 /// Verb: Open (VerbsCommon, "makes a resource accessible"), paired with Close. ConfirmImpact Medium: it changes the
 /// system's device list but writes nothing to the volume beyond what the kernel writes on activation.
 /// </remarks>
-[Cmdlet(VerbsCommon.Open, "IntegrityVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+[Cmdlet(VerbsCommon.Open, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Open-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(IntegrityMappingInfo))]
 public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase

@@ -14,7 +14,7 @@ namespace IntegrityVolume.Commands;
 /// block of ACTIVE volumes through the kernel (online, O_DIRECT) and report the blocks it refuses. Read-only.
 /// -Quiet reduces the output to one bool per volume.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "IntegrityVolume", DefaultParameterSetName = PathParameterSet)]
+[Cmdlet(VerbsDiagnostic.Test, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Test-IntegrityVolume.md", DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(VerifyResult), ParameterSetName = new[] { PathParameterSet })]
 [OutputType(typeof(OnlineVerifyResult), ParameterSetName = new[] { NameParameterSet, InputObjectParameterSet })]
 [OutputType(typeof(bool))]

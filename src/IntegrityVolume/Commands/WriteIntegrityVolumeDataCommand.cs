@@ -15,7 +15,7 @@ namespace IntegrityVolume.Commands;
 /// future reader pairs naturally as Read-IntegrityVolumeData. ConfirmImpact Medium: it overwrites the sectors
 /// it is told to, like Set-Content, but cannot destroy the volume's structure.
 /// </remarks>
-[Cmdlet(VerbsCommunications.Write, "IntegrityVolumeData", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+[Cmdlet(VerbsCommunications.Write, "IntegrityVolumeData", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Write-IntegrityVolumeData.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(WriteResult))]
 public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase

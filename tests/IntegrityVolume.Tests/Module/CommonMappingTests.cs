@@ -115,7 +115,7 @@ public sealed class CommonMappingTests : IDisposable
         Assert.Equal(ErrorIds.InvalidParameter, Plan(OpenOf(img, crc with { Mode = IntegrityMode.Bitmap, JournalWatermark = 60 })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, Plan(OpenOf(img, crc with { SectorsPerBit = 8 })).ErrorId);
         Assert.Equal(ErrorIds.KeyRequired, Plan(OpenOf(img, crc with { Algorithm = "hmac-sha256" })).ErrorId);
-        Assert.Equal(ErrorIds.SuperblockBadInterleave, Plan(OpenOf(img) with { DataDevice = P("data.img") }).ErrorId);
+        Assert.Equal(ErrorIds.DataDeviceMismatch, Plan(OpenOf(img) with { DataDevice = P("data.img") }).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, Plan(OpenOf(img, crc with { JournalMacAlgorithm = "hmac-sha256" })).ErrorId);
         // A volume that is not one: the superblock read fails before any table is built.
         string zeros = P("zeros.bin");
