@@ -16,6 +16,10 @@
     # net8.0 assembly: PowerShell 7.4 (LTS, .NET 8) and later.
     PowerShellVersion    = '7.4'
 
+    # Loaded before the cmdlets, so the output types ([IntegrityVolume.Core.VerifyResult], ...) can be named right
+    # after Import-Module (the CLR loads IntegrityVolume.Core.dll lazily otherwise: only when a cmdlet first runs).
+    RequiredAssemblies   = @('IntegrityVolume.Core.dll')
+
     FormatsToProcess     = @('IntegrityVolume.format.ps1xml')
     TypesToProcess       = @()
 
@@ -32,6 +36,9 @@
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
+
+    # Update-Help reads HelpInfo.xml from here; every cmdlet's HelpUri points at its page (Get-Help -Online).
+    HelpInfoURI          = 'https://github.com/integrityvolume/integrityvolume/tree/main/en-US'
 
     PrivateData          = @{
         PSData = @{

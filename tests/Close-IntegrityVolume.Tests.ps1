@@ -25,6 +25,13 @@ Describe 'Close-IntegrityVolume' -Tag 'Unit' {
             $cmd.Parameters.Keys | Should -Contain 'WhatIf'
         }
 
+        It 'takes plain strings from the pipeline as -Name (issue 13, defect 2)' {
+            { 'data0' | Close-IntegrityVolume -WhatIf -ErrorAction Stop } | Should -Not -Throw
+            # The name reaches the cmdlet's own check (and nothing else binds it).
+            'a/b' | Close-IntegrityVolume -WhatIf -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].TargetObject | Should -Be 'a/b'
+        }
+
         It 'binds objects with a Name property' {
             { [pscustomobject]@{ Name = 'ivol-none' } | Close-IntegrityVolume -WhatIf -ErrorAction Stop } | Should -Not -Throw
         }

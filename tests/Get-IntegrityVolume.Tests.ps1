@@ -15,13 +15,38 @@ BeforeAll {
 }
 
 Describe 'Get-IntegrityVolume' -Tag 'Unit' {
+    Context 'Module (issue 13, defects 5 and 6)' {
+        It 'output types can be named right after Import-Module, before any cmdlet ran' {
+            $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')
+            $out = & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$IvolManifest'; [IntegrityVolume.Core.VerifyResult].FullName; [IntegrityVolume.Core.VolumeInfo].FullName"
+            $out | Should -Be @('IntegrityVolume.Core.VerifyResult', 'IntegrityVolume.Core.VolumeInfo')
+        }
+
+        It 'every cmdlet has a HelpUri (Get-Help -Online) and the manifest a HelpInfoURI (Update-Help)' {
+            foreach ($c in Get-Command -Module IntegrityVolume) {
+                $c.HelpUri | Should -BeLike "https://*/$($c.Name).md"
+            }
+            (Get-Module IntegrityVolume).HelpInfoUri | Should -BeLike 'https://*'
+        }
+
+        It 'reports a data device the volume does not have, or a missing one, as DataDeviceMismatch' {
+            $data = Join-Path $TestDrive 'data-for-meta.img'
+            [IO.File]::WriteAllBytes($data, [byte[]]::new(4MB))
+            $meta = New-IvolTestImage -Name 'meta.img' -Size 1MB -Options @{ DataDevice = $data }
+            (Get-IntegrityVolume -Path $meta -DataDevice $data).DataDevicePath | Should -Be $data
+            { Get-IntegrityVolume -Path $meta -ErrorAction Stop } | Should -Throw -ErrorId "DataDeviceMismatch,$fqid"
+            { Get-IntegrityVolume -Path $a -DataDevice $data -ErrorAction Stop } | Should -Throw -ErrorId "DataDeviceMismatch,$fqid"
+        }
+    }
+
     Context 'Binding' {
         It 'has a Path parameter set with Path at position 0 and pipeline binding by property name' {
             $cmd = Get-Command Get-IntegrityVolume
             # The Name set is the default so that a call without arguments lists the active volumes.
             $cmd.DefaultParameterSet | Should -Be 'Name'
             $p = $cmd.Parameters['Path']
-            $p.Aliases | Should -Be @('PSPath', 'FullName', 'DevicePath')
+            $p.Aliases | Should -Be @('DevicePath')
+            $cmd.Parameters['LiteralPath'].Aliases | Should -Be @('PSPath', 'LP', 'FullName')
             $attr = $p.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
             $attr.ParameterSetName | Should -Be 'Path'
             $attr.Position | Should -Be 0
@@ -57,7 +82,7 @@ Describe 'Get-IntegrityVolume' -Tag 'Unit' {
             (Get-IntegrityVolume -Path $bracket).Path | Should -Be $bracket
         }
 
-        It 'binds FileInfo objects to -Path, not their Name to -Name' {
+        It 'binds FileInfo objects to -LiteralPath, not their Name to -Name' {
             $v = Get-Item -LiteralPath $a | Get-IntegrityVolume
             $v | Should -BeOfType IntegrityVolume.Core.VolumeInfo
         }

@@ -88,6 +88,21 @@ Describe 'New-IntegrityVolume' -Tag 'Unit' {
             $v.Salt | Should -Be ('0' * 32)
         }
 
+        It 'formats every path of a string array, and plain strings from the pipeline (issue 13, defect 2)' {
+            (Get-Command New-IntegrityVolume).Parameters.Path.ParameterType | Should -Be ([string[]])
+            $a = Join-Path $TestDrive 'many-a.img'; $b = Join-Path $TestDrive 'many-b.img'; $c = Join-Path $TestDrive 'many-c.img'
+            $r = New-IntegrityVolume -Path $a, $b -Size 1MB -PassThru -Confirm:$false
+            $r.Path | Should -Be @($a, $b)
+            ($c | New-IntegrityVolume -Size 1MB -PassThru -Confirm:$false).Path | Should -Be $c
+            (Test-IntegrityVolume -Path $a, $b, $c -Quiet) | Should -Be @($true, $true, $true)
+        }
+
+        It 'takes -Path literally (no wildcards: the file does not exist yet)' {
+            (Get-Command New-IntegrityVolume).Parameters.Path.Attributes.TypeId.Name | Should -Not -Contain 'SupportsWildcardsAttribute'
+            $odd = Join-Path $TestDrive 'new[1].img'
+            (New-IntegrityVolume -Path $odd -Size 1MB -PassThru -Confirm:$false).Path | Should -Be $odd
+        }
+
         It 'binds Get-ChildItem output by property name' {
             $path = Join-Path $TestDrive 'piped.img'
             [IO.File]::WriteAllBytes($path, [byte[]]::new(4MB))
@@ -127,12 +142,26 @@ Describe 'New-IntegrityVolume' -Tag 'Unit' {
         }
 
         It 'still reports invalid parameters' {
-            New-IntegrityVolume -Path (Join-Path $TestDrive 'w.img') -Size 8MB -Algorithm md5 -WhatIf -ErrorAction SilentlyContinue -ErrorVariable err
-            $err[0].FullyQualifiedErrorId | Should -Be "UnknownAlgorithm,$fqid"
+            $e = { New-IntegrityVolume -Path (Join-Path $TestDrive 'w.img') -Size 8MB -Algorithm md5 -WhatIf -ErrorAction SilentlyContinue } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -Be "UnknownAlgorithm,$fqid"
         }
     }
 
     Context 'Errors' {
+        It 'says which folder is missing, in its own words (issue 13, defect 5)' {
+            $path = Join-Path $TestDrive 'no-such-folder' 'x.img'
+            New-IntegrityVolume -Path $path -Size 1MB -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -Be "DeviceNotFound,$fqid"
+            $err[0].Exception.Message | Should -BeLike "*the folder $(Join-Path $TestDrive 'no-such-folder') does not exist*"
+            $err[0].Exception.Message | Should -Not -BeLike '*Could not find a part of the path*'
+        }
+
+        It 'reports a folder it may not write to without .NET''s raw message' -Skip:(-not $IsLinux) {
+            New-IntegrityVolume -Path /sys/ivol-test.img -Size 1MB -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -Be "DeviceAccessDenied,$fqid"
+            $err[0].Exception.Message | Should -Be '/sys/ivol-test.img: permission denied (the file system or its permissions refuse access).'
+        }
+
         It 'refuses an existing file when -Size is given without -Force (FileExists), leaving it unchanged' {
             $path = New-IvolTestImage
             $before = Get-IvolHash $path

@@ -17,6 +17,45 @@ BeforeAll {
 }
 
 Describe 'Test-IntegrityVolume' -Tag 'Unit' {
+    Context 'Binding (issue 13, defect 2)' {
+        It 'takes plain strings from the pipeline as -Path' {
+            Push-Location $dir
+            try { './healthy.img' | Test-IntegrityVolume -Quiet | Should -Be $true }
+            finally { Pop-Location }
+        }
+
+        It 'has -LiteralPath with the aliases PSPath and LP, and takes names with wildcard characters literally' {
+            $p = (Get-Command Test-IntegrityVolume).Parameters.LiteralPath
+            $p.Aliases | Should -Contain 'PSPath'
+            $p.Aliases | Should -Contain 'LP'
+            $odd = Join-Path $TestDrive 'odd[1].img'
+            Copy-Item -LiteralPath $healthy -Destination $odd
+            (Test-IntegrityVolume -LiteralPath $odd).Path | Should -Be $odd
+            (Test-IntegrityVolume -LP $odd -Quiet) | Should -Be $true
+            { Test-IntegrityVolume -LiteralPath (Join-Path $dir '*.img') -ErrorAction Stop } |
+                Should -Throw -ErrorId "DeviceNotFound,$fqid"
+        }
+    }
+
+    Context 'Input-independent parameters are checked once (issue 13, defect 4)' {
+        It 'stops on a bad -Algorithm before any input, instead of $false per volume' {
+            $out = $null
+            { $out = $healthy, $corrupt | Test-IntegrityVolume -Algorithm nope -Quiet } |
+                Should -Throw -ErrorId "UnknownAlgorithm,$fqid"
+            $out | Should -BeNullOrEmpty
+        }
+
+        It 'stops on a missing key file before any input' {
+            { $healthy, $hmac | Test-IntegrityVolume -Algorithm hmac-sha256 -KeyFile (Join-Path $TestDrive 'no.key') -Quiet } |
+                Should -Throw -ErrorId "KeyFileInvalid,$fqid"
+        }
+
+        It 'stops on a keyed algorithm without a key when nothing is piped' {
+            { Test-IntegrityVolume -Path $hmac, $healthy -Algorithm hmac-sha256 -Quiet } |
+                Should -Throw -ErrorId "KeyRequired,$fqid"
+        }
+    }
+
     Context 'Results' {
         It 'reports a healthy volume' {
             $r = Test-IntegrityVolume -Path $healthy
@@ -119,10 +158,10 @@ Describe 'Test-IntegrityVolume' -Tag 'Unit' {
             { Test-IntegrityVolume -Path $healthy -KeyFile $key -ErrorAction Stop } | Should -Throw -ErrorId "KeyNotAllowed,$fqid"
         }
 
-        It 'reports an unknown algorithm (UnknownAlgorithm)' {
-            Test-IntegrityVolume -Path $healthy -Algorithm md5 -ErrorAction SilentlyContinue -ErrorVariable err
-            $err[0].FullyQualifiedErrorId | Should -Be "UnknownAlgorithm,$fqid"
-            $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        It 'reports an unknown algorithm (UnknownAlgorithm), as a terminating error' {
+            $e = { Test-IntegrityVolume -Path $healthy -Algorithm md5 -ErrorAction SilentlyContinue } | Should -Throw -PassThru
+            $e.FullyQualifiedErrorId | Should -Be "UnknownAlgorithm,$fqid"
+            $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
         }
 
         It 'reports a missing key file (KeyFileInvalid)' {

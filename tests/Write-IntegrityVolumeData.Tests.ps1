@@ -19,6 +19,39 @@ Describe 'Write-IntegrityVolumeData' -Tag 'Unit' {
     }
 
     Context 'Writing' {
+        It 'takes the algorithm from New-IntegrityVolume -PassThru: the tags are SHA-256 (issue 13, defect 1)' {
+            $path = Join-Path $TestDrive 'piped-sha256.img'
+            $r = New-IntegrityVolume -Path $path -Size 8MB -Algorithm sha256 -PassThru -Confirm:$false |
+                Write-IntegrityVolumeData -InputPath $payload -Confirm:$false
+            $r.Algorithm | Should -Be 'sha256'
+            (Test-IntegrityVolume -Path $path -Algorithm sha256).Healthy | Should -BeTrue
+            # Witness outside the module: the kernel's tag of block 0 is SHA-256(salt || LE64(sector 0) || block) with
+            # fix_hmac set (dm-integrity integrity_sector_checksum), stored at the start of the first metadata run.
+            $v = Get-IntegrityVolume -Path $path
+            $v.Flags | Should -Contain 'fix_hmac'
+            $raw = [IO.File]::ReadAllBytes($path)
+            $dataOffset = Get-IvolDataOffset -Path $path
+            $tagOffset = [long](($v.ReservedSectors + $v.InitialSectors) * 512)
+            $salt = [Convert]::FromHexString($v.Salt)
+            $sha = [Security.Cryptography.SHA256]::Create()
+            $null = $sha.TransformBlock($salt, 0, $salt.Length, $null, 0)
+            $null = $sha.TransformBlock([byte[]]::new(8), 0, 8, $null, 0)
+            $null = $sha.TransformFinalBlock($raw, $dataOffset, 512)
+            [Convert]::ToHexString($raw, $tagOffset, 32) | Should -Be ([Convert]::ToHexString($sha.Hash))
+        }
+
+        It 'takes the algorithm and key file of a keyed volume from the pipeline, and passes them on to Test' {
+            $key = New-IvolRandomFile -Name 'pipe-hmac.key' -Length 32 -Seed 3
+            $path = Join-Path $TestDrive 'piped-hmac.img'
+            $v = New-IntegrityVolume -Path $path -Size 8MB -Algorithm hmac-sha256 -KeyFile $key -PassThru -Confirm:$false
+            $v.Algorithm | Should -Be 'hmac-sha256'
+            $v.KeyFile | Should -Be $key
+            $t = $v | Write-IntegrityVolumeData -InputPath $payload -Confirm:$false | Test-IntegrityVolume
+            $t.Algorithm | Should -Be 'hmac(sha256)'
+            $t.Healthy | Should -BeTrue
+            $t.KeyFile | Should -Be $key
+        }
+
         It 'writes the file and its tags; the volume stays healthy' {
             $vol = New-IvolTestImage
             $r = Write-IntegrityVolumeData -Path $vol -InputPath $payload

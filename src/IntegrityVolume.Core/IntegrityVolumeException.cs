@@ -43,6 +43,8 @@ public static class ErrorIds
     public const string SuperblockBadTagSize = "SuperblockBadTagSize";
     public const string SuperblockBadBlockSize = "SuperblockBadBlockSize";
     public const string SuperblockBadInterleave = "SuperblockBadInterleave";
+    /// <summary>A data device given for an interleaved volume, or none for a volume formatted with one (the superblock is fine).</summary>
+    public const string DataDeviceMismatch = "DataDeviceMismatch";
     public const string SuperblockBadJournalSections = "SuperblockBadJournalSections";
     public const string SuperblockUnknownFlags = "SuperblockUnknownFlags";
     public const string SuperblockProvidedSectorsTooLarge = "SuperblockProvidedSectorsTooLarge";

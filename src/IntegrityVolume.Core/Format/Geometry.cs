@@ -112,7 +112,7 @@ public sealed record Geometry
         bool separateMetadata = false, ulong dataDeviceSectors = 0, string? target = null)
     {
         if (separateMetadata != (sb.Log2InterleaveSectors == 0))
-            throw new IntegrityVolumeException(ErrorIds.SuperblockBadInterleave, ErrorKind.InvalidData, separateMetadata
+            throw new IntegrityVolumeException(ErrorIds.DataDeviceMismatch, ErrorKind.InvalidArgument, separateMetadata
                 ? "The superblock describes an interleaved volume, but a separate data device was given."
                 : "The superblock describes a volume with a separate data device (log2_interleave_sectors 0); give the data device too.", target);
         // A device's length is a 64-bit signed byte count, so no real device has 2^54 sectors or more; with that

@@ -100,7 +100,7 @@ public sealed partial record IntegrityTable
         var o = options;
         bool separate = dataDevice is not null;
         if (separate != (sb.Log2InterleaveSectors == 0))
-            throw new IntegrityVolumeException(ErrorIds.SuperblockBadInterleave, ErrorKind.InvalidArgument, separate
+            throw new IntegrityVolumeException(ErrorIds.DataDeviceMismatch, ErrorKind.InvalidArgument, separate
                 ? "The superblock describes an interleaved volume, but a separate data device was given."
                 : "The superblock describes a volume with a separate data device; give it (--data-device).", metadataDevice);
         if (sb.HasFlag(SuperblockFlags.Inline) != (o.Mode == IntegrityMode.Inline))

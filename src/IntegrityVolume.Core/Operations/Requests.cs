@@ -160,6 +160,19 @@ public sealed class WriteResult
     public required TimeSpan Duration { get; init; }
     /// <summary>What --force overrode, and interrupted writes this one finished.</summary>
     public string[] Warnings { get; init; } = [];
+    /// <summary>Tag algorithm the tags were written with, when the caller records it.</summary>
+    public string? Algorithm { get; private set; }
+    /// <summary>Path of the key file of a keyed algorithm, when the caller knows it (never the key itself).</summary>
+    public string? KeyFile { get; private set; }
+
+    /// <summary>This result with the algorithm and key file used, so the next command can bind them by property name.</summary>
+    public WriteResult WithAlgorithm(string? algorithm, string? keyFile)
+    {
+        var copy = (WriteResult)MemberwiseClone();
+        copy.Algorithm = algorithm;
+        copy.KeyFile = keyFile;
+        return copy;
+    }
 }
 
 /// <summary>Outcome of a format: the new volume and how its tags were initialised.</summary>

@@ -43,6 +43,8 @@ public sealed class VerifyResult
     public required string Path { get; init; }
     public string? DataDevicePath { get; init; }
     public required string Algorithm { get; init; }
+    /// <summary>Path of the key file of a keyed algorithm, when the caller knows it (never the key itself).</summary>
+    public string? KeyFile { get; private set; }
     public required int SectorSize { get; init; }
     public required ulong ProvidedDataSectors { get; init; }
     /// <summary>Healthy, Corrupt or Incomplete (see <see cref="VerifyVerdict"/>).</summary>
@@ -79,4 +81,12 @@ public sealed class VerifyResult
     public required double ThroughputMiBps { get; init; }
     /// <summary>Notes a storage engineer should read (keyed hash with discard filler, pending journal, ...).</summary>
     public required string[] Warnings { get; init; }
+
+    /// <summary>This result with the key file that verified it, so the next command can bind it by property name.</summary>
+    public VerifyResult WithKeyFile(string? keyFile)
+    {
+        var copy = (VerifyResult)MemberwiseClone();
+        copy.KeyFile = keyFile;
+        return copy;
+    }
 }

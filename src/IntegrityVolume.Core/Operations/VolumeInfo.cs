@@ -11,6 +11,10 @@ public sealed class VolumeInfo
     public string? DataDevicePath { get; init; }
     public required long DeviceBytes { get; init; }
     public ulong ReservedSectors { get; init; }
+    /// <summary>Tag algorithm (integritysetup spelling) when the caller knows it: the superblock does not store it, so only a format sets it.</summary>
+    public string? Algorithm { get; private set; }
+    /// <summary>Path of the key file of a keyed algorithm, when the caller knows it (never the key itself).</summary>
+    public string? KeyFile { get; private set; }
 
     // Superblock fields, named as integritysetup dump names them.
     public required int SuperblockVersion { get; init; }
@@ -41,6 +45,15 @@ public sealed class VolumeInfo
     /// <summary>An offline write that did not finish (intent record in the superblock area, see WriteIntent).</summary>
     public InterruptedWrite? InterruptedWrite { get; init; }
     public bool Recalculating => RecalcSector is not null && RecalcSector < ProvidedDataSectors;
+
+    /// <summary>This volume described with the algorithm and key file it was formatted with, so the next command can bind them.</summary>
+    public VolumeInfo WithAlgorithm(string? algorithm, string? keyFile)
+    {
+        var copy = (VolumeInfo)MemberwiseClone();
+        copy.Algorithm = algorithm;
+        copy.KeyFile = keyFile;
+        return copy;
+    }
 
     public static VolumeInfo From(string path, string? dataPath, long deviceBytes, Superblock sb, Geometry g, JournalReport journal,
         InterruptedWrite? interrupted = null)

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -9,13 +10,13 @@ namespace IntegrityVolume.Commands;
 /// device, its /dev/mapper node and the loop device it ran on. -Deferred removes a device that is in use when its
 /// last user closes it. Names come from -Name (also by property name) or from Get-IntegrityVolume objects.
 /// </summary>
-[Cmdlet(VerbsCommon.Close, "IntegrityVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+[Cmdlet(VerbsCommon.Close, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Close-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = NameParameterSet)]
 [OutputType(typeof(IntegrityCloseResult))]
 public sealed class CloseIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 {
     /// <summary>Device-mapper names of the volumes (no wildcards: closing is not a search).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
     [ArgumentCompleter(typeof(MapperNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();

@@ -1,7 +1,8 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -15,27 +16,11 @@ namespace IntegrityVolume.Commands;
 /// default, pwsh would prompt for the mandatory -Path instead. Positional arguments and piped files or VolumeInfo
 /// objects still bind to -Path (the Name set has no positional parameter and takes only plain strings by value).
 /// </remarks>
-[Cmdlet(VerbsCommon.Get, "IntegrityVolume", DefaultParameterSetName = NameParameterSet)]
-[OutputType(typeof(VolumeInfo), ParameterSetName = new[] { PathParameterSet })]
+[Cmdlet(VerbsCommon.Get, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Get-IntegrityVolume.md", DefaultParameterSetName = NameParameterSet)]
+[OutputType(typeof(VolumeInfo), ParameterSetName = new[] { PathParameterSet, LiteralPathParameterSet })]
 [OutputType(typeof(IntegrityMappingInfo), ParameterSetName = new[] { NameParameterSet })]
-public sealed class GetIntegrityVolumeCommand : IntegrityVolumeCmdletBase
+public sealed class GetIntegrityVolumeCommand : VolumeCmdletBase
 {
-    /// <summary>Devices or image files; wildcards allowed; binds FileInfo (PSPath/FullName) and VolumeInfo (Path) by property name.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    [Alias("PSPath", "FullName", "DevicePath")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>Separate data device (integritysetup --data-device); -Path then holds superblock, journal and tags.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    [Alias("DataDevicePath")]
-    public string? DataDevice { get; set; }
-
-    /// <summary>512-byte sectors before the superblock (the table's offset; e.g. a LUKS2 header).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    public ulong ReservedSectors { get; set; }
-
     /// <summary>Device-mapper names of active volumes; wildcards allowed; none lists every active dm-integrity mapping.</summary>
     [Parameter(ValueFromPipeline = true, ParameterSetName = NameParameterSet)]
     [ArgumentCompleter(typeof(MapperNameCompleter))]
@@ -52,17 +37,14 @@ public sealed class GetIntegrityVolumeCommand : IntegrityVolumeCmdletBase
             GetMappings();
             return;
         }
-        if (!TryInvoke(DataDevice, () => Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)), out string? dataDevice))
-            return;
-        foreach (string input in Path)
+        foreach (string input in PathInputs)
         {
-            if (!TryInvoke(input, () => Paths.ResolveExisting(input, nameof(Path)), out var resolved))
+            if (!TryInvoke(input, () => ResolveExisting(input), out var resolved))
                 continue;
             foreach (string path in resolved)
             {
-                var parameters = new VolumeParameters { Path = path, DataDevice = dataDevice, ReservedSectors = ReservedSectors };
                 WriteVerbose($"Reading the dm-integrity superblock of {path}.");
-                if (TryInvoke(path, () => VolumeOperations.Inspect(RequestBuilder.Inspect(parameters), CancellationToken), out var info))
+                if (TryInvoke(path, () => VolumeOperations.Inspect(Location(path), CancellationToken), out var info))
                     WriteObject(info);
             }
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Management.Automation;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -8,7 +9,7 @@ namespace IntegrityVolume.Commands;
 /// Base of every IntegrityVolume cmdlet. Owns the cancellation of long operations (Ctrl+C → StopProcessing →
 /// the token Core honours), the mapping of engine failures to ErrorRecords with stable ids, path resolution
 /// relative to $PWD, and the progress adapter. Cmdlets stay thin: bind parameters, build a Core request
-/// (Engine/RequestBuilder), call Core, write the result.
+/// (Common/RequestBuilder), call Core, write the result.
 /// </summary>
 /// <remarks>
 /// Parameter-set names are shared: <see cref="PathParameterSet"/> addresses closed volumes by device/image path;
@@ -51,7 +52,7 @@ public abstract class IntegrityVolumeCmdletBase : PSCmdlet, IDisposable
     }
 
     /// <summary>
-    /// Run one unit of work for <paramref name="target"/>. Engine failures become non-terminating errors (so
+    /// Run one unit of work for <paramref name="target"/>. Core failures become non-terminating errors (so
     /// -ErrorAction applies and the next item still runs); cancellation by Ctrl+C ends it quietly; anything else
     /// (bugs, PipelineStoppedException, ActionPreferenceStopException) propagates. The progress bar is closed.
     /// </summary>
@@ -101,7 +102,13 @@ public abstract class IntegrityVolumeCmdletBase : PSCmdlet, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _cancellation.Dispose();
+        Dispose(true);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Release what the cmdlet holds (key bytes in derived classes, the cancellation source here).</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing) _cancellation.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -9,27 +10,19 @@ namespace IntegrityVolume.Commands;
 /// empty journal, tags of the zeroed data area), byte-compatible with the kernel's own format. Destroys data:
 /// ConfirmImpact High, -WhatIf validates everything and writes nothing; -WhatIf -PassThru emits the predicted volume.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "IntegrityVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.New, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(VolumeInfo))]
-public sealed class NewIntegrityVolumeCommand : IntegrityVolumeCmdletBase
+public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
 {
-    /// <summary>Block device or image file to format. Literal (no wildcards); created when -Size is given.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "DevicePath")]
+    /// <summary>Block devices or image files to format. Literal (no wildcards: the files may not exist yet); created when -Size is given.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Alias("DevicePath")]
     [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = "";
+    public override string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>Create the image file with this many bytes (multiple of 512, at least 64 KiB).</summary>
     [Parameter]
     public long Size { get; set; }
-
-    [Parameter]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    [ValidateNotNullOrEmpty]
-    public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
-
-    [Parameter]
-    public string? KeyFile { get; set; }
 
     /// <summary>Bytes per tag; default the algorithm's digest size.</summary>
     [Parameter]
@@ -64,12 +57,6 @@ public sealed class NewIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public ulong BitmapSectorsPerBit { get; set; }
 
-    [Parameter]
-    public string? DataDevice { get; set; }
-
-    [Parameter]
-    public ulong ReservedSectors { get; set; }
-
     /// <summary>Do not compute tags; the volume is marked RECALCULATING and the kernel computes them on activation.</summary>
     [Parameter]
     public SwitchParameter NoWipe { get; set; }
@@ -85,25 +72,31 @@ public sealed class NewIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 
     protected override void ProcessRecord()
     {
+        foreach (string input in PathInputs)
+            Format(input);
+    }
+
+    private void Format(string input)
+    {
         FormatRequest? request = null;
         try
         {
-            if (!TryInvoke(Path, BuildRequest, out var built))
+            if (!TryInvoke(input, () => BuildRequest(input), out var built))
                 return;
             request = built;
-            if (!TryInvoke(built.Volume.Path, () => VolumeOperations.PlanFormat(built), out var plan))
-                return;
             string path = built.Volume.Path;
+            if (!TryInvoke(path, () => VolumeOperations.PlanFormat(built), out var plan))
+                return;
             if (!ShouldProcess(RequestBuilder.FormatTarget(built, plan.Volume), RequestBuilder.FormatAction, out bool whatIf))
             {
-                if (whatIf && PassThru) WriteObject(plan.Volume);
+                if (whatIf && PassThru) WriteObject(plan.Volume.WithAlgorithm(built.Integrity.Algorithm, KeyFilePath));
                 return;
             }
             WriteVerbose($"Formatting {path}: {plan.Volume.ProvidedDataSectors} data sectors of {plan.Volume.SectorSize} bytes, {plan.Volume.IntegrityTagSize}-byte {built.Integrity.Algorithm} tags.");
             if (!TryInvoke(path, () => VolumeOperations.Format(built, Progress, CancellationToken), out var result))
                 return;
             WriteVerbose($"Formatted {path} in {Display.Duration(result.Duration)}; tag initialisation: {result.TagInitialization}.");
-            if (PassThru) WriteObject(result.Volume);
+            if (PassThru) WriteObject(result.Volume.WithAlgorithm(built.Integrity.Algorithm, KeyFilePath));
         }
         finally
         {
@@ -111,24 +104,38 @@ public sealed class NewIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         }
     }
 
-    private FormatRequest BuildRequest() => RequestBuilder.Format(new FormatParameters
+    private FormatRequest BuildRequest(string input)
     {
-        Path = Paths.ResolveLiteral(Path, nameof(Path)),
-        Size = IsBound(nameof(Size)) ? Size : null,
-        Algorithm = Algorithm,
-        KeyFile = Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile)),
-        TagSize = IsBound(nameof(TagSize)) ? TagSize : null,
-        SectorSize = SectorSize,
-        JournalSize = IsBound(nameof(JournalSize)) ? JournalSize : null,
-        InterleaveSectors = IsBound(nameof(InterleaveSectors)) ? InterleaveSectors : null,
-        LegacyPadding = LegacyPadding,
-        LegacyHmac = LegacyHmac,
-        JournalIntegrity = JournalIntegrity,
-        JournalIntegrityKeyFile = Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)),
-        BitmapSectorsPerBit = IsBound(nameof(BitmapSectorsPerBit)) ? BitmapSectorsPerBit : null,
-        DataDevice = Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)),
-        ReservedSectors = ReservedSectors,
-        NoWipe = NoWipe,
-        Force = Force,
-    });
+        string path = Paths.ResolveLiteral(input, IsLiteral ? nameof(LiteralPath) : nameof(Path));
+        var location = Location(path);
+        long? size = RequestBuilder.CreateSize(IsBound(nameof(Size)) ? Size : null, path);
+        if (size is not null) RequestBuilder.RequireParentFolder(path);
+        var integrity = Integrity();
+        try
+        {
+            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            return new FormatRequest
+            {
+                Volume = location,
+                CreateSizeBytes = size,
+                Integrity = integrity,
+                TagSize = IsBound(nameof(TagSize)) ? TagSize : null,
+                SectorSize = SectorSize,
+                JournalSizeBytes = IsBound(nameof(JournalSize)) ? JournalSize : null,
+                InterleaveSectors = IsBound(nameof(InterleaveSectors)) ? InterleaveSectors : null,
+                LegacyPadding = LegacyPadding,
+                LegacyHmac = LegacyHmac,
+                JournalIntegrity = journal.Algorithm,
+                JournalIntegrityKey = journal.Key,
+                BitmapSectorsPerBit = IsBound(nameof(BitmapSectorsPerBit)) ? BitmapSectorsPerBit : null,
+                NoWipe = NoWipe,
+                Force = Force,
+            };
+        }
+        catch
+        {
+            RequestBuilder.Scrub(integrity);
+            throw;
+        }
+    }
 }

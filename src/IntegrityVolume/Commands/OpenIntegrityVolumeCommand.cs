@@ -1,7 +1,8 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -14,29 +15,15 @@ namespace IntegrityVolume.Commands;
 /// Verb: Open (VerbsCommon, "makes a resource accessible"), paired with Close. ConfirmImpact Medium: it changes the
 /// system's device list but writes nothing to the volume beyond what the kernel writes on activation.
 /// </remarks>
-[Cmdlet(VerbsCommon.Open, "IntegrityVolume", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Open, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Open-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+    DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(IntegrityMappingInfo))]
-public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
+public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
 {
-    /// <summary>Device or image file holding superblock, journal and tags. Wildcards must match exactly one item.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "DevicePath")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = "";
-
     /// <summary>The device-mapper name: the volume appears as /dev/mapper/&lt;Name&gt;.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
-
-    [Parameter]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    [ValidateNotNullOrEmpty]
-    public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
-
-    [Parameter]
-    public string? KeyFile { get; set; }
 
     /// <summary>Journal (default), Bitmap, Direct (no journal) or Recovery (no tag checks, read-only use).</summary>
     [Parameter]
@@ -82,13 +69,6 @@ public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public string? JournalIntegrityKeyFile { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("DataDevicePath")]
-    public string? DataDevice { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public ulong ReservedSectors { get; set; }
-
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -96,10 +76,17 @@ public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 
     protected override void ProcessRecord()
     {
+        // One name, one volume: a second path would only collide with the first mapping.
+        if (PathInputs.Count != 1)
+        {
+            TryInvoke(Name, () => throw new IntegrityVolumeException(ModuleErrorIds.PathAmbiguous, ErrorKind.InvalidArgument,
+                $"-Path: {PathInputs.Count} volumes for one name '{Name}'; open them one at a time."));
+            return;
+        }
         IntegrityOpenRequest? request = null;
         try
         {
-            if (!TryInvoke(Path, BuildRequest, out var built))
+            if (!TryInvoke(PathInputs[0], () => BuildRequest(PathInputs[0]), out var built))
                 return;
             request = built;
             // Read-only checks first, so -WhatIf reports what the kernel would refuse for the same reason.
@@ -122,24 +109,43 @@ public sealed class OpenIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         }
     }
 
-    private IntegrityOpenRequest BuildRequest() => MappingRequests.Open(new OpenParameters
+    private IntegrityOpenRequest BuildRequest(string input)
     {
-        Path = Paths.ResolveSingleExisting(Path, nameof(Path)),
-        Name = Name,
-        Algorithm = Algorithm,
-        KeyFile = Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile)),
-        Mode = Mode,
-        ReadOnly = ReadOnly,
-        AllowDiscards = AllowDiscards,
-        JournalWatermark = IsBound(nameof(JournalWatermark)) ? JournalWatermark : null,
-        JournalCommitTime = IsBound(nameof(JournalCommitTime)) ? JournalCommitTime : null,
-        BitmapFlushInterval = IsBound(nameof(BitmapFlushInterval)) ? BitmapFlushInterval : null,
-        BitmapSectorsPerBit = IsBound(nameof(BitmapSectorsPerBit)) ? BitmapSectorsPerBit : null,
-        BufferSectors = IsBound(nameof(BufferSectors)) ? BufferSectors : null,
-        Recalculate = Recalculate,
-        JournalIntegrity = JournalIntegrity,
-        JournalIntegrityKeyFile = Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)),
-        DataDevice = Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)),
-        ReservedSectors = ReservedSectors,
-    });
+        MappingRequests.ValidateName(Name);
+        var mode = MappingRequests.ParseMode(Mode);
+        var location = Location(ResolveSingleExisting(input));
+        var integrity = Integrity();
+        try
+        {
+            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            return new IntegrityOpenRequest
+            {
+                Device = location.Path,
+                Name = Name,
+                DataDevice = location.DataDevicePath,
+                ReservedSectors = location.ReservedSectors,
+                ReadOnly = ReadOnly,
+                Options = new IntegrityActivationOptions
+                {
+                    Algorithm = integrity.Algorithm,
+                    Key = integrity.Key,
+                    JournalMacAlgorithm = journal.Algorithm,
+                    JournalMacKey = journal.Key,
+                    Mode = mode,
+                    AllowDiscards = AllowDiscards,
+                    BufferSectors = IsBound(nameof(BufferSectors)) ? BufferSectors : null,
+                    JournalWatermark = IsBound(nameof(JournalWatermark)) ? JournalWatermark : null,
+                    CommitTimeMs = IsBound(nameof(JournalCommitTime)) ? JournalCommitTime : null,
+                    SectorsPerBit = IsBound(nameof(BitmapSectorsPerBit)) ? BitmapSectorsPerBit : null,
+                    BitmapFlushIntervalMs = IsBound(nameof(BitmapFlushInterval)) ? BitmapFlushInterval : null,
+                    Recalculate = Recalculate,
+                },
+            };
+        }
+        catch
+        {
+            RequestBuilder.Scrub(integrity);
+            throw;
+        }
+    }
 }

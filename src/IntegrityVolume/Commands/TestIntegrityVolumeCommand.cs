@@ -3,7 +3,8 @@ using System.Management.Automation;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -13,21 +14,14 @@ namespace IntegrityVolume.Commands;
 /// block of ACTIVE volumes through the kernel (online, O_DIRECT) and report the blocks it refuses. Read-only.
 /// -Quiet reduces the output to one bool per volume.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "IntegrityVolume", DefaultParameterSetName = PathParameterSet)]
+[Cmdlet(VerbsDiagnostic.Test, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Test-IntegrityVolume.md", DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(VerifyResult), ParameterSetName = new[] { PathParameterSet })]
 [OutputType(typeof(OnlineVerifyResult), ParameterSetName = new[] { NameParameterSet, InputObjectParameterSet })]
 [OutputType(typeof(bool))]
-public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
+public sealed class TestIntegrityVolumeCommand : KeyedVolumeCmdletBase
 {
-    /// <summary>Devices or image files; wildcards allowed; binds FileInfo and VolumeInfo by property name.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    [Alias("PSPath", "FullName", "DevicePath")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    /// <summary>Device-mapper names of active volumes, verified online through the kernel.</summary>
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    /// <summary>Device-mapper names of active volumes, verified online through the kernel (not by property name: a FileInfo has a Name).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = NameParameterSet)]
     [ArgumentCompleter(typeof(MapperNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();
@@ -37,29 +31,15 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [ValidateNotNullOrEmpty]
     public IntegrityMappingInfo[] InputObject { get; set; } = Array.Empty<IntegrityMappingInfo>();
 
-    /// <summary>Tag algorithm the volume was formatted with (not stored on disk).</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
-
-    /// <summary>Key of a keyed algorithm (hmac-*): the file's raw bytes, at most 4096.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    public string? KeyFile { get; set; }
-
     /// <summary>Journal MAC algorithm (journal_mac) of the volume; with a salt the superblock MAC is checked.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [ArgumentCompleter(typeof(AlgorithmCompleter))]
     public string? JournalIntegrity { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     public string? JournalIntegrityKeyFile { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    [Alias("DataDevicePath")]
-    public string? DataDevice { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
-    public ulong ReservedSectors { get; set; }
 
     /// <summary>Hashing threads per volume (offline; 0 = one per processor), or concurrent reads (online; 0 = up to 4).</summary>
     [Parameter]
@@ -74,49 +54,37 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
 
     protected override void ProcessRecord()
     {
-        if (ParameterSetName != PathParameterSet)
+        if (ParameterSetName is NameParameterSet or InputObjectParameterSet)
         {
             foreach (string name in ParameterSetName == InputObjectParameterSet ? InputObject.Select(o => o.Name) : Name)
                 VerifyOnline(name);
             return;
         }
-        if (!TryInvoke(DataDevice, () => Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)), out string? dataDevice) ||
-            !TryInvoke(KeyFile, () => Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile)), out string? keyFile) ||
-            !TryInvoke(JournalIntegrityKeyFile, () => Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)), out string? journalKeyFile))
+        foreach (string input in PathInputs)
         {
-            foreach (var _ in Path) WriteQuietFailure();
-            return;
-        }
-        foreach (string input in Path)
-        {
-            if (!TryInvoke(input, () => Paths.ResolveExisting(input, nameof(Path)), out var resolved))
+            if (!TryInvoke(input, () => ResolveExisting(input), out var resolved))
             {
                 WriteQuietFailure();
                 continue;
             }
             foreach (string path in resolved)
-                Verify(new VolumeParameters
-                {
-                    Path = path, DataDevice = dataDevice, ReservedSectors = ReservedSectors,
-                    Algorithm = Algorithm, KeyFile = keyFile, ThrottleLimit = ThrottleLimit,
-                    JournalIntegrity = JournalIntegrity, JournalIntegrityKeyFile = journalKeyFile,
-                });
+                Verify(path);
         }
     }
 
-    private void Verify(VolumeParameters parameters)
+    private void Verify(string path)
     {
         VerifyRequest? request = null;
         try
         {
-            WriteVerbose($"Verifying {parameters.Path} with {parameters.Algorithm} ({(parameters.ThrottleLimit == 0 ? "one thread per processor" : parameters.ThrottleLimit + " threads")}).");
-            if (!TryInvoke(parameters.Path, () => RequestBuilder.Verify(parameters), out var built))
+            if (!TryInvoke(path, () => BuildRequest(path), out var built))
             {
                 WriteQuietFailure();
                 return;
             }
             request = built;
-            if (!TryInvoke(parameters.Path, () => VolumeOperations.Verify(built, Progress, CancellationToken), out var result))
+            WriteVerbose($"Verifying {path} with {built.Integrity.Algorithm} ({(ThrottleLimit == 0 ? "one thread per processor" : ThrottleLimit + " threads")}).");
+            if (!TryInvoke(path, () => VolumeOperations.Verify(built, Progress, CancellationToken), out var result))
             {
                 WriteQuietFailure();
                 return;
@@ -128,11 +96,31 @@ public sealed class TestIntegrityVolumeCommand : IntegrityVolumeCmdletBase
             if (result.MismatchedBlocks > 0)
                 WriteVerbose($"{result.Path}: mismatched sectors {Display.Ranges(result.MismatchedSectors, 10)}.");
             if (Quiet) WriteObject(result.Healthy);
-            else WriteObject(result);
+            else WriteObject(result.WithKeyFile(KeyFilePath));
         }
         finally
         {
             request?.Dispose();
+        }
+    }
+
+    private VerifyRequest BuildRequest(string path)
+    {
+        var location = Location(path);
+        var integrity = Integrity();
+        try
+        {
+            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            return new VerifyRequest
+            {
+                Volume = location, Integrity = integrity, Threads = ThrottleLimit,
+                JournalIntegrity = journal.Algorithm, JournalIntegrityKey = journal.Key,
+            };
+        }
+        catch
+        {
+            RequestBuilder.Scrub(integrity);
+            throw;
         }
     }
 

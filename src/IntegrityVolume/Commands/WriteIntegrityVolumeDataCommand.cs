@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -14,17 +15,11 @@ namespace IntegrityVolume.Commands;
 /// future reader pairs naturally as Read-IntegrityVolumeData. ConfirmImpact Medium: it overwrites the sectors
 /// it is told to, like Set-Content, but cannot destroy the volume's structure.
 /// </remarks>
-[Cmdlet(VerbsCommunications.Write, "IntegrityVolumeData", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommunications.Write, "IntegrityVolumeData", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Write-IntegrityVolumeData.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
+    DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(WriteResult))]
-public sealed class WriteIntegrityVolumeDataCommand : IntegrityVolumeCmdletBase
+public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase
 {
-    /// <summary>The closed volume (device or image holding the superblock). Wildcards must match exactly one item.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("PSPath", "FullName", "DevicePath")]
-    [SupportsWildcards]
-    [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = "";
-
     /// <summary>Plain file whose bytes become the volume content.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
@@ -34,28 +29,21 @@ public sealed class WriteIntegrityVolumeDataCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public ulong OffsetSector { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public string? KeyFile { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    [Alias("DataDevicePath")]
-    public string? DataDevice { get; set; }
-
-    [Parameter(ValueFromPipelineByPropertyName = true)]
-    public ulong ReservedSectors { get; set; }
-
     protected override int ProgressActivityId => 0x1A03;
 
+    /// <summary>Each -Path value must name exactly one volume; every one of them gets the same content.</summary>
     protected override void ProcessRecord()
+    {
+        foreach (string input in PathInputs)
+            Write(input);
+    }
+
+    private void Write(string input)
     {
         WriteRequest? request = null;
         try
         {
-            if (!TryInvoke(Path, BuildRequest, out var built))
+            if (!TryInvoke(input, () => BuildRequest(input), out var built))
                 return;
             request = built;
             string path = built.Volume.Path;
@@ -64,9 +52,9 @@ public sealed class WriteIntegrityVolumeDataCommand : IntegrityVolumeCmdletBase
                 return;
             if (!ShouldProcess(path, RequestBuilder.WriteAction(built), out _))
                 return;
-            WriteVerbose($"Writing {built.InputPath} into {path} ({volume.ProvidedDataSectors} data sectors) at sector {built.OffsetSectors}.");
+            WriteVerbose($"Writing {built.InputPath} into {path} ({volume.ProvidedDataSectors} data sectors) at sector {built.OffsetSectors} with {built.Integrity.Algorithm} tags.");
             if (TryInvoke(path, () => VolumeOperations.Write(built, Progress, CancellationToken), out var result))
-                WriteObject(result);
+                WriteObject(result.WithAlgorithm(built.Integrity.Algorithm, KeyFilePath));
         }
         finally
         {
@@ -74,14 +62,11 @@ public sealed class WriteIntegrityVolumeDataCommand : IntegrityVolumeCmdletBase
         }
     }
 
-    private WriteRequest BuildRequest() => RequestBuilder.Write(new WriteParameters
+    private WriteRequest BuildRequest(string input) => new()
     {
-        Path = Paths.ResolveSingleExisting(Path, nameof(Path)),
+        Volume = Location(ResolveSingleExisting(input)),
         InputPath = Paths.ResolveLiteral(InputPath, nameof(InputPath)),
-        OffsetSector = OffsetSector,
-        DataDevice = Paths.ResolveOptionalLiteral(DataDevice, nameof(DataDevice)),
-        ReservedSectors = ReservedSectors,
-        Algorithm = Algorithm,
-        KeyFile = Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile)),
-    });
+        OffsetSectors = OffsetSector,
+        Integrity = Integrity(),
+    };
 }

@@ -1,9 +1,9 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 
-namespace IntegrityVolume.Commands;
+namespace IntegrityVolume.Host;
 
 /// <summary>Completes -Algorithm / -JournalIntegrity with the names Core accepts (TagAlgorithm.Names).</summary>
 internal sealed class AlgorithmCompleter : IArgumentCompleter

@@ -2,9 +2,9 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 
-namespace IntegrityVolume.Commands;
+namespace IntegrityVolume.Host;
 
 /// <summary>
 /// Completes -Name of Close-, Get- and Test-IntegrityVolume with the names of the active dm-integrity mappings

@@ -1,8 +1,10 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 
-namespace IntegrityVolume.Commands;
+using IntegrityVolume.Commands;
+
+namespace IntegrityVolume.Host;
 
 /// <summary>
 /// Core progress → the progress stream. One ProgressRecord per cmdlet invocation, reused for every update and

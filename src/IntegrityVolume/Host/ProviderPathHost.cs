@@ -1,8 +1,8 @@
 using System.Management.Automation;
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 
-namespace IntegrityVolume.Commands;
+namespace IntegrityVolume.Host;
 
 /// <summary><see cref="IProviderPathHost"/> over the runspace's SessionState.Path (relative to $PWD, not the process cwd).</summary>
 internal sealed class ProviderPathHost : IProviderPathHost

@@ -206,6 +206,6 @@ public class IntegrityTableFixtureTests
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { Mode = IntegrityMode.Bitmap, JournalWatermark = 30 })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { SectorsPerBit = 1024 })).ErrorId);
         Assert.Equal(ErrorIds.InvalidParameter, E(() => IntegrityTable.ForActivation(p01, "7:0", new() { Algorithm = null, AllowDiscards = true })).ErrorId);
-        Assert.Equal(ErrorIds.SuperblockBadInterleave, E(() => IntegrityTable.ForActivation(p01, "7:0", new(), dataDevice: "7:1")).ErrorId);
+        Assert.Equal(ErrorIds.DataDeviceMismatch, E(() => IntegrityTable.ForActivation(p01, "7:0", new(), dataDevice: "7:1")).ErrorId);
     }
 }

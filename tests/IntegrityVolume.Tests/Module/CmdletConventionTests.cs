@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using IntegrityVolume.Tests.Module.Support;
 using Xunit;
 
@@ -92,7 +92,29 @@ public class CmdletConventionTests
         Assert.Equal($"{c.Verb}{c.Noun}Command", c.ClassName);
         Assert.Equal($"IntegrityVolume.Commands.{c.ClassName}", c.ClassFullName);
         Assert.True(c.IsPublic && c.IsSealed, $"{c.ClassName} must be public sealed");
-        Assert.Equal("IntegrityVolume.Commands.IntegrityVolumeCmdletBase", c.BaseTypeFullName);
+        // Shared parameters are declared once, in intermediate bases (issue 14 item 7; HashCmdletBase's manner).
+        string expectedBase = name switch
+        {
+            "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
+            "Get-IntegrityVolume" => "VolumeCmdletBase",
+            _ => "KeyedVolumeCmdletBase",
+        };
+        Assert.Equal($"IntegrityVolume.Commands.{expectedBase}", c.BaseTypeFullName);
+    }
+
+    [Theory]
+    [InlineData("public virtual string[] Path {", "VolumeCmdletBase.cs")]
+    [InlineData("public string[] LiteralPath {", "VolumeCmdletBase.cs")]
+    [InlineData("public string? DataDevice {", "VolumeCmdletBase.cs")]
+    [InlineData("public ulong ReservedSectors {", "VolumeCmdletBase.cs")]
+    [InlineData("public string Algorithm {", "KeyedVolumeCmdletBase.cs")]
+    [InlineData("public string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
+    public void Shared_parameters_are_declared_in_one_base_class(string declaration, string file)
+    {
+        var declaring = Directory.GetFiles(ModulePaths.CommandsDir, "*.cs")
+            .Where(f => File.ReadAllText(f).Contains(declaration, StringComparison.Ordinal))
+            .Select(Path.GetFileName);
+        Assert.Equal(new[] { file }, declaring);
     }
 
     [Theory]
@@ -108,7 +130,8 @@ public class CmdletConventionTests
     [Fact]
     public void Commands_folder_holds_only_cmdlets_and_their_base()
     {
-        var expected = ModuleMetadata.Cmdlets.Select(c => c.ClassName + ".cs").Append("IntegrityVolumeCmdletBase.cs").OrderBy(n => n);
+        var expected = ModuleMetadata.Cmdlets.Select(c => c.ClassName + ".cs")
+            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs" }).OrderBy(n => n);
         Assert.Equal(expected, Directory.GetFiles(ModulePaths.CommandsDir, "*.cs").Select(Path.GetFileName).OrderBy(n => n));
     }
 
@@ -127,9 +150,13 @@ public class CmdletConventionTests
         {
             var inSet = c.DeclaredParameters.Where(p => p.InSet(set)).ToArray();
             Assert.True(inSet.Count(p => p.BindingFor(set).ByValue) <= 1, $"{name}/{set}: more than one ValueFromPipeline parameter");
-            Assert.True(inSet.Any(p => p.BindingFor(set).ByValue || p.BindingFor(set).ByPropertyName), $"{name}/{set}: no pipeline input");
+            // Test's Name set is the one without: strings go to -Path, live objects to -InputObject.
+            if (!(name == "Test-IntegrityVolume" && set == "Name"))
+                Assert.True(inSet.Any(p => p.BindingFor(set).ByValue || p.BindingFor(set).ByPropertyName), $"{name}/{set}: no pipeline input");
             var positions = inSet.Select(p => p.BindingFor(set).Position).Where(x => x is not null).Select(x => x!.Value).OrderBy(x => x).ToArray();
-            Assert.Equal(Enumerable.Range(0, positions.Length), positions);
+            // -LiteralPath is named (a positional value means -Path), so its set may start at position 1.
+            if (set == "LiteralPath") Assert.Equal(positions.Length, positions.Distinct().Count());
+            else Assert.Equal(Enumerable.Range(0, positions.Length), positions);
             var names = inSet.SelectMany(p => p.Aliases.Prepend(p.Name)).ToArray();
             Assert.Equal(names.Length, names.Distinct(StringComparer.OrdinalIgnoreCase).Count());
         }
@@ -143,10 +170,19 @@ public class CmdletConventionTests
     {
         var path = Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Path");
         var b = path.Sets.Single();
+        Assert.Equal("Path", b.SetName);
         Assert.True(b.Mandatory);
         Assert.Equal(0, b.Position);
-        Assert.True(b.ByPropertyName);
-        Assert.Equal(new[] { "PSPath", "FullName", "DevicePath" }, path.Aliases);
+        Assert.True(b.ByPropertyName && b.ByValue);   // VolumeInfo by property name, plain strings by value
+        Assert.Equal(new[] { "DevicePath" }, path.Aliases);
+        // -LiteralPath beside it: named, FileInfo objects by PSPath (issue 13, defect 2).
+        var literal = Cmdlet(name).DeclaredParameters.Single(p => p.Name == "LiteralPath");
+        var lb = literal.Sets.Single();
+        Assert.Equal("LiteralPath", lb.SetName);
+        Assert.True(lb.Mandatory && lb.ByPropertyName && !lb.ByValue);
+        Assert.Null(lb.Position);
+        Assert.Equal(new[] { "PSPath", "LP", "FullName" }, literal.Aliases);
+        Assert.Equal("System.String[]", path.TypeFullName);
         // Pipeline composition: properties of VolumeInfo / WriteResult that bind by name.
         var volumeProps = typeof(VolumeInfo).GetProperties().Select(p => p.Name).ToHashSet();
         Assert.Contains("Path", volumeProps);
@@ -162,22 +198,22 @@ public class CmdletConventionTests
         {
             var c = Cmdlet(name);
             Assert.Contains("Path", c.ParameterSets);
-            foreach (var device in new[] { "Path", "DataDevice", "ReservedSectors" })
-                Assert.Equal("Path", c.DeclaredParameters.Single(p => p.Name == device).Sets.Single().SetName);
+            foreach (var device in new[] { "DataDevice", "ReservedSectors" })
+                Assert.Equal(new[] { "LiteralPath", "Path" }, c.DeclaredParameters.Single(p => p.Name == device).Sets.Select(s => s.SetName).OrderBy(x => x));
             // Positional arguments always mean a path: no live set has a positional parameter.
-            Assert.All(c.DeclaredParameters.Where(p => p.Sets.Any(s => s.SetName != "Path")), p => Assert.All(p.Sets, s => Assert.Null(s.Position)));
+            Assert.All(c.DeclaredParameters.Where(p => p.Sets.Any(s => s.SetName is not "Path" and not "LiteralPath")), p => Assert.All(p.Sets, s => Assert.Null(s.Position)));
         }
         // Get: no argument lists the active mappings, so its default set is one without mandatory parameters.
         var get = Cmdlet("Get-IntegrityVolume");
         Assert.Equal("Name", get.DefaultParameterSetName);
-        Assert.Equal(new[] { "Name", "Path" }, get.ParameterSets.OrderBy(x => x));
+        Assert.Equal(new[] { "LiteralPath", "Name", "Path" }, get.ParameterSets.OrderBy(x => x));
         Assert.DoesNotContain(get.DeclaredParameters.Where(p => p.InSet("Name")), p => p.BindingFor("Name").Mandatory);
         // Test: the Path set stays the default; live volumes by name or as objects.
         var test = Cmdlet("Test-IntegrityVolume");
         Assert.Equal("Path", test.DefaultParameterSetName);
-        Assert.Equal(new[] { "InputObject", "Name", "Path" }, test.ParameterSets.OrderBy(x => x));
+        Assert.Equal(new[] { "InputObject", "LiteralPath", "Name", "Path" }, test.ParameterSets.OrderBy(x => x));
         foreach (var offlineOnly in new[] { "Algorithm", "KeyFile", "JournalIntegrity", "JournalIntegrityKeyFile" })
-            Assert.Equal("Path", test.DeclaredParameters.Single(p => p.Name == offlineOnly).Sets.Single().SetName);
+            Assert.Equal(new[] { "LiteralPath", "Path" }, test.DeclaredParameters.Single(p => p.Name == offlineOnly).Sets.Select(s => s.SetName).OrderBy(x => x));
         foreach (var shared in new[] { "ThrottleLimit", "Quiet" })
             Assert.Equal(ParameterSetBinding.AllSets, test.DeclaredParameters.Single(p => p.Name == shared).Sets.Single().SetName);
     }
@@ -201,7 +237,8 @@ public class CmdletConventionTests
         Assert.True(getName.Sets.Single().ByValue);
         Assert.Equal("System.String[]", getName.TypeFullName);
 
-        // Test and Close: IntegrityMappingInfo binds -InputObject by value (tried before Path/Name by property name).
+        // Test and Close: IntegrityMappingInfo binds -InputObject by value without coercion (tried before plain
+        // strings, which bind with coercion: Test's -Path, Close's -Name).
         foreach (var name in new[] { "Test-IntegrityVolume", "Close-IntegrityVolume" })
         {
             var c = Cmdlet(name);
@@ -210,12 +247,15 @@ public class CmdletConventionTests
             var b = input.Sets.Single();
             Assert.Equal("InputObject", b.SetName);
             Assert.True(b.Mandatory && b.ByValue && !b.ByPropertyName);
-            var nameParam = c.DeclaredParameters.Single(p => p.Name == "Name");
-            Assert.Equal("Name", nameParam.Sets.Single().SetName);
-            Assert.True(nameParam.Sets.Single().Mandatory && nameParam.Sets.Single().ByPropertyName && !nameParam.Sets.Single().ByValue);
-            // No other parameter takes pipeline input by value, so nothing competes with -InputObject.
-            Assert.Single(c.DeclaredParameters, p => p.Sets.Any(s => s.ByValue));
+            Assert.Equal("Name", c.DeclaredParameters.Single(p => p.Name == "Name").Sets.Single().SetName);
+            // One string parameter per cmdlet takes values from the pipeline.
+            Assert.Equal(2, c.DeclaredParameters.Count(p => p.Sets.Any(s => s.ByValue)));
         }
+        // Test's -Name does not bind by property name: a FileInfo has a Name (it binds -LiteralPath by PSPath).
+        var testName = Cmdlet("Test-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").Sets.Single();
+        Assert.True(testName.Mandatory && !testName.ByPropertyName && !testName.ByValue);
+        var closeName = Cmdlet("Close-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").Sets.Single();
+        Assert.True(closeName.Mandatory && closeName.ByPropertyName && closeName.ByValue);
         Assert.Equal("Name", Cmdlet("Close-IntegrityVolume").DefaultParameterSetName);
         Assert.Equal(0, Cmdlet("Close-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").Sets.Single().Position);
 
@@ -230,10 +270,10 @@ public class CmdletConventionTests
     public void Mapper_names_complete_from_the_active_mappings()
     {
         foreach (var name in new[] { "Get-IntegrityVolume", "Test-IntegrityVolume", "Close-IntegrityVolume" })
-            Assert.Equal("IntegrityVolume.Commands.MapperNameCompleter", Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
+            Assert.Equal("IntegrityVolume.Host.MapperNameCompleter", Cmdlet(name).DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
         Assert.Null(Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == "Name").CompleterType);
         foreach (var name in new[] { "Algorithm", "JournalIntegrity" })
-            Assert.Equal("IntegrityVolume.Commands.AlgorithmCompleter", Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == name).CompleterType);
+            Assert.Equal("IntegrityVolume.Host.AlgorithmCompleter", Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(p => p.Name == name).CompleterType);
     }
 
     [Fact]
@@ -278,10 +318,10 @@ public class CmdletConventionTests
     }
 
     [Fact]
-    public void Engine_sources_do_not_use_System_Management_Automation()
+    public void Common_sources_do_not_use_System_Management_Automation()
     {
         // The test project compiles them without SMA, so a use would not even build; this names the rule.
-        foreach (var file in Directory.GetFiles(ModulePaths.EngineDir, "*.cs", SearchOption.AllDirectories))
+        foreach (var file in Directory.GetFiles(ModulePaths.CommonDir, "*.cs", SearchOption.AllDirectories))
         {
             var code = File.ReadAllLines(file).Where(l => !l.TrimStart().StartsWith("//", StringComparison.Ordinal));
             Assert.DoesNotContain(code, l => l.Contains("System.Management.Automation", StringComparison.Ordinal) || l.Contains("PSCmdlet", StringComparison.Ordinal));
@@ -304,7 +344,9 @@ public class CmdletConventionTests
     {
         var allowed = ModuleMetadata.Cmdlets.Select(c => c.ClassFullName)
             .Append("IntegrityVolume.Commands.IntegrityVolumeCmdletBase")
-            .Append("IntegrityVolume.Engine.Display")
+            .Append("IntegrityVolume.Commands.VolumeCmdletBase")
+            .Append("IntegrityVolume.Commands.KeyedVolumeCmdletBase")
+            .Append("IntegrityVolume.Common.Display")
             .OrderBy(n => n);
         Assert.Equal(allowed, ModuleMetadata.PublicTypeNames);
     }

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using IntegrityVolume.Tests.Module.Support;
 using Xunit;
 
@@ -105,7 +105,7 @@ public class FormatFileTests
             {
                 int index = header.ElementsBeforeSelf("TableColumnHeader").Count();
                 var item = view.Descendants("TableColumnItems").First().Elements("TableColumnItem").ElementAt(index);
-                Assert.Contains("[IntegrityVolume.Engine.Display]::", item.Element("ScriptBlock")?.Value ?? "");
+                Assert.Contains("[IntegrityVolume.Common.Display]::", item.Element("ScriptBlock")?.Value ?? "");
             }
     }
 }

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Xml.Linq;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using IntegrityVolume.Tests.Module.Support;
 using Xunit;
 using static IntegrityVolume.Tests.Module.Support.MamlWriter;
@@ -247,7 +247,7 @@ public class HelpTests
                     .Single(x => (string)x.Element(Maml + "name")! == p.Name).Element(Maml + "description"));
                 foreach (string algorithm in TagAlgorithm.Names)
                     Assert.Contains(algorithm, text, StringComparison.Ordinal);
-                Assert.Equal("IntegrityVolume.Commands.AlgorithmCompleter", p.CompleterType);
+                Assert.Equal("IntegrityVolume.Host.AlgorithmCompleter", p.CompleterType);
             }
     }
 

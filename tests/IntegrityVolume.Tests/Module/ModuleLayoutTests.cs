@@ -24,6 +24,29 @@ public class ModuleLayoutTests
     }
 
     [Fact]
+    public void The_SMA_stub_is_the_stable_PowerShellStandard_Library_5_1_1()
+    {
+        // Issue 13: the stable 5.1.1 replaced 5.1.0-preview-06 (same reference surface, no preview dependency).
+        Assert.Equal("5.1.1", ModulePaths.SmaStubVersion);
+        Assert.True(File.Exists(ModulePaths.SmaStub), ModulePaths.SmaStub);
+    }
+
+    [Fact]
+    public void Every_module_source_folder_is_its_namespace()
+    {
+        // Issue 14 item 9: folders match namespaces (Commands, Common, Host under the root namespace IntegrityVolume);
+        // no folder is called Engine (that word means IntegrityVolume.Core).
+        foreach (var file in Directory.GetFiles(ModulePaths.ModuleProjectDir, "*.cs", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")))
+        {
+            string folder = Path.GetRelativePath(ModulePaths.ModuleProjectDir, Path.GetDirectoryName(file)!).Replace(Path.DirectorySeparatorChar, '.');
+            string expected = folder == "." ? "IntegrityVolume" : "IntegrityVolume." + folder;
+            Assert.Contains($"namespace {expected};", File.ReadAllText(file), StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(Path.Combine(ModulePaths.ModuleProjectDir, "Engine")));
+    }
+
+    [Fact]
     public void Microsoft_Extensions_ObjectPool_if_ever_used_is_referenced_at_8_0_and_not_shipped()
     {
         // pwsh ships its own copy in $PSHOME (7.4.2+: 8.0.x, 7.6: 10.0.x); see about_IntegrityVolume, DEPENDENCIES.

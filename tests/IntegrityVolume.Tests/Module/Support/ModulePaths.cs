@@ -46,8 +46,13 @@ internal static class ModulePaths
     public static string AboutTopic => Path.Combine(HelpDir, "about_IntegrityVolume.help.txt");
     public static string MarkdownDir => Path.Combine(RepoRoot, "docs", "en-US");
     public static string CommandsDir => Path.Combine(ModuleProjectDir, "Commands");
-    public static string EngineDir => Path.Combine(ModuleProjectDir, "Engine");
+    public static string CommonDir => Path.Combine(ModuleProjectDir, "Common");
     public static string PesterDir => Path.Combine(RepoRoot, "tests");
+
+    /// <summary>The PowerShellStandard.Library version the module project references (its csproj is the one source).</summary>
+    public static string SmaStubVersion =>
+        System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(ModuleProjectDir, "IntegrityVolume.csproj")),
+            "Include=\"PowerShellStandard.Library\" Version=\"([^\"]+)\"").Groups[1].Value;
 
     /// <summary>The PowerShellStandard.Library reference assembly (compile-time stub) in the NuGet cache.</summary>
     public static string SmaStub
@@ -57,9 +62,9 @@ internal static class ModulePaths
             string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
                 ? p
                 : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-            string path = Path.Combine(root, "powershellstandard.library", "5.1.0-preview-06", "lib", "netstandard2.0", "System.Management.Automation.dll");
+            string path = Path.Combine(root, "powershellstandard.library", SmaStubVersion, "lib", "netstandard2.0", "System.Management.Automation.dll");
             if (!File.Exists(path))
-                throw new FileNotFoundException("PowerShellStandard.Library 5.1.0-preview-06 is not in the NuGet cache (restore src/IntegrityVolume).", path);
+                throw new FileNotFoundException($"PowerShellStandard.Library {SmaStubVersion} is not in the NuGet cache (restore src/IntegrityVolume).", path);
             return path;
         }
     }

@@ -1,11 +1,11 @@
 using System.Globalization;
 using IntegrityVolume.Core;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>
 /// Human-readable values for IntegrityVolume.format.ps1xml (called from its script blocks as
-/// <c>[IntegrityVolume.Engine.Display]::Bytes($_.ProvidedBytes)</c>) and for progress text. Public so the
+/// <c>[IntegrityVolume.Common.Display]::Bytes($_.ProvidedBytes)</c>) and for progress text. Public so the
 /// formatter can call it; it changes no state and holds none.
 /// </summary>
 public static class Display

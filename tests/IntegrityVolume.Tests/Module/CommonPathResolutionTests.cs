@@ -1,10 +1,10 @@
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
-public class EnginePathResolutionTests
+public class CommonPathResolutionTests
 {
     /// <summary>A provider that resolves relative paths against /work, with a fixed set of items.</summary>
     private sealed class FakeHost : IProviderPathHost

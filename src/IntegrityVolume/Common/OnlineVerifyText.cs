@@ -1,7 +1,7 @@
 using System.Globalization;
 using IntegrityVolume.Core.Verification;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>Texts Test-IntegrityVolume writes about an online verification (verbose stream).</summary>
 internal static class OnlineVerifyText

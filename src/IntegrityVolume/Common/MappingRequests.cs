@@ -1,36 +1,15 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Format;
 using IntegrityVolume.Core.Kernel;
 
-namespace IntegrityVolume.Engine;
-
-/// <summary>Open-IntegrityVolume's parameters after path resolution (every path is a file-system path).</summary>
-internal sealed record OpenParameters
-{
-    public required string Path { get; init; }
-    public required string Name { get; init; }
-    public string Algorithm { get; init; } = RequestBuilder.DefaultAlgorithm;
-    public string? KeyFile { get; init; }
-    public string Mode { get; init; } = "Journal";
-    public bool ReadOnly { get; init; }
-    public bool AllowDiscards { get; init; }
-    public uint? JournalWatermark { get; init; }
-    public uint? JournalCommitTime { get; init; }
-    public uint? BitmapFlushInterval { get; init; }
-    public ulong? BitmapSectorsPerBit { get; init; }
-    public uint? BufferSectors { get; init; }
-    public bool Recalculate { get; init; }
-    public string? JournalIntegrity { get; init; }
-    public string? JournalIntegrityKeyFile { get; init; }
-    public string? DataDevice { get; init; }
-    public ulong ReservedSectors { get; init; }
-}
+namespace IntegrityVolume.Common;
 
 /// <summary>
-/// Parameter → kernel-layer request mapping of Open-/Close-IntegrityVolume, the checks -WhatIf runs, and the texts
-/// ShouldProcess shows. SMA-free so xunit runs it. An open request carries keys: dispose its Options when done.
+/// Intake rules of Open-/Close-IntegrityVolume (names, modes), the checks -WhatIf runs, and the texts ShouldProcess
+/// shows. SMA-free so xunit runs it. An open request carries key bytes: <see cref="Scrub"/> it.
 /// </summary>
 internal static class MappingRequests
 {
@@ -53,53 +32,6 @@ internal static class MappingRequests
 
     /// <summary>The kernel layer's device-mapper name rules, checked before ShouldProcess so -WhatIf reports a bad name.</summary>
     public static void ValidateName(string? name) => DeviceMapperClient.ValidateName(name);
-
-    public static IntegrityOpenRequest Open(OpenParameters p)
-    {
-        ValidateName(p.Name);
-        var mode = ParseMode(p.Mode);
-        if (p.JournalIntegrityKeyFile is not null && string.IsNullOrWhiteSpace(p.JournalIntegrity))
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                "-JournalIntegrityKeyFile needs -JournalIntegrity (the journal MAC algorithm, e.g. hmac-sha256).", p.JournalIntegrityKeyFile);
-        if (p.JournalWatermark > 100)
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                $"-JournalWatermark {p.JournalWatermark} is a percentage (0 to 100).", p.Path);
-        string algorithm = string.IsNullOrWhiteSpace(p.Algorithm) ? RequestBuilder.DefaultAlgorithm : p.Algorithm.Trim();
-        IntegrityKey? key = null, journalKey = null;
-        try
-        {
-            key = p.KeyFile is null ? null : KeyFile.Read(p.KeyFile, "-KeyFile");
-            journalKey = p.JournalIntegrityKeyFile is null ? null : KeyFile.Read(p.JournalIntegrityKeyFile, "-JournalIntegrityKeyFile");
-        }
-        catch
-        {
-            key?.Dispose();
-            throw;
-        }
-        return new IntegrityOpenRequest
-        {
-            Device = p.Path,
-            Name = p.Name,
-            DataDevice = string.IsNullOrEmpty(p.DataDevice) ? null : p.DataDevice,
-            ReservedSectors = p.ReservedSectors,
-            ReadOnly = p.ReadOnly,
-            Options = new IntegrityActivationOptions
-            {
-                Algorithm = algorithm,
-                Key = key,
-                JournalMacAlgorithm = string.IsNullOrWhiteSpace(p.JournalIntegrity) ? null : p.JournalIntegrity.Trim(),
-                JournalMacKey = journalKey,
-                Mode = mode,
-                AllowDiscards = p.AllowDiscards,
-                BufferSectors = p.BufferSectors,
-                JournalWatermark = p.JournalWatermark,
-                CommitTimeMs = p.JournalCommitTime,
-                SectorsPerBit = p.BitmapSectorsPerBit,
-                BitmapFlushIntervalMs = p.BitmapFlushInterval,
-                Recalculate = p.Recalculate,
-            },
-        };
-    }
 
     /// <summary>
     /// What -WhatIf checks without the kernel: the superblock against the options (the table integritysetup would
@@ -134,6 +66,14 @@ internal static class MappingRequests
     /// <summary>One line for -Verbose after an open.</summary>
     public static string Describe(IntegrityMappingInfo m) => string.Create(CultureInfo.InvariantCulture,
         $"{m.Path} is active ({m.DeviceNumber}): {m.ProvidedDataSectors} sectors, {m.SectorSize}-byte blocks, {m.Algorithm ?? "external tags"}, {m.Mode}{(m.ReadOnly ? ", read-only" : "")}.");
+
+    public static void Scrub(IntegrityOpenRequest? request)
+    {
+        if (request?.Options is not { } o) return;
+        if (o.Key is { } k) CryptographicOperations.ZeroMemory(k);
+        if (o.JournalMacKey is { } j) CryptographicOperations.ZeroMemory(j);
+        if (o.JournalCryptKey is { } c) CryptographicOperations.ZeroMemory(c);
+    }
 }
 
 /// <summary>

@@ -1,21 +1,42 @@
 using System.Text.Json;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Journal;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
 /// <summary>
-/// The cmdlets' flow without PowerShell: parameters → RequestBuilder → Core, on real image files. What the
+/// The cmdlets' flow without PowerShell: the Core requests the cmdlets build → Core, on real image files. What the
 /// cmdlet classes add on top (binding, ShouldProcess, WriteObject) is covered by the Pester suite.
 /// </summary>
-public sealed class EngineWorkflowTests : IDisposable
+public sealed class CommonWorkflowTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ivol-flow-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string P(string name) => Path.Combine(_dir, name);
+
+    // The requests the cmdlets build from their parameters (New, Test, Write, Get).
+    private static FormatRequest FormatOf(string path, long? size = null, string algorithm = "crc32c", string? keyFile = null,
+        string? journalIntegrity = null, string? journalKeyFile = null) => new()
+    {
+        Volume = At(path), CreateSizeBytes = size,
+        Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = keyFile is null ? null : KeyFile.Read(keyFile, "-KeyFile") },
+        JournalIntegrity = journalIntegrity, JournalIntegrityKey = journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"),
+    };
+
+    private static VerifyRequest VerifyOf(string path, string algorithm = "crc32c", string? keyFile = null, int threads = 0,
+        string? journalIntegrity = null, string? journalKeyFile = null) => new()
+    {
+        Volume = At(path), Threads = threads,
+        Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = keyFile is null ? null : KeyFile.Read(keyFile, "-KeyFile") },
+        JournalIntegrity = journalIntegrity, JournalIntegrityKey = journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"),
+    };
+
+    private static WriteRequest WriteOf(string path, string input, ulong offset = 0) => new() { Volume = At(path), InputPath = input, OffsetSectors = offset };
+
+    private static VolumeLocation At(string path) => new() { Path = path };
 
     private sealed class Recorder : IProgress<OperationProgress>
     {
@@ -27,7 +48,7 @@ public sealed class EngineWorkflowTests : IDisposable
     public void WhatIf_plans_without_touching_the_file_system_and_predicts_the_real_volume()
     {
         string path = P("new.img");
-        var request = RequestBuilder.Format(new FormatParameters { Path = path, Size = 8 << 20 });
+        var request = FormatOf(path: path, size: 8 << 20);
 
         var plan = VolumeOperations.PlanFormat(request);          // New-IntegrityVolume -WhatIf
         Assert.True(plan.WhatIf);
@@ -39,7 +60,7 @@ public sealed class EngineWorkflowTests : IDisposable
         Assert.True(File.Exists(path));
         Assert.Equal(8L << 20, new FileInfo(path).Length);
 
-        var inspected = VolumeOperations.Inspect(RequestBuilder.Inspect(new VolumeParameters { Path = path }));  // Get-IntegrityVolume
+        var inspected = VolumeOperations.Inspect(At(path: path));  // Get-IntegrityVolume
         foreach (var (a, b) in new[] { (plan.Volume, inspected), (result.Volume, inspected) })
         {
             Assert.Equal(a.ProvidedDataSectors, b.ProvidedDataSectors);
@@ -61,7 +82,7 @@ public sealed class EngineWorkflowTests : IDisposable
         File.WriteAllBytes(path, original);
         var stamp = File.GetLastWriteTimeUtc(path);
         var ex = Assert.Throws<IntegrityVolumeException>(() =>
-            VolumeOperations.PlanFormat(RequestBuilder.Format(new FormatParameters { Path = path, Size = 1 << 20 })));
+            VolumeOperations.PlanFormat(FormatOf(path: path, size: 1 << 20)));
         Assert.Equal(ErrorIds.FileExists, ex.ErrorId);
         Assert.Equal(original, File.ReadAllBytes(path));
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(path));
@@ -71,9 +92,9 @@ public sealed class EngineWorkflowTests : IDisposable
     public void Format_write_verify_detect_corruption()
     {
         string path = P("disk.img");
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters { Path = path, Size = 8 << 20 }));
+        VolumeOperations.Format(FormatOf(path: path, size: 8 << 20));
 
-        var healthy = VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path, ThrottleLimit = 2 }));
+        var healthy = VolumeOperations.Verify(VerifyOf(path: path, threads: 2));
         Assert.True(healthy.Healthy);
         Assert.Equal(healthy.ProvidedDataSectors, healthy.ValidBlocks);
 
@@ -83,11 +104,11 @@ public sealed class EngineWorkflowTests : IDisposable
         string input = P("payload.bin");
         File.WriteAllBytes(input, payload);
         var progress = new Recorder();
-        var written = VolumeOperations.Write(RequestBuilder.Write(new WriteParameters { Path = path, InputPath = input, OffsetSector = 128 }), progress);
+        var written = VolumeOperations.Write(WriteOf(path: path, input: input, offset: 128), progress);
         Assert.Equal(128UL, written.StartSector);
         Assert.Equal(128UL, written.SectorsWritten);
         Assert.Equal(path, written.Path);
-        Assert.True(VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path })).Healthy);
+        Assert.True(VolumeOperations.Verify(VerifyOf(path: path)).Healthy);
 
         // Flip one byte of the payload inside the raw image: exactly one 512-byte block mismatches.
         var raw = File.ReadAllBytes(path);
@@ -96,7 +117,7 @@ public sealed class EngineWorkflowTests : IDisposable
         raw[at + 3 * 512 + 17] ^= 0xFF;
         File.WriteAllBytes(path, raw);
 
-        var bad = VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path }));
+        var bad = VolumeOperations.Verify(VerifyOf(path: path));
         Assert.False(bad.Healthy);
         Assert.Equal(1UL, bad.MismatchedBlocks);
         Assert.Equal(new SectorRange(131, 1), Assert.Single(bad.MismatchedSectors));
@@ -109,24 +130,24 @@ public sealed class EngineWorkflowTests : IDisposable
         string path = P("hmac.img");
         string key = P("key.bin");
         File.WriteAllBytes(key, Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters { Path = path, Size = 4 << 20, Algorithm = "hmac-sha256", KeyFile = key }));
+        VolumeOperations.Format(FormatOf(path: path, size: 4 << 20, algorithm: "hmac-sha256", keyFile: key));
 
-        var good = VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path, Algorithm = "hmac-sha256", KeyFile = key }));
+        var good = VolumeOperations.Verify(VerifyOf(path: path, algorithm: "hmac-sha256", keyFile: key));
         Assert.True(good.Healthy);
         Assert.Equal("hmac(sha256)", good.Algorithm);
 
         string wrong = P("wrong.bin");
         File.WriteAllBytes(wrong, new byte[32]);
-        var bad = VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path, Algorithm = "hmac-sha256", KeyFile = wrong }));
+        var bad = VolumeOperations.Verify(VerifyOf(path: path, algorithm: "hmac-sha256", keyFile: wrong));
         Assert.False(bad.Healthy);
         Assert.Equal(0UL, bad.ValidBlocks);
         Assert.NotEmpty(bad.Warnings);
 
         var noKey = Assert.Throws<IntegrityVolumeException>(() =>
-            VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path, Algorithm = "hmac-sha256" })));
+            VolumeOperations.Verify(VerifyOf(path: path, algorithm: "hmac-sha256")));
         Assert.Equal(ErrorIds.KeyRequired, noKey.ErrorId);
         var keyForCrc = Assert.Throws<IntegrityVolumeException>(() =>
-            VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path, Algorithm = "crc32c", KeyFile = key })));
+            VolumeOperations.Verify(VerifyOf(path: path, algorithm: "crc32c", keyFile: key)));
         Assert.Equal(ErrorIds.KeyNotAllowed, keyForCrc.ErrorId);
     }
 
@@ -136,22 +157,18 @@ public sealed class EngineWorkflowTests : IDisposable
         string path = P("jmac.img");
         string jkey = P("jkey.bin");
         File.WriteAllBytes(jkey, Enumerable.Range(0, 32).Select(i => (byte)(i * 3)).ToArray());
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters
-            { Path = path, Size = 8 << 20, JournalIntegrity = "hmac-sha256", JournalIntegrityKeyFile = jkey }));
-        var ok = VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters
-            { Path = path, JournalIntegrity = "hmac-sha256", JournalIntegrityKeyFile = jkey }));
+        VolumeOperations.Format(FormatOf(path: path, size: 8 << 20, journalIntegrity: "hmac-sha256", journalKeyFile: jkey));
+        var ok = VolumeOperations.Verify(VerifyOf(path: path, journalIntegrity: "hmac-sha256", journalKeyFile: jkey));
         Assert.True(ok.Healthy);
 
         string wrong = P("wrong-jkey.bin");
         File.WriteAllBytes(wrong, new byte[32]);
-        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters
-            { Path = path, JournalIntegrity = "hmac-sha256", JournalIntegrityKeyFile = wrong })));
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(VerifyOf(path: path, journalIntegrity: "hmac-sha256", journalKeyFile: wrong)));
         Assert.Equal((ErrorIds.SuperblockMacMismatch, ErrorCategoryName.InvalidData), (ex.ErrorId, ErrorMapping.CategoryFor(ex)));
 
         string plain = P("plain.img");
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters { Path = plain, Size = 4 << 20 }));
-        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters
-            { Path = plain, JournalIntegrity = "hmac-sha256", JournalIntegrityKeyFile = jkey })));
+        VolumeOperations.Format(FormatOf(path: plain, size: 4 << 20));
+        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(VerifyOf(path: plain, journalIntegrity: "hmac-sha256", journalKeyFile: jkey)));
         Assert.Equal(ErrorIds.AlgorithmMismatch, ex.ErrorId);
     }
 
@@ -160,16 +177,16 @@ public sealed class EngineWorkflowTests : IDisposable
     {
         string notVolume = P("zeros.img");
         File.WriteAllBytes(notVolume, new byte[1 << 16]);
-        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(RequestBuilder.Inspect(new VolumeParameters { Path = notVolume })));
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(At(path: notVolume)));
         var mapped = ErrorMapping.TryMap(ex, notVolume)!;
         Assert.Equal(ErrorIds.SuperblockBadMagic, mapped.ErrorId);
         Assert.Equal(ErrorCategoryName.InvalidData, mapped.Category);
         Assert.Equal(notVolume, mapped.Target);
 
-        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(RequestBuilder.Inspect(new VolumeParameters { Path = P("missing.img") })));
+        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Inspect(At(path: P("missing.img"))));
         Assert.Equal((ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound), (ErrorMapping.TryMap(ex, null)!.ErrorId, ErrorMapping.TryMap(ex, null)!.Category));
 
-        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.PlanFormat(RequestBuilder.Format(new FormatParameters { Path = P("n.img"), Size = 1 << 20, Algorithm = "md5" })));
+        ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.PlanFormat(FormatOf(path: P("n.img"), size: 1 << 20, algorithm: "md5")));
         Assert.Equal((ErrorIds.UnknownAlgorithm, ErrorCategoryName.InvalidArgument), (ErrorMapping.TryMap(ex, null)!.ErrorId, ErrorMapping.TryMap(ex, null)!.Category));
     }
 
@@ -177,10 +194,10 @@ public sealed class EngineWorkflowTests : IDisposable
     public void Cancellation_stops_a_verification_quietly()
     {
         string path = P("big.img");
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters { Path = path, Size = 64 << 20 }));
+        VolumeOperations.Format(FormatOf(path: path, size: 64 << 20));
         using var cts = new CancellationTokenSource();
         cts.Cancel();
-        var ex = Record.Exception(() => VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path }), null, cts.Token));
+        var ex = Record.Exception(() => VolumeOperations.Verify(VerifyOf(path: path), null, cts.Token));
         Assert.NotNull(ex);
         Assert.True(ErrorMapping.IsQuietCancellation(ex!, cancellationRequested: true), ex!.GetType().Name + ": " + ex.Message);
     }
@@ -190,8 +207,8 @@ public sealed class EngineWorkflowTests : IDisposable
     {
         string path = P("p.img");
         var progress = new Recorder();
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters { Path = path, Size = 128 << 20 }), progress);
-        VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path, ThrottleLimit = 1 }), progress);
+        VolumeOperations.Format(FormatOf(path: path, size: 128 << 20), progress);
+        VolumeOperations.Verify(VerifyOf(path: path, threads: 1), progress);
         foreach (var report in progress.Reports)
         {
             var view = ProgressModel.From(report);
@@ -207,9 +224,9 @@ public sealed class EngineWorkflowTests : IDisposable
     {
         // ConvertTo-Json | ConvertFrom-Json keeps every property at depth <= 3; System.Text.Json shows the same shape.
         string path = P("j.img");
-        VolumeOperations.Format(RequestBuilder.Format(new FormatParameters { Path = path, Size = 4 << 20 }));
-        var info = VolumeOperations.Inspect(RequestBuilder.Inspect(new VolumeParameters { Path = path }));
-        var verify = VolumeOperations.Verify(RequestBuilder.Verify(new VolumeParameters { Path = path }));
+        VolumeOperations.Format(FormatOf(path: path, size: 4 << 20));
+        var info = VolumeOperations.Inspect(At(path: path));
+        var verify = VolumeOperations.Verify(VerifyOf(path: path));
         foreach (object o in new object[] { info, verify })
         {
             using var doc = JsonDocument.Parse(JsonSerializer.Serialize(o, o.GetType()));

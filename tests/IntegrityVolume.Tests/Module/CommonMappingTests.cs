@@ -1,7 +1,7 @@
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
@@ -11,19 +11,23 @@ namespace IntegrityVolume.Tests.Module;
 /// device-mapper: parameter → kernel-layer request, the -WhatIf checks on real images, name lookup and completion
 /// over injected List/Status, and the error categories of the kernel layer's ids.
 /// </summary>
-public sealed class EngineMappingTests : IDisposable
+public sealed class CommonMappingTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ivol-map-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
     private string P(string name) => Path.Combine(_dir, name);
 
-    private string Volume(string name, FormatParameters? p = null)
+    private string Volume(string name, IntegrityAlgorithmSpec? integrity = null)
     {
-        var request = RequestBuilder.Format((p ?? new FormatParameters { Path = P(name) }) with { Path = P(name), Size = 8 << 20 });
+        var request = new FormatRequest { Volume = new VolumeLocation { Path = P(name) }, CreateSizeBytes = 8 << 20, Integrity = integrity ?? new() };
         try { VolumeOperations.Format(request); }
-        finally { request.Dispose(); }
+        finally { RequestBuilder.Scrub(request); }
         return P(name);
     }
+
+    /// <summary>What Open-IntegrityVolume builds for -Path <paramref name="path"/> -Name v and nothing else.</summary>
+    private static IntegrityOpenRequest OpenOf(string path, IntegrityActivationOptions? options = null) =>
+        new() { Device = path, Name = "v", Options = options ?? new IntegrityActivationOptions { Algorithm = "crc32c" } };
 
     private static IntegrityMappingInfo Mapping(string name, ulong failures = 0) => new()
     {
@@ -32,51 +36,7 @@ public sealed class EngineMappingTests : IDisposable
         ProvidedDataSectors = 1000, Table = "0 1000 integrity 7:0 0 4 J 0", Status = $"0 1000 integrity {failures} 1000 -",
     };
 
-    // ------------------------------------------------------------------ Open: parameters → request
-
-    [Fact]
-    public void Open_maps_every_parameter_and_leaves_unbound_tuning_to_the_kernel()
-    {
-        var r = MappingRequests.Open(new OpenParameters { Path = "/dev/sdx", Name = "v" });
-        Assert.Equal("/dev/sdx", r.Device);
-        Assert.Equal("v", r.Name);
-        Assert.Null(r.DataDevice);
-        Assert.False(r.ReadOnly);
-        var o = r.Options;
-        Assert.Equal("crc32c", o.Algorithm);
-        Assert.Equal(IntegrityMode.Journal, o.Mode);
-        Assert.Null(o.Key);
-        Assert.Null(o.JournalWatermark);
-        Assert.Null(o.CommitTimeMs);
-        Assert.Null(o.SectorsPerBit);
-        Assert.Null(o.BitmapFlushIntervalMs);
-        Assert.Null(o.BufferSectors);
-        Assert.False(o.AllowDiscards || o.Recalculate);
-
-        string key = P("k.bin");
-        File.WriteAllBytes(key, new byte[] { 1, 2, 3, 4 });
-        var full = MappingRequests.Open(new OpenParameters
-        {
-            Path = "/dev/sdx", Name = "v", Algorithm = " hmac-sha256 ", KeyFile = key, Mode = "bitmap", ReadOnly = true, AllowDiscards = true,
-            BitmapFlushInterval = 500, BitmapSectorsPerBit = 8192, BufferSectors = 64, Recalculate = true,
-            JournalIntegrity = "hmac-sha1", JournalIntegrityKeyFile = key, DataDevice = "/dev/sdy", ReservedSectors = 4096,
-        });
-        Assert.Equal("hmac-sha256", full.Options.Algorithm);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, full.Options.Key!.Span.ToArray());
-        Assert.Equal(IntegrityMode.Bitmap, full.Options.Mode);
-        Assert.True(full.ReadOnly && full.Options.AllowDiscards && full.Options.Recalculate);
-        Assert.Equal(500u, full.Options.BitmapFlushIntervalMs);
-        Assert.Equal(8192UL, full.Options.SectorsPerBit);
-        Assert.Equal(64u, full.Options.BufferSectors);
-        Assert.Equal("hmac-sha1", full.Options.JournalMacAlgorithm);
-        Assert.Equal(new byte[] { 1, 2, 3, 4 }, full.Options.JournalMacKey!.Span.ToArray());
-        Assert.Equal("/dev/sdy", full.DataDevice);
-        Assert.Equal(4096UL, full.ReservedSectors);
-
-        full.Options.Dispose();
-        Assert.All(full.Options.Key!.RawForTests.ToArray(), b => Assert.Equal(0, b));
-        Assert.All(full.Options.JournalMacKey!.RawForTests.ToArray(), b => Assert.Equal(0, b));
-    }
+    // ------------------------------------------------------------------ Open: intake (the cmdlet builds the request)
 
     [Theory]
     [InlineData("Journal", IntegrityMode.Journal)]
@@ -92,14 +52,8 @@ public sealed class EngineMappingTests : IDisposable
     public void Open_refuses_what_never_reaches_the_kernel()
     {
         Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() => MappingRequests.ParseMode("inline")).ErrorId);
-        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() =>
-            MappingRequests.Open(new OpenParameters { Path = "/x", Name = "v", JournalIntegrityKeyFile = "/k" })).ErrorId);
-        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() =>
-            MappingRequests.Open(new OpenParameters { Path = "/x", Name = "v", JournalWatermark = 101 })).ErrorId);
-        Assert.Equal(ErrorIds.KeyFileInvalid, Assert.Throws<IntegrityVolumeException>(() =>
-            MappingRequests.Open(new OpenParameters { Path = "/x", Name = "v", KeyFile = P("missing.key") })).ErrorId);
         Assert.Equal(KernelErrorIds.InvalidMapperName, Assert.Throws<IntegrityVolumeException>(() =>
-            MappingRequests.Open(new OpenParameters { Path = "/x", Name = "a/b" })).ErrorId);
+            MappingRequests.ValidateName("a/b")).ErrorId);
     }
 
     [Theory]
@@ -141,8 +95,8 @@ public sealed class EngineMappingTests : IDisposable
     {
         string key = P("k.bin");
         File.WriteAllBytes(key, Enumerable.Repeat((byte)0xAB, 32).ToArray());
-        string img = Volume("h.img", new FormatParameters { Path = "", Algorithm = "hmac-sha256", KeyFile = key });
-        var r = MappingRequests.Open(new OpenParameters { Path = img, Name = "v", Algorithm = "hmac-sha256", KeyFile = key });
+        string img = Volume("h.img", new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = File.ReadAllBytes(key) });
+        var r = OpenOf(img, new IntegrityActivationOptions { Algorithm = "hmac-sha256", Key = File.ReadAllBytes(key) });
         string table = MappingRequests.Plan(r, VolumeOperations.ReadSuperblock(new VolumeLocation { Path = img }));
         Assert.StartsWith(img + " 0 32 J ", table);
         Assert.Contains("internal_hash:hmac(sha256):" + new string('0', 64), table);
@@ -155,14 +109,14 @@ public sealed class EngineMappingTests : IDisposable
     {
         string img = Volume("p.img");
         var sb = VolumeOperations.ReadSuperblock(new VolumeLocation { Path = img });
-        IntegrityVolumeException Plan(OpenParameters p) =>
-            Assert.Throws<IntegrityVolumeException>(() => MappingRequests.Plan(MappingRequests.Open(p with { Path = img, Name = "v" }), sb));
+        IntegrityVolumeException Plan(IntegrityOpenRequest r) => Assert.Throws<IntegrityVolumeException>(() => MappingRequests.Plan(r, sb));
+        var crc = new IntegrityActivationOptions { Algorithm = "crc32c" };
 
-        Assert.Equal(ErrorIds.InvalidParameter, Plan(new OpenParameters { Path = "", Name = "", Mode = "Bitmap", JournalWatermark = 60 }).ErrorId);
-        Assert.Equal(ErrorIds.InvalidParameter, Plan(new OpenParameters { Path = "", Name = "", BitmapSectorsPerBit = 8 }).ErrorId);
-        Assert.Equal(ErrorIds.KeyRequired, Plan(new OpenParameters { Path = "", Name = "", Algorithm = "hmac-sha256" }).ErrorId);
-        Assert.Equal(ErrorIds.SuperblockBadInterleave, Plan(new OpenParameters { Path = "", Name = "", DataDevice = P("data.img") }).ErrorId);
-        Assert.Equal(ErrorIds.InvalidParameter, Plan(new OpenParameters { Path = "", Name = "", JournalIntegrity = "hmac-sha256" }).ErrorId);
+        Assert.Equal(ErrorIds.InvalidParameter, Plan(OpenOf(img, crc with { Mode = IntegrityMode.Bitmap, JournalWatermark = 60 })).ErrorId);
+        Assert.Equal(ErrorIds.InvalidParameter, Plan(OpenOf(img, crc with { SectorsPerBit = 8 })).ErrorId);
+        Assert.Equal(ErrorIds.KeyRequired, Plan(OpenOf(img, crc with { Algorithm = "hmac-sha256" })).ErrorId);
+        Assert.Equal(ErrorIds.DataDeviceMismatch, Plan(OpenOf(img) with { DataDevice = P("data.img") }).ErrorId);
+        Assert.Equal(ErrorIds.InvalidParameter, Plan(OpenOf(img, crc with { JournalMacAlgorithm = "hmac-sha256" })).ErrorId);
         // A volume that is not one: the superblock read fails before any table is built.
         string zeros = P("zeros.bin");
         File.WriteAllBytes(zeros, new byte[1 << 20]);
@@ -172,7 +126,7 @@ public sealed class EngineMappingTests : IDisposable
     [Fact]
     public void ShouldProcess_texts_name_the_device_and_the_mapper_node()
     {
-        var r = MappingRequests.Open(new OpenParameters { Path = "/srv/a.img", Name = "a" });
+        var r = OpenOf("/srv/a.img") with { Name = "a" };
         Assert.Equal("/srv/a.img as /dev/mapper/a", MappingRequests.OpenTarget(r));
         Assert.Equal("/srv/a.img as /dev/mapper/a with data device /dev/sdy (read-only)",
             MappingRequests.OpenTarget(r with { DataDevice = "/dev/sdy", ReadOnly = true }));

@@ -1,7 +1,7 @@
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>
 /// The subset of System.Management.Automation.ErrorCategory the module uses, with the same names and numeric
@@ -95,13 +95,23 @@ internal static class ErrorMapping
     /// PowerShell's own flow-control exceptions such as PipelineStoppedException), which must propagate.
     /// <paramref name="fallbackTarget"/> is the item being processed, used when the exception names none.
     /// </summary>
+    private static MappedError Wrap(string id, ErrorKind kind, string? target, string message, Exception inner)
+    {
+        var wrapped = new IntegrityVolumeException(id, kind, message, target, inner);
+        return new MappedError(id, CategoryFor(wrapped), target, wrapped);
+    }
+
     public static MappedError? TryMap(Exception ex, string? fallbackTarget) => ex switch
     {
         IntegrityVolumeException ive => new MappedError(ive.ErrorId, CategoryFor(ive), ive.Target ?? fallbackTarget, ive),
         OperationCanceledException => new MappedError(ErrorIds.OperationCancelled, ErrorCategoryName.OperationStopped, fallbackTarget, ex),
-        UnauthorizedAccessException => new MappedError(ErrorIds.DeviceAccessDenied, ErrorCategoryName.PermissionDenied, fallbackTarget, ex),
-        FileNotFoundException fnf => new MappedError(ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound, fnf.FileName ?? fallbackTarget, ex),
-        DirectoryNotFoundException => new MappedError(ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound, fallbackTarget, ex),
+        // .NET's own texts ("Access to the path ... is denied.") are replaced by ours; the original stays the inner exception.
+        UnauthorizedAccessException => Wrap(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, fallbackTarget,
+            $"{fallbackTarget}: permission denied (the file system or its permissions refuse access).", ex),
+        FileNotFoundException fnf => Wrap(ErrorIds.DeviceNotFound, ErrorKind.NotFound, fnf.FileName ?? fallbackTarget,
+            $"{fnf.FileName ?? fallbackTarget}: no such device or file.", ex),
+        DirectoryNotFoundException => Wrap(ErrorIds.DeviceNotFound, ErrorKind.NotFound, fallbackTarget,
+            $"{fallbackTarget}: no such device or file (a folder on the path is missing).", ex),
         IOException => new MappedError(ModuleErrorIds.FileSystemError, ErrorCategoryName.DeviceError, fallbackTarget, ex),
         _ => null,
     };

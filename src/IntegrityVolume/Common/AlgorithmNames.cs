@@ -1,6 +1,6 @@
 using IntegrityVolume.Core.Hashing;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>Tab completion of -Algorithm and -JournalIntegrity (integritysetup spellings from Core).</summary>
 internal static class AlgorithmNames

@@ -1,7 +1,7 @@
 using System.Globalization;
 using IntegrityVolume.Core;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>What one progress update shows: the fields of a ProgressRecord, computed without SMA.</summary>
 internal sealed record ProgressView(string Activity, string Status, int PercentComplete, int SecondsRemaining);

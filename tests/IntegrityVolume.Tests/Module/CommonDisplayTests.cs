@@ -1,11 +1,11 @@
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Hashing;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
-public class EngineDisplayTests
+public class CommonDisplayTests
 {
     [Theory]
     [InlineData(0UL, "0 B")]

@@ -1,6 +1,6 @@
 using IntegrityVolume.Core;
 
-namespace IntegrityVolume.Engine;
+namespace IntegrityVolume.Common;
 
 /// <summary>
 /// The PowerShell path operations the resolver needs. The cmdlet layer implements it over
@@ -85,6 +85,19 @@ internal sealed class PathResolver
         }
         throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
             $"{literal}: no such device or file.", literal);
+    }
+
+    /// <summary>The existing item a -LiteralPath value names (no wildcard expansion; a directory is refused).</summary>
+    public IReadOnlyList<string> ResolveExistingLiteral(string path, string parameterName = "LiteralPath")
+    {
+        string literal = ResolveLiteral(path, parameterName);
+        return _host.GetItemKind(literal) switch
+        {
+            PathItemKind.File => new[] { literal },
+            PathItemKind.Directory => throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"-{parameterName}: {literal} is a directory; give a block device or an image file.", literal),
+            _ => throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{literal}: no such device or file.", literal),
+        };
     }
 
     /// <summary>Exactly one existing item (wildcards allowed if they match one item).</summary>

@@ -1,10 +1,10 @@
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
-public sealed class EngineKeyFileTests : IDisposable
+public sealed class CommonKeyFileTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ivol-key-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -1,10 +1,10 @@
 using IntegrityVolume.Core;
-using IntegrityVolume.Engine;
+using IntegrityVolume.Common;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Module;
 
-public class EngineErrorMappingTests
+public class CommonErrorMappingTests
 {
     [Fact]
     public void Every_ErrorKind_has_a_category()
@@ -58,6 +58,10 @@ public class EngineErrorMappingTests
         Assert.Equal("/y", fnf!.Target);
         Assert.Equal((ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound), Pair(ErrorMapping.TryMap(new DirectoryNotFoundException(), "/x")));
         Assert.Equal((ModuleErrorIds.FileSystemError, ErrorCategoryName.DeviceError), Pair(ErrorMapping.TryMap(new IOException("disk on fire"), "/x")));
+        // Our words, not .NET's (issue 13, defect 5); the original stays the inner exception.
+        var denied = ErrorMapping.TryMap(new UnauthorizedAccessException("Access to the path '/x' is denied."), "/x")!;
+        Assert.Equal("/x: permission denied (the file system or its permissions refuse access).", denied.Exception.Message);
+        Assert.IsType<UnauthorizedAccessException>(denied.Exception.InnerException);
     }
 
     [Fact]

@@ -1,0 +1,107 @@
+using System.Management.Automation;
+using System.Security.Cryptography;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Common;
+using IntegrityVolume.Host;
+
+namespace IntegrityVolume.Commands;
+
+/// <summary>
+/// Base of the cmdlets that compute or check tags (New, Test, Write, Open): -Algorithm and -KeyFile, declared once.
+/// Both bind by property name, so a VolumeInfo from New-IntegrityVolume -PassThru carries its algorithm and key
+/// file into the next cmdlet of the pipeline.
+/// </summary>
+/// <remarks>
+/// Values typed on the command line do not depend on the input: BeginProcessing checks them once and stops the
+/// command with a terminating error (as Get-FileHash does for -Algorithm), so -Quiet never answers $false per volume
+/// for a typo. Values bound from a piped object are checked for that object only.
+/// </remarks>
+public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
+{
+    private (string Algorithm, string? KeyFile, byte[]? Key)? _checked;
+
+    /// <summary>Tag algorithm (integritysetup --integrity): crc32c (default), crc32, xxhash64, sha1, sha256, sha512, blake2b-256, blake2s-256, hmac-sha1, hmac-sha256, hmac-sha512.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
+    [ArgumentCompleter(typeof(AlgorithmCompleter))]
+    public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
+
+    /// <summary>Key of a keyed algorithm (hmac-*): the file's raw bytes, at most 4096.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
+    public string? KeyFile { get; set; }
+
+    /// <summary>The algorithm of this record in integritysetup's spelling (empty means the default).</summary>
+    protected string AlgorithmName => string.IsNullOrWhiteSpace(Algorithm) ? RequestBuilder.DefaultAlgorithm : Algorithm.Trim();
+
+    /// <summary>The -KeyFile of this record as a file-system path, or null.</summary>
+    protected string? KeyFilePath => Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile));
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        if (!IsBound(nameof(Algorithm)) && !IsBound(nameof(KeyFile)))
+            return;
+        // Command-line values: one check, one terminating error. A key may still come from a piped object, so
+        // "keyed algorithm without key" is input-independent only when nothing is piped.
+        try
+        {
+            _checked = Check(AlgorithmName, KeyFilePath, requireKey: !MyInvocation.ExpectingInput);
+        }
+        catch (Exception ex) when (ErrorMapping.TryMap(ex, Algorithm) is { } mapped)
+        {
+            ThrowTerminatingError(CreateErrorRecord(mapped, Algorithm));
+        }
+    }
+
+    /// <summary>
+    /// The algorithm and a fresh copy of the key for this record (the caller scrubs the copy via
+    /// <see cref="RequestBuilder.Scrub(IntegrityAlgorithmSpec)"/>). Reuses what BeginProcessing checked.
+    /// </summary>
+    internal IntegrityAlgorithmSpec Integrity()
+    {
+        string algorithm = AlgorithmName;
+        string? keyFile = KeyFilePath;
+        if (_checked is not { } c || !string.Equals(c.Algorithm, algorithm, StringComparison.OrdinalIgnoreCase) || c.KeyFile != keyFile)
+        {
+            var fresh = Check(algorithm, keyFile, requireKey: false);
+            return new IntegrityAlgorithmSpec { Algorithm = fresh.Algorithm, Key = fresh.Key };
+        }
+        return new IntegrityAlgorithmSpec { Algorithm = c.Algorithm, Key = c.Key?.ToArray() };
+    }
+
+    private static (string Algorithm, string? KeyFile, byte[]? Key) Check(string algorithm, string? keyFile, bool requireKey)
+    {
+        var parsed = TagAlgorithm.Parse(algorithm);
+        byte[]? key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
+        if (parsed.IsKeyed && key is null && requireKey)
+            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
+                $"{parsed.IntegritysetupName} is keyed: give the key file (-KeyFile).", algorithm);
+        if (!parsed.IsKeyed && key is not null)
+        {
+            CryptographicOperations.ZeroMemory(key);
+            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
+                $"{parsed.IntegritysetupName} takes no key; -KeyFile is only for hmac-* algorithms.", keyFile);
+        }
+        return (algorithm, keyFile, key);
+    }
+
+    protected override void EndProcessing()
+    {
+        ScrubCheckedKey();
+        base.EndProcessing();
+    }
+
+    private void ScrubCheckedKey()
+    {
+        if (_checked?.Key is { } key) CryptographicOperations.ZeroMemory(key);
+        _checked = null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        ScrubCheckedKey();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using IntegrityVolume.Core;
+
+namespace IntegrityVolume.Common;
+
+/// <summary>
+/// The intake rules the cmdlets share when they build Core requests, plus the texts ShouldProcess shows. SMA-free so
+/// xunit runs it. Requests carry key bytes: call <see cref="Scrub(IntegrityAlgorithmSpec)"/> when done.
+/// </summary>
+internal static class RequestBuilder
+{
+    public const string DefaultAlgorithm = "crc32c";
+    public const string FormatAction = "Format dm-integrity volume";
+
+    /// <summary>
+    /// -JournalIntegrity and -JournalIntegrityKeyFile (a resolved path): the trimmed algorithm (null when not given)
+    /// and the key bytes. A key needs an algorithm (integritysetup's rule).
+    /// </summary>
+    public static (string? Algorithm, byte[]? Key) JournalIntegrity(string? journalIntegrity, string? journalKeyFile)
+    {
+        if (journalKeyFile is not null && string.IsNullOrWhiteSpace(journalIntegrity))
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "-JournalIntegrityKeyFile needs -JournalIntegrity (the journal MAC algorithm, e.g. hmac-sha256).", journalKeyFile);
+        return (string.IsNullOrWhiteSpace(journalIntegrity) ? null : journalIntegrity.Trim(),
+            journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"));
+    }
+
+    /// <summary>New-IntegrityVolume -Size: a positive number of bytes (null when not given).</summary>
+    public static long? CreateSize(long? size, string path) => size is long s && s <= 0
+        ? throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument, $"-Size {s} must be a positive number of bytes.", path)
+        : size;
+
+    /// <summary>An image file to create needs an existing parent folder (checked before ShouldProcess, so -WhatIf says so too).</summary>
+    public static void RequireParentFolder(string path)
+    {
+        string? folder = System.IO.Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(folder) && !Directory.Exists(folder))
+            throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound,
+                $"Cannot create {path}: the folder {folder} does not exist.", path);
+    }
+
+    /// <summary>ShouldProcess target of New-IntegrityVolume: "path (N bytes)" [+ data device].</summary>
+    public static string FormatTarget(FormatRequest request, VolumeInfo planned)
+    {
+        string target = string.Create(CultureInfo.InvariantCulture, $"{request.Volume.Path} ({planned.DeviceBytes} bytes)");
+        return request.Volume.DataDevicePath is { } data ? $"{target} with data device {data}" : target;
+    }
+
+    /// <summary>ShouldProcess action of Write-IntegrityVolumeData; the target is the volume path.</summary>
+    public static string WriteAction(WriteRequest request)
+    {
+        long length = File.Exists(request.InputPath) ? new FileInfo(request.InputPath).Length : 0;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"Write {length} bytes from '{request.InputPath}' at sector {request.OffsetSectors} (data and tags)");
+    }
+
+    public static void Scrub(IntegrityAlgorithmSpec? spec)
+    {
+        if (spec?.Key is { } key) CryptographicOperations.ZeroMemory(key);
+    }
+
+    public static void Scrub(VerifyRequest? request)
+    {
+        if (request is null) return;
+        Scrub(request.Integrity);
+        if (request.JournalIntegrityKey is { } key) CryptographicOperations.ZeroMemory(key);
+    }
+
+    public static void Scrub(FormatRequest? request)
+    {
+        if (request is null) return;
+        Scrub(request.Integrity);
+        if (request.JournalIntegrityKey is { } key) CryptographicOperations.ZeroMemory(key);
+    }
+}
+
+/// <summary>The three strings of ShouldProcess(description, warning, caption, out reason), worded like PowerShell's own.</summary>
+internal sealed record ShouldProcessText(string Description, string Warning, string Caption)
+{
+    public static ShouldProcessText For(string target, string action)
+    {
+        string description = $"Performing the operation \"{action}\" on target \"{target}\".";
+        return new ShouldProcessText(description, "Are you sure you want to perform this action?" + Environment.NewLine + description, "Confirm");
+    }
+}
