@@ -19,13 +19,13 @@ namespace IntegrityVolume.Commands;
 /// </remarks>
 public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
 {
-    private (string Algorithm, string? KeyFile, byte[]? Key)? _checked;
+    private (string Algorithm, string? KeyFile, IntegrityKey? Key)? _checked;
 
     /// <summary>Tag algorithm (integritysetup --integrity): crc32c (default), crc32, xxhash64, sha1, sha256, sha512, blake2b-256, blake2s-256, hmac-sha1, hmac-sha256, hmac-sha512.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string Algorithm { get; set; } = RequestBuilder.DefaultAlgorithm;
+    public string Algorithm { get; set; } = TagAlgorithm.DefaultName;
 
     /// <summary>Key of a keyed algorithm (hmac-*): the file's raw bytes, at most 4096.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
@@ -33,7 +33,7 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
     public string? KeyFile { get; set; }
 
     /// <summary>The algorithm of this record in integritysetup's spelling (empty means the default).</summary>
-    protected string AlgorithmName => string.IsNullOrWhiteSpace(Algorithm) ? RequestBuilder.DefaultAlgorithm : Algorithm.Trim();
+    protected string AlgorithmName => string.IsNullOrWhiteSpace(Algorithm) ? TagAlgorithm.DefaultName : Algorithm.Trim();
 
     /// <summary>The -KeyFile of this record as a file-system path, or null.</summary>
     protected string? KeyFilePath => Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile));
@@ -56,8 +56,8 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
     }
 
     /// <summary>
-    /// The algorithm and a fresh copy of the key for this record (the caller scrubs the copy via
-    /// <see cref="RequestBuilder.Scrub(IntegrityAlgorithmSpec)"/>). Reuses what BeginProcessing checked.
+    /// The parsed algorithm and a fresh copy of the key for this record (disposed with the request that carries it).
+    /// Reuses what BeginProcessing checked.
     /// </summary>
     internal IntegrityAlgorithmSpec Integrity()
     {
@@ -66,21 +66,21 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
         if (_checked is not { } c || !string.Equals(c.Algorithm, algorithm, StringComparison.OrdinalIgnoreCase) || c.KeyFile != keyFile)
         {
             var fresh = Check(algorithm, keyFile, requireKey: false);
-            return new IntegrityAlgorithmSpec { Algorithm = fresh.Algorithm, Key = fresh.Key };
+            return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(fresh.Algorithm), Key = fresh.Key };
         }
-        return new IntegrityAlgorithmSpec { Algorithm = c.Algorithm, Key = c.Key?.ToArray() };
+        return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(c.Algorithm), Key = c.Key is null ? null : new IntegrityKey(c.Key.Span) };
     }
 
-    private static (string Algorithm, string? KeyFile, byte[]? Key) Check(string algorithm, string? keyFile, bool requireKey)
+    private static (string Algorithm, string? KeyFile, IntegrityKey? Key) Check(string algorithm, string? keyFile, bool requireKey)
     {
         var parsed = TagAlgorithm.Parse(algorithm);
-        byte[]? key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
+        var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
         if (parsed.IsKeyed && key is null && requireKey)
             throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
                 $"{parsed.IntegritysetupName} is keyed: give the key file (-KeyFile).", algorithm);
         if (!parsed.IsKeyed && key is not null)
         {
-            CryptographicOperations.ZeroMemory(key);
+            key.Dispose();
             throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
                 $"{parsed.IntegritysetupName} takes no key; -KeyFile is only for hmac-* algorithms.", keyFile);
         }
@@ -95,7 +95,7 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
 
     private void ScrubCheckedKey()
     {
-        if (_checked?.Key is { } key) CryptographicOperations.ZeroMemory(key);
+        _checked?.Key?.Dispose();
         _checked = null;
     }
 

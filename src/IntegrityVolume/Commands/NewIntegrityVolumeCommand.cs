@@ -89,14 +89,14 @@ public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
                 return;
             if (!ShouldProcess(RequestBuilder.FormatTarget(built, plan.Volume), RequestBuilder.FormatAction, out bool whatIf))
             {
-                if (whatIf && PassThru) WriteObject(plan.Volume.WithAlgorithm(built.Integrity.Algorithm, KeyFilePath));
+                if (whatIf && PassThru) WriteObject(plan.Volume.WithAlgorithm(built.Integrity.Algorithm.IntegritysetupName, KeyFilePath));
                 return;
             }
             WriteVerbose($"Formatting {path}: {plan.Volume.ProvidedDataSectors} data sectors of {plan.Volume.SectorSize} bytes, {plan.Volume.IntegrityTagSize}-byte {built.Integrity.Algorithm} tags.");
             if (!TryInvoke(path, () => VolumeOperations.Format(built, Progress, CancellationToken), out var result))
                 return;
             WriteVerbose($"Formatted {path} in {Display.Duration(result.Duration)}; tag initialisation: {result.TagInitialization}.");
-            if (PassThru) WriteObject(result.Volume.WithAlgorithm(built.Integrity.Algorithm, KeyFilePath));
+            if (PassThru) WriteObject(result.Volume.WithAlgorithm(built.Integrity.Algorithm.IntegritysetupName, KeyFilePath));
         }
         finally
         {

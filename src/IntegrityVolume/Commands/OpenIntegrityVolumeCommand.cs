@@ -127,9 +127,9 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
                 ReadOnly = ReadOnly,
                 Options = new IntegrityActivationOptions
                 {
-                    Algorithm = integrity.Algorithm,
+                    Algorithm = integrity.Algorithm.IntegritysetupName,
                     Key = integrity.Key,
-                    JournalMacAlgorithm = journal.Algorithm,
+                    JournalMacAlgorithm = journal.Algorithm?.IntegritysetupName,
                     JournalMacKey = journal.Key,
                     Mode = mode,
                     AllowDiscards = AllowDiscards,

@@ -29,6 +29,14 @@ public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase
     [Parameter]
     public ulong OffsetSector { get; set; }
 
+    /// <summary>Write although the algorithm or key cannot be proven on the volume, or an earlier write was interrupted (warns).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Wait for another writer or reader of the volume to finish instead of failing with DeviceInUse.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
     protected override int ProgressActivityId => 0x1A03;
 
     /// <summary>Each -Path value must name exactly one volume; every one of them gets the same content.</summary>
@@ -54,7 +62,10 @@ public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase
                 return;
             WriteVerbose($"Writing {built.InputPath} into {path} ({volume.ProvidedDataSectors} data sectors) at sector {built.OffsetSectors} with {built.Integrity.Algorithm} tags.");
             if (TryInvoke(path, () => VolumeOperations.Write(built, Progress, CancellationToken), out var result))
-                WriteObject(result.WithAlgorithm(built.Integrity.Algorithm, KeyFilePath));
+            {
+                foreach (string warning in result.Warnings) WriteWarning($"{path}: {warning}");
+                WriteObject(result.WithAlgorithm(built.Integrity.Algorithm.IntegritysetupName, KeyFilePath));
+            }
         }
         finally
         {
@@ -64,9 +75,10 @@ public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase
 
     private WriteRequest BuildRequest(string input) => new()
     {
-        Volume = Location(ResolveSingleExisting(input)),
+        Volume = Location(ResolveSingleExisting(input)) with { WaitForLock = Wait },
         InputPath = Paths.ResolveLiteral(InputPath, nameof(InputPath)),
         OffsetSectors = OffsetSector,
         Integrity = Integrity(),
+        Force = Force,
     };
 }

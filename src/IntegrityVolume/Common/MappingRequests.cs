@@ -67,13 +67,8 @@ internal static class MappingRequests
     public static string Describe(IntegrityMappingInfo m) => string.Create(CultureInfo.InvariantCulture,
         $"{m.Path} is active ({m.DeviceNumber}): {m.ProvidedDataSectors} sectors, {m.SectorSize}-byte blocks, {m.Algorithm ?? "external tags"}, {m.Mode}{(m.ReadOnly ? ", read-only" : "")}.");
 
-    public static void Scrub(IntegrityOpenRequest? request)
-    {
-        if (request?.Options is not { } o) return;
-        if (o.Key is { } k) CryptographicOperations.ZeroMemory(k);
-        if (o.JournalMacKey is { } j) CryptographicOperations.ZeroMemory(j);
-        if (o.JournalCryptKey is { } c) CryptographicOperations.ZeroMemory(c);
-    }
+    /// <summary>An open request carries keys: disposing its options zeroes them (and the table's borrowed copies).</summary>
+    public static void Scrub(IntegrityOpenRequest? request) => request?.Options?.Dispose();
 }
 
 /// <summary>

@@ -1,30 +1,25 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Common;
 
 /// <summary>
 /// The intake rules the cmdlets share when they build Core requests, plus the texts ShouldProcess shows. SMA-free so
-/// xunit runs it. Requests carry key bytes: call <see cref="Scrub(IntegrityAlgorithmSpec)"/> when done.
+/// xunit runs it. Requests own their keys: dispose them (or <see cref="Scrub(IntegrityAlgorithmSpec)"/>) when done.
 /// </summary>
 internal static class RequestBuilder
 {
-    public const string DefaultAlgorithm = "crc32c";
     public const string FormatAction = "Format dm-integrity volume";
 
     /// <summary>
     /// -JournalIntegrity and -JournalIntegrityKeyFile (a resolved path): the trimmed algorithm (null when not given)
-    /// and the key bytes. A key needs an algorithm (integritysetup's rule).
+    /// and the key. Intake only: Core's requests check that a key has its algorithm (RequestChecks.JournalIntegrity).
     /// </summary>
-    public static (string? Algorithm, byte[]? Key) JournalIntegrity(string? journalIntegrity, string? journalKeyFile)
-    {
-        if (journalKeyFile is not null && string.IsNullOrWhiteSpace(journalIntegrity))
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                "-JournalIntegrityKeyFile needs -JournalIntegrity (the journal MAC algorithm, e.g. hmac-sha256).", journalKeyFile);
-        return (string.IsNullOrWhiteSpace(journalIntegrity) ? null : journalIntegrity.Trim(),
-            journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"));
-    }
+    public static (TagAlgorithm? Algorithm, IntegrityKey? Key) JournalIntegrity(string? journalIntegrity, string? journalKeyFile) =>
+        (string.IsNullOrWhiteSpace(journalIntegrity) ? null : TagAlgorithm.Parse(journalIntegrity.Trim()),
+         journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"));
 
     /// <summary>New-IntegrityVolume -Size: a positive number of bytes (null when not given).</summary>
     public static long? CreateSize(long? size, string path) => size is long s && s <= 0
@@ -55,24 +50,8 @@ internal static class RequestBuilder
             $"Write {length} bytes from '{request.InputPath}' at sector {request.OffsetSectors} (data and tags)");
     }
 
-    public static void Scrub(IntegrityAlgorithmSpec? spec)
-    {
-        if (spec?.Key is { } key) CryptographicOperations.ZeroMemory(key);
-    }
-
-    public static void Scrub(VerifyRequest? request)
-    {
-        if (request is null) return;
-        Scrub(request.Integrity);
-        if (request.JournalIntegrityKey is { } key) CryptographicOperations.ZeroMemory(key);
-    }
-
-    public static void Scrub(FormatRequest? request)
-    {
-        if (request is null) return;
-        Scrub(request.Integrity);
-        if (request.JournalIntegrityKey is { } key) CryptographicOperations.ZeroMemory(key);
-    }
+    /// <summary>Requests own their keys: disposing zeroes them (and what hashers derived from them).</summary>
+    public static void Scrub(IntegrityAlgorithmSpec? spec) => spec?.Key?.Dispose();
 }
 
 /// <summary>The three strings of ShouldProcess(description, warning, caption, out reason), worded like PowerShell's own.</summary>

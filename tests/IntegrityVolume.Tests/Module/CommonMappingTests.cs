@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
@@ -21,7 +22,7 @@ public sealed class CommonMappingTests : IDisposable
     {
         var request = new FormatRequest { Volume = new VolumeLocation { Path = P(name) }, CreateSizeBytes = 8 << 20, Integrity = integrity ?? new() };
         try { VolumeOperations.Format(request); }
-        finally { RequestBuilder.Scrub(request); }
+        finally { request.Dispose(); }
         return P(name);
     }
 
@@ -95,8 +96,8 @@ public sealed class CommonMappingTests : IDisposable
     {
         string key = P("k.bin");
         File.WriteAllBytes(key, Enumerable.Repeat((byte)0xAB, 32).ToArray());
-        string img = Volume("h.img", new IntegrityAlgorithmSpec { Algorithm = "hmac-sha256", Key = File.ReadAllBytes(key) });
-        var r = OpenOf(img, new IntegrityActivationOptions { Algorithm = "hmac-sha256", Key = File.ReadAllBytes(key) });
+        string img = Volume("h.img", new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("hmac-sha256"), Key = new IntegrityKey(File.ReadAllBytes(key)) });
+        var r = OpenOf(img, new IntegrityActivationOptions { Algorithm = "hmac-sha256", Key = new IntegrityKey(File.ReadAllBytes(key)) });
         string table = MappingRequests.Plan(r, VolumeOperations.ReadSuperblock(new VolumeLocation { Path = img }));
         Assert.StartsWith(img + " 0 32 J ", table);
         Assert.Contains("internal_hash:hmac(sha256):" + new string('0', 64), table);

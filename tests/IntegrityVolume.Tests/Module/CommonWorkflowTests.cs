@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Hashing;
 using System.Text.Json;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Journal;
@@ -22,16 +23,16 @@ public sealed class CommonWorkflowTests : IDisposable
         string? journalIntegrity = null, string? journalKeyFile = null) => new()
     {
         Volume = At(path), CreateSizeBytes = size,
-        Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = keyFile is null ? null : KeyFile.Read(keyFile, "-KeyFile") },
-        JournalIntegrity = journalIntegrity, JournalIntegrityKey = journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"),
+        Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm), Key = keyFile is null ? null : KeyFile.Read(keyFile, "-KeyFile") },
+        JournalIntegrity = journalIntegrity is null ? null : TagAlgorithm.Parse(journalIntegrity), JournalIntegrityKey = journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"),
     };
 
     private static VerifyRequest VerifyOf(string path, string algorithm = "crc32c", string? keyFile = null, int threads = 0,
         string? journalIntegrity = null, string? journalKeyFile = null) => new()
     {
         Volume = At(path), Threads = threads,
-        Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = keyFile is null ? null : KeyFile.Read(keyFile, "-KeyFile") },
-        JournalIntegrity = journalIntegrity, JournalIntegrityKey = journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"),
+        Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm), Key = keyFile is null ? null : KeyFile.Read(keyFile, "-KeyFile") },
+        JournalIntegrity = journalIntegrity is null ? null : TagAlgorithm.Parse(journalIntegrity), JournalIntegrityKey = journalKeyFile is null ? null : KeyFile.Read(journalKeyFile, "-JournalIntegrityKeyFile"),
     };
 
     private static WriteRequest WriteOf(string path, string input, ulong offset = 0) => new() { Volume = At(path), InputPath = input, OffsetSectors = offset };
