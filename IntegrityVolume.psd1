@@ -14,7 +14,7 @@
     Description          = 'Create, inspect, verify, fill, open and close Linux dm-integrity volumes from PowerShell, byte-compatible with the kernel and integritysetup. Works offline on block devices and image files, and on active volumes through device-mapper.'
 
     # net8.0 assembly: PowerShell 7.4 (LTS, .NET 8) and later.
-    PowerShellVersion    = '7.4'
+    PowerShellVersion    = '7.4.2'
 
     # Loaded before the cmdlets, so the output types ([IntegrityVolume.Core.VerifyResult], ...) can be named right
     # after Import-Module (the CLR loads IntegrityVolume.Core.dll lazily otherwise: only when a cmdlet first runs).

@@ -53,7 +53,8 @@ public class ManifestTests
         Assert.Equal("IntegrityVolume.dll", ManifestValue("RootModule"));
         Assert.Equal(Path.GetFileName(ModulePaths.ModuleAssembly), ManifestValue("RootModule"));
         Assert.True(Guid.TryParse(ManifestValue("GUID"), out var guid) && guid != Guid.Empty);
-        Assert.Equal("7.4", ManifestValue("PowerShellVersion"));
+        // 7.4.2: the first pwsh that ships Microsoft.Extensions.ObjectPool 8.0.x, which Core references (pooled verify buffers).
+        Assert.Equal("7.4.2", ManifestValue("PowerShellVersion"));
         Assert.Equal(new[] { "Core" }, ManifestArray("CompatiblePSEditions"));
         Assert.False(string.IsNullOrWhiteSpace(ManifestValue("Description")));
         Assert.False(string.IsNullOrWhiteSpace(ManifestValue("Author")));
