@@ -75,11 +75,14 @@ Describe 'Test-IntegrityVolume' -Tag 'Unit' {
             $r.MismatchedSectors.Sectors | Should -Be @(1, 1)
         }
 
-        It 'shows the status first in the default table' {
-            $text = Test-IntegrityVolume -Path $corrupt, $healthy | Out-String
-            $text | Should -Match 'MISMATCH'
+        It 'shows the verdict first and keeps the path in the default table at 80 columns' {
+            $text = Test-IntegrityVolume -Path $corrupt, $healthy | Out-String -Width 80
+            $text | Should -Match '(?m)^Verdict\s+Mismatched\s+Checked\s+Size\s+Algorithm\s+Path'
+            $text | Should -Match 'Corrupt'
             $text | Should -Match 'Healthy'
-            $text | Should -Match '3, 100'
+            $list = Test-IntegrityVolume -Path $corrupt | Format-List | Out-String -Width 80
+            $list | Should -Match 'MismatchedSectors\s+:\s+3, 100'
+            $list | Should -Match 'sectors of 512 bytes, 512-byte blocks'
         }
 
         It 'verifies keyed volumes with the key file' {

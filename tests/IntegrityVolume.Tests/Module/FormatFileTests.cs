@@ -89,12 +89,29 @@ public class FormatFileTests
     }
 
     [Fact]
-    public void Verify_table_puts_the_health_and_mismatch_count_first()
+    public void Verify_table_puts_the_verdict_and_mismatch_count_first()
     {
         var table = Views.Single(v => v.Element("Name")!.Value == "IntegrityVolume.VerifyResult.Table").Element("TableControl")!;
         var labels = table.Element("TableHeaders")!.Elements("TableColumnHeader").Select(h => h.Element("Label")!.Value).ToArray();
-        Assert.Equal(new[] { "Status", "Mismatched" }, labels.Take(2));
-        Assert.Contains("MismatchedSectors", labels);
+        Assert.Equal(new[] { "Verdict", "Mismatched" }, labels.Take(2));
+        var list = Views.Single(v => v.Element("Name")!.Value == "IntegrityVolume.VerifyResult.List");
+        Assert.Contains(list.Descendants("Label"), l => l.Value == "MismatchedSectors");
+    }
+
+    /// <summary>
+    /// At 80 columns a table drops what does not fit: every default table ends with an unsized Path column and leaves
+    /// it at least 24 characters (fixed widths plus one space between columns).
+    /// </summary>
+    [Fact]
+    public void Default_tables_leave_the_path_visible_at_80_columns()
+    {
+        foreach (var view in Views.Where(v => v.Element("TableControl") is not null && v.Element("ViewSelectedBy")!.Value.Contains("IntegrityVolume.Core.")))
+        {
+            var headers = view.Element("TableControl")!.Element("TableHeaders")!.Elements("TableColumnHeader").ToArray();
+            if (headers.Last().Element("Label")?.Value != "Path") continue;
+            int used = headers.SkipLast(1).Sum(h => int.Parse(h.Element("Width")!.Value) + 1);
+            Assert.True(80 - used >= 24, $"{view.Element("Name")!.Value}: fixed columns take {used} of 80, leaving {80 - used} for Path");
+        }
     }
 
     [Fact]
