@@ -20,9 +20,10 @@
                IntegrityVolume.Core.dll and its dependencies, en-US help. Never System.Management.Automation.dll
                (the PowerShellStandard stub would shadow pwsh's engine) and never Microsoft.Extensions.ObjectPool.dll
                (pwsh ships its own; see about_IntegrityVolume, DEPENDENCIES).
-      Docs     Regenerates en-US/IntegrityVolume.dll-Help.xml from docs/en-US/*.md with PlatyPS when it is
-               installed (platyPS 0.14 New-ExternalHelp, or Microsoft.PowerShell.PlatyPS 1.x); otherwise keeps the
-               committed MAML, which the xunit HelpTests keep in sync with the markdown.
+      Docs     Regenerates en-US/IntegrityVolume.dll-Help.xml from docs/en-US/*.md (the one source): with PlatyPS
+               when it is installed (platyPS 0.14 New-ExternalHelp, or Microsoft.PowerShell.PlatyPS 1.x), otherwise
+               with the project's own markdown-to-MAML writer (the xunit HelpTests, which also fail in CI whenever the
+               committed MAML and the markdown differ, and check both against the compiled cmdlets).
       Clean    Removes out/ and the bin/obj folders of the module.
 
     Pester tests tagged 'Acceptance' need root, loop devices and device-mapper; they run only with -Acceptance
@@ -220,9 +221,15 @@ function Invoke-Docs {
         Write-Host "Regenerated $target/IntegrityVolume.dll-Help.xml with Microsoft.PowerShell.PlatyPS."
     }
     else {
-        Write-Warning ("PlatyPS is not installed: keeping the committed en-US/IntegrityVolume.dll-Help.xml. " +
-            "The xunit HelpTests fail when it drifts from docs/en-US; without PlatyPS regenerate it with " +
-            "`$env:IVOL_UPDATE_HELP = '1'; dotnet test tests/IntegrityVolume.Tests --filter FullyQualifiedName~Module.HelpTests")
+        # PlatyPS is not on this machine (nor served by NuGet here): the project's own markdown -> MAML writer
+        # (tests/IntegrityVolume.Tests/Module/Support/MamlWriter.cs) regenerates the file from docs/en-US, checked against
+        # the compiled cmdlets by the same HelpTests that fail in CI when the committed MAML and the markdown differ.
+        $env:IVOL_UPDATE_HELP = '1'
+        try {
+            Invoke-Native dotnet @('test', $testProject, '-c', $Configuration, '--nologo', '--filter', 'FullyQualifiedName~Module.HelpTests')
+        }
+        finally { Remove-Item Env:IVOL_UPDATE_HELP }
+        Write-Host "Regenerated $target/IntegrityVolume.dll-Help.xml from docs/en-US (markdown is the one source)."
     }
     # about_IntegrityVolume is maintained as plain text in en-US (PlatyPS converts about_ topics poorly).
 }

@@ -134,10 +134,14 @@ Describe 'Get-IntegrityVolume' -Tag 'Unit' {
     }
 
     Context 'Output' {
-        It 'shows human-readable sizes in the default table' {
-            $text = Get-IntegrityVolume -Path $a | Out-String
+        It 'shows human-readable sizes and the whole path in the default table at 80 columns' {
+            $text = Get-IntegrityVolume -Path $a | Out-String -Width 80
             $text | Should -Match 'MiB'
-            $text | Should -Match 'fix_padding,fix_hmac'
+            $text | Should -Match '(?m)^\s*Size\s+Sector\s+Tag\s+Journal\s+Path'
+            # 45 columns are left for Path: a longer one is cut at its end, so its first 40 characters always show.
+            $text | Should -Match ([regex]::Escape($a.Substring(0, [Math]::Min($a.Length, 40))))
+            $list = Get-IntegrityVolume -Path $a | Format-List | Out-String
+            $list | Should -Match 'fix_padding, fix_hmac'
         }
 
         It 'has a list view with the layout' {
