@@ -82,7 +82,7 @@ public sealed class Target : IDisposable
         _ = info.ToString();
         var result = VolumeOperations.Verify(new VerifyRequest
         {
-            Volume = location, Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm }, Threads = 1,
+            Volume = location, Integrity = new IntegrityAlgorithmSpec { Algorithm = IntegrityVolume.Core.Hashing.TagAlgorithm.Parse(algorithm) }, Threads = 1,
             MaxReportedRanges = 1000,
         });
         return $"verified:{result.JournalState}:{(result.MismatchedBlocks == 0 ? "clean" : "mismatch")}";

@@ -71,20 +71,36 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
         return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(c.Algorithm), Key = c.Key is null ? null : new IntegrityKey(c.Key.Span) };
     }
 
-    private static (string Algorithm, string? KeyFile, IntegrityKey? Key) Check(string algorithm, string? keyFile, bool requireKey)
+    /// <summary>
+    /// False where the kernel computes the tags (Open-IntegrityVolume): any name its crypto API knows is allowed, and
+    /// the kernel's own reason comes back for one it does not; only the name's syntax and the key rule are checked here.
+    /// </summary>
+    protected virtual bool ComputesTags => true;
+
+    private (string Algorithm, string? KeyFile, IntegrityKey? Key) Check(string algorithm, string? keyFile, bool requireKey)
     {
-        var parsed = TagAlgorithm.Parse(algorithm);
+        string name = ComputesTags ? TagAlgorithm.Parse(algorithm).IntegritysetupName : TagAlgorithm.IntegritysetupSpelling(TagAlgorithm.ToKernelName(algorithm));
+        bool keyed = TagAlgorithm.IsKeyedName(name);
         var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
-        if (parsed.IsKeyed && key is null && requireKey)
+        if (keyed && key is null && requireKey)
             throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
-                $"{parsed.IntegritysetupName} is keyed: give the key file (-KeyFile).", algorithm);
-        if (!parsed.IsKeyed && key is not null)
+                $"{name} is keyed: give the key file (-KeyFile).", algorithm);
+        if (!keyed && key is not null)
         {
             key.Dispose();
             throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
-                $"{parsed.IntegritysetupName} takes no key; -KeyFile is only for hmac-* algorithms.", keyFile);
+                $"{name} takes no key; -KeyFile is only for hmac-* algorithms.", keyFile);
         }
         return (algorithm, keyFile, key);
+    }
+
+    /// <summary>The algorithm name (not parsed: the kernel computes it) and a fresh copy of the key, for an activation.</summary>
+    internal (string Algorithm, IntegrityKey? Key) KernelAlgorithm()
+    {
+        if (_checked is { } c && string.Equals(c.Algorithm, AlgorithmName, StringComparison.OrdinalIgnoreCase) && c.KeyFile == KeyFilePath)
+            return (c.Algorithm, c.Key is null ? null : new IntegrityKey(c.Key.Span));
+        var fresh = Check(AlgorithmName, KeyFilePath, requireKey: false);
+        return (fresh.Algorithm, fresh.Key);
     }
 
     protected override void EndProcessing()

@@ -109,12 +109,15 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
     }
 
+    // The kernel computes the tags: any algorithm its crypto API knows may be named, and it says why it rejects one.
+    protected override bool ComputesTags => false;
+
     private IntegrityOpenRequest BuildRequest(string input)
     {
         MappingRequests.ValidateName(Name);
         var mode = MappingRequests.ParseMode(Mode);
         var location = Location(ResolveSingleExisting(input));
-        var integrity = Integrity();
+        var integrity = KernelAlgorithm();
         try
         {
             var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
@@ -127,7 +130,7 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
                 ReadOnly = ReadOnly,
                 Options = new IntegrityActivationOptions
                 {
-                    Algorithm = integrity.Algorithm.IntegritysetupName,
+                    Algorithm = integrity.Algorithm,
                     Key = integrity.Key,
                     JournalMacAlgorithm = journal.Algorithm?.IntegritysetupName,
                     JournalMacKey = journal.Key,
@@ -144,7 +147,7 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
         catch
         {
-            RequestBuilder.Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
     }
