@@ -57,18 +57,12 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
 
     /// <summary>
     /// The parsed algorithm and a fresh copy of the key for this record (disposed with the request that carries it).
-    /// Reuses what BeginProcessing checked.
+    /// Check already parsed the name, so Parse cannot fail here.
     /// </summary>
     internal IntegrityAlgorithmSpec Integrity()
     {
-        string algorithm = AlgorithmName;
-        string? keyFile = KeyFilePath;
-        if (_checked is not { } c || !string.Equals(c.Algorithm, algorithm, StringComparison.OrdinalIgnoreCase) || c.KeyFile != keyFile)
-        {
-            var fresh = Check(algorithm, keyFile, requireKey: false);
-            return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(fresh.Algorithm), Key = fresh.Key };
-        }
-        return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(c.Algorithm), Key = c.Key is null ? null : new IntegrityKey(c.Key.Span) };
+        var (algorithm, key) = AlgorithmAndKey();
+        return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm), Key = key };
     }
 
     /// <summary>
@@ -94,8 +88,11 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
         return (algorithm, keyFile, key);
     }
 
-    /// <summary>The algorithm name (not parsed: the kernel computes it) and a fresh copy of the key, for an activation.</summary>
-    internal (string Algorithm, IntegrityKey? Key) KernelAlgorithm()
+    /// <summary>
+    /// The algorithm name as given and a fresh copy of the key for this record, reusing what BeginProcessing checked
+    /// (Open-IntegrityVolume passes the name to the kernel unparsed).
+    /// </summary>
+    internal (string Algorithm, IntegrityKey? Key) AlgorithmAndKey()
     {
         if (_checked is { } c && string.Equals(c.Algorithm, AlgorithmName, StringComparison.OrdinalIgnoreCase) && c.KeyFile == KeyFilePath)
             return (c.Algorithm, c.Key is null ? null : new IntegrityKey(c.Key.Span));

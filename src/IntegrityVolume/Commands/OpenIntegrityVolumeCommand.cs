@@ -117,7 +117,7 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
         MappingRequests.ValidateName(Name);
         var mode = MappingRequests.ParseMode(Mode);
         var location = Location(ResolveSingleExisting(input));
-        var integrity = KernelAlgorithm();
+        var integrity = AlgorithmAndKey();
         try
         {
             var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
