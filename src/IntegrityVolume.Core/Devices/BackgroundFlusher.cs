@@ -5,8 +5,8 @@ namespace IntegrityVolume.Core.Devices;
 /// <summary>
 /// fsync of a device, again and again on a thread of its own while a long series of writes runs, so that what was
 /// written reaches stable storage meanwhile and the final fsync finds little left. Below a VM, a flush makes the host
-/// write back everything the guest sent: at the end of a 4 GiB sha256 format that last fsync took 45-150 ms of ~2.2 s;
-/// flushing while writing took 7-9% off sha256/hmac-sha256 formats and ~15% off a 1 GiB crc32c one (in-process medians).
+/// write back everything the guest sent, so one fsync at the end of a format is a long wait; flushing while writing
+/// shortens formats of every algorithm (docs/benchmark.md).
 /// fsync reports a write error once per open file, so an error met here is kept and rethrown by <see cref="Complete"/>.
 /// </summary>
 internal sealed class BackgroundFlusher : IDisposable

@@ -39,7 +39,7 @@ internal static class Crc32C
         var w3 = MemoryMarshal.Cast<byte, ulong>(d3)[..w0.Length];
         uint a = c0, b = c1, c = c2, d = c3;
         // NativeAOT compiles for x86-64-v1 and tests for SSE4.2 at every BitOperations.Crc32C; one test per run keeps the
-        // loop the JIT emits (native ivol, 1 GiB crc32c verify: 14.5 -> 19 GiB/s). Without SSE4.2: the portable loop.
+        // loop the JIT emits (docs/benchmark.md). Without SSE4.2: the portable loop.
         if (Sse42.X64.IsSupported)
         {
             for (int i = 0; i < w0.Length; i++)

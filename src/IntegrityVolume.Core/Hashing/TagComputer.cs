@@ -14,7 +14,7 @@ public sealed class TagComputer : IDisposable
     private readonly int _sectorOffset;
     // The prefix (salt ‖ sector) and the digest are written for every tag: one array with a cache line of padding on
     // each side, so that no other worker's data shares their lines (two workers' small arrays side by side on one
-    // line cost a sha256/512 format ~20% more CPU: false sharing).
+    // line is false sharing: docs/benchmark.md).
     private readonly byte[] _scratch;
     private readonly int _digestLength;
 

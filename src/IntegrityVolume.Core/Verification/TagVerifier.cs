@@ -14,9 +14,9 @@ namespace IntegrityVolume.Core.Verification;
 /// </summary>
 public sealed class TagVerifier
 {
-    /// <summary>Data read and hashed at a time: with its page-cache source it stays within a core's L2 (1 MiB did not).</summary>
+    /// <summary>Data read and hashed at a time: small enough that it and its page-cache source fit a core's L2 (docs/benchmark.md).</summary>
     public const int ChunkDataBytes = 512 << 10;
-    /// <summary>Data per work item: its tags are read in one call (one small read per 512 KiB cost ~6% of a cached run).</summary>
+    /// <summary>Data per work item: its tags are read in one call, not one small read per piece (docs/benchmark.md).</summary>
     public const int ItemDataBytes = 8 * ChunkDataBytes;
     private const byte DiscardFiller = 0xF6; // DISCARD_FILLER
 
@@ -56,8 +56,8 @@ public sealed class TagVerifier
         _data.AdviseSequential();   // front to back: a wider readahead window (what cp and dd ask for)
         // Where hashing is slower than reading (not crc32c/crc32), ask for each worker's next item while hashing this
         // one, so cold reads overlap the hashing (interleaved items from several threads defeat plain readahead).
-        // Not for crc32c: it verifies a cached 4 MiB item in ~150 us, and the hint's 1024 page-cache lookups cost ~6% of a
-        // cached verify, with no gain cold (measured, docs/benchmark.md).
+        // Not for crc32c/crc32: they hash faster than the hint's page-cache lookups pay back (a cached verify gets slower
+        // and a cold one no faster: docs/benchmark.md).
         int workers = ParallelChunks.WorkerCount(chunks.Count, threads);
         bool prefetch = _algorithm.KernelName is not ("crc32c" or "crc32");
         var elapsed = ParallelChunks.Run(chunks.Count, threads,
