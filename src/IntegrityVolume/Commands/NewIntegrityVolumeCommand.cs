@@ -134,7 +134,7 @@ public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
         catch
         {
-            RequestBuilder.Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
     }

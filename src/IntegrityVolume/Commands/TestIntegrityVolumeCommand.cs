@@ -119,7 +119,7 @@ public sealed class TestIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
         catch
         {
-            RequestBuilder.Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
     }
