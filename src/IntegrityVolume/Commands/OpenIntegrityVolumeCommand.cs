@@ -25,10 +25,13 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    /// <summary>Journal (default), Bitmap, Direct (no journal) or Recovery (no tag checks, read-only use).</summary>
+    /// <summary>
+    /// Journal (default), Bitmap, Direct (no journal) or Recovery (no tag checks, read-only use): Core's mode type,
+    /// bound by name in any case. The set is <see cref="IntegrityModes.Openable"/> (Inline comes from the superblock).
+    /// </summary>
     [Parameter]
-    [ValidateSet("Journal", "Bitmap", "Direct", "Recovery")]
-    public string Mode { get; set; } = "Journal";
+    [ValidateSet(nameof(IntegrityMode.Journal), nameof(IntegrityMode.Bitmap), nameof(IntegrityMode.Direct), nameof(IntegrityMode.Recovery))]
+    public IntegrityMode Mode { get; set; } = IntegrityMode.Journal;
 
     [Parameter]
     public SwitchParameter ReadOnly { get; set; }
@@ -115,7 +118,6 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
     private IntegrityOpenRequest BuildRequest(string input)
     {
         MappingRequests.ValidateName(Name);
-        var mode = MappingRequests.ParseMode(Mode);
         var location = Location(ResolveSingleExisting(input));
         var integrity = AlgorithmAndKey();
         try
@@ -134,7 +136,7 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
                     Key = integrity.Key,
                     JournalMacAlgorithm = journal.Algorithm?.IntegritysetupName,
                     JournalMacKey = journal.Key,
-                    Mode = mode,
+                    Mode = Mode,
                     AllowDiscards = AllowDiscards,
                     BufferSectors = IsBound(nameof(BufferSectors)) ? BufferSectors : null,
                     JournalWatermark = IsBound(nameof(JournalWatermark)) ? JournalWatermark : null,

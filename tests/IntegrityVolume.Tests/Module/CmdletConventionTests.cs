@@ -280,8 +280,9 @@ public class CmdletConventionTests
     public void Open_mode_is_one_of_the_kernel_modes_a_user_may_ask_for()
     {
         var p = Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(x => x.Name == "Mode");
-        Assert.Equal(MappingRequests.Modes, p.ValidateSet);
-        Assert.Equal("System.String", p.TypeFullName);
+        // Core's one mode type, limited to the modes a user may open with (Inline comes from the superblock).
+        Assert.Equal(IntegrityModes.Openable.Select(m => m.ToString()), p.ValidateSet);
+        Assert.Equal(typeof(IntegrityMode).FullName, p.TypeFullName);
     }
 
     [Fact]
