@@ -18,7 +18,7 @@ namespace IntegrityVolume.Commands;
 [Cmdlet(VerbsCommon.Open, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Open-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(IntegrityMappingInfo))]
-public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
+public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 {
     /// <summary>The device-mapper name: the volume appears as /dev/mapper/&lt;Name&gt;.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -64,13 +64,6 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
     /// <summary>Recalculate the tags of the part not yet protected (table argument 'recalculate').</summary>
     [Parameter]
     public SwitchParameter Recalculate { get; set; }
-
-    [Parameter]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string? JournalIntegrity { get; set; }
-
-    [Parameter]
-    public string? JournalIntegrityKeyFile { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -122,7 +115,7 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
         var integrity = AlgorithmAndKey();
         try
         {
-            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            var journal = JournalAlgorithmAndKey();
             return new IntegrityOpenRequest
             {
                 Device = location.Path,
