@@ -39,7 +39,7 @@ Describe 'Close-IntegrityVolume' -Tag 'Unit' {
         It 'binds IntegrityMappingInfo objects to -InputObject, not their Path to anything' {
             $m = [IntegrityVolume.Core.Kernel.IntegrityMappingInfo]@{
                 Name = 'ivol-none'; Type = 'INTEGRITY'; Path = '/dev/mapper/ivol-none'; DeviceNumber = '254:0'; SizeSectors = 8
-                TagSize = 4; Mode = 'journal'; SectorSize = 512; InterleaveSectors = 32768; Failures = 0; ProvidedDataSectors = 8
+                TagSize = 4; Mode = 'Journal'; SectorSize = 512; InterleaveSectors = 32768; Failures = 0; ProvidedDataSectors = 8
                 Table = ''; Status = ''
             }
             { $m | Close-IntegrityVolume -WhatIf -ErrorAction Stop } | Should -Not -Throw
@@ -102,7 +102,7 @@ Describe 'Close-IntegrityVolume through the kernel' -Tag 'Acceptance', 'RequireR
     It 'refuses a volume in use, and -Deferred removes it when the last user closes it' {
         $handle = [IO.File]::OpenRead("/dev/mapper/$name")
         try {
-            { Close-IntegrityVolume $name -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "DeviceBusy,$fqid"
+            { Close-IntegrityVolume $name -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "DeviceInUse,$fqid"
             $r = Close-IntegrityVolume $name -Deferred -Confirm:$false -PassThru
             $r.Deferred | Should -BeTrue
             Test-IvolMapping $name | Should -BeTrue

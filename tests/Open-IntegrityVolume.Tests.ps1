@@ -64,6 +64,9 @@ Describe 'Open-IntegrityVolume' -Tag 'Unit' {
             { Open-IntegrityVolume $img v -Algorithm hmac-sha256 -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId "KeyRequired,$fqid"
             { Open-IntegrityVolume $img 'a/b' -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId "InvalidMapperName,$fqid"
             { Open-IntegrityVolume $img v -JournalWatermark 101 -WhatIf } | Should -Throw -ErrorId "ParameterArgumentValidationError,$fqid"
+            # -Mode is Core's IntegrityMode: names bind in any case; Inline comes from the superblock, never from the user.
+            { Open-IntegrityVolume $img v -Mode direct -WhatIf -ErrorAction Stop } | Should -Not -Throw
+            { Open-IntegrityVolume $img v -Mode Inline -WhatIf } | Should -Throw -ErrorId "ParameterArgumentValidationError,$fqid"
         }
     }
 
@@ -89,7 +92,8 @@ Describe 'Open-IntegrityVolume through the kernel' -Tag 'Acceptance', 'RequireRo
         $m = Open-IntegrityVolume -Path $img -Name $name -Confirm:$false -PassThru
         $m | Should -BeOfType IntegrityVolume.Core.Kernel.IntegrityMappingInfo
         $m.Path | Should -Be "/dev/mapper/$name"
-        $m.Mode | Should -Be 'journal'
+        $m.Mode | Should -Be ([IntegrityVolume.Core.Kernel.IntegrityMode]::Journal)
+        $m.Mode | Should -BeOfType ([IntegrityVolume.Core.Kernel.IntegrityMode])
         $m.Algorithm | Should -Be 'crc32c'
         $m.DataLoopBackingFile | Should -Be $img
         $m.ProvidedDataSectors | Should -Be (Get-IntegrityVolume -Path $img).ProvidedDataSectors
@@ -111,8 +115,8 @@ Describe 'Open-IntegrityVolume through the kernel' -Tag 'Acceptance', 'RequireRo
     }
 
     It 'opens read-only in bitmap mode with the tuning it is given' {
-        $m = Open-IntegrityVolume $img $name -Mode Bitmap -ReadOnly -BitmapFlushInterval 1000 -Confirm:$false -PassThru
-        $m.Mode | Should -Be 'bitmap'
+        $m = Open-IntegrityVolume $img $name -Mode bitmap -ReadOnly -BitmapFlushInterval 1000 -Confirm:$false -PassThru
+        $m.Mode | Should -Be ([IntegrityVolume.Core.Kernel.IntegrityMode]::Bitmap)
         $m.ReadOnly | Should -BeTrue
         $m.BitmapFlushIntervalMs | Should -Be 1000
     }

@@ -10,24 +10,12 @@ using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Cli;
 
-/// <summary>Output conventions of ivol: JSON with the PowerShell objects' property names in camelCase, exit codes, progress.</summary>
+/// <summary>
+/// Output conventions of ivol: JSON with the PowerShell objects' property names in camelCase, error lines, progress.
+/// Failures are classified by Core (<see cref="ErrorClassifier"/>, exit codes in <see cref="ExitCodes"/>).
+/// </summary>
 internal static class CliOutput
 {
-    public const int Success = 0, CorruptionFound = 1, UsageError = 2, IoError = 3, PermissionDenied = 4, Busy = 5, Cancelled = 130;
-    /// <summary>An exception no command expected (a bug): EX_SOFTWARE of sysexits.h, never 1.</summary>
-    public const int InternalFailure = 70;
-
-    /// <summary>verify found nothing wrong but could not check everything (VerifyVerdict.Incomplete): neither 0 nor 1.</summary>
-    public const int Incomplete = 6;
-
-    /// <summary>The exit code of a verification verdict: 0 healthy, 1 corrupt, 6 incomplete.</summary>
-    public static int ExitCode(VerifyVerdict verdict) => verdict switch
-    {
-        VerifyVerdict.Healthy => Success,
-        VerifyVerdict.Corrupt => CorruptionFound,
-        _ => Incomplete,
-    };
-
     /// <summary>The options of every JSON result (camelCase, indented, enums as camelCase strings), backed by <see cref="CliJsonContext"/>.</summary>
     public static readonly JsonSerializerOptions Json = CliJsonContext.Default.Options;
 
@@ -58,40 +46,15 @@ internal static class CliOutput
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "See SerializeWithReflection.")]
     private static IJsonTypeInfoResolver CreateReflectionResolver() => new DefaultJsonTypeInfoResolver();
 
-    /// <summary>Map an engine error to a message on stderr and an exit code.</summary>
-    public static int Fail(Exception ex, bool json)
-    {
-        switch (ex)
-        {
-            case IntegrityVolumeException iv:
-                return Report(iv.ErrorId, iv.Kind, iv.Message, json, iv.Kind switch
-                {
-                    ErrorKind.DeviceError => IoError,
-                    ErrorKind.PermissionDenied => PermissionDenied,
-                    ErrorKind.ResourceBusy => Busy,
-                    ErrorKind.OperationStopped => Cancelled,
-                    _ => UsageError,
-                }, iv.Target);
-            case OperationCanceledException:
-                Console.Error.WriteLine("ivol: cancelled.");
-                return Cancelled;
-            case IOException io:
-                return Report(ErrorIds.IoError, ErrorKind.DeviceError, io.Message, json, IoError);
-            case UnauthorizedAccessException ua:
-                return Report(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, ua.Message, json, PermissionDenied);
-            case OverflowException:
-                // A number on the command line or on disk too large for the arithmetic: an input error, not a crash.
-                return Report(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, $"a number is too large ({ex.Message})", json, UsageError);
-            default:
-                throw ex;
-        }
-    }
+    /// <summary>Report a failure Core classified: a message on stderr, its exit code.</summary>
+    public static int Fail(ClassifiedError error, bool json) =>
+        Report(error.ErrorId, error.Kind, error.Message, json, error.ExitCode, error.Target);
 
     /// <summary>The last-resort report of an unexpected exception: one line, no stack trace, exit 70.</summary>
     public static int InternalError(Exception? ex, bool json)
     {
         string message = $"internal error: {ex?.GetType().Name ?? "unknown"}: {ex?.Message} (please report it)";
-        return Report(ErrorIds.InternalError, ErrorKind.DeviceError, message, json, InternalFailure);
+        return Report(ErrorIds.InternalError, ErrorKind.DeviceError, message, json, ExitCodes.InternalFailure);
     }
 
     /// <summary>One error line on stderr: "ivol: message [Id]", or under --json one compact JSON object.</summary>
@@ -107,9 +70,9 @@ internal static class CliOutput
     public static int Run(bool json, Func<int> body)
     {
         try { return body(); }
-        catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException or OverflowException)
+        catch (Exception ex) when (ErrorClassifier.Classify(ex) is { } error)
         {
-            return Fail(ex, json);
+            return Fail(error, json);
         }
     }
 
@@ -184,7 +147,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
     Converters = new[]
     {
         typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<VerifyVerdict>), typeof(CamelCaseEnumConverter<ErrorKind>),
-        typeof(CamelCaseEnumConverter<IntegrityTabSeverity>), typeof(CamelCaseEnumConverter<IntegrityTabMode>),
+        typeof(CamelCaseEnumConverter<IntegrityTabSeverity>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]

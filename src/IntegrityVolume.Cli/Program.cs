@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IntegrityVolume.Cli.Commands;
+using IntegrityVolume.Core;
 
 namespace IntegrityVolume.Cli;
 
@@ -18,14 +19,14 @@ public static class Program
             // Usage errors exit 2 (integritysetup exits 1 for "wrong parameters"; ivol keeps 1 for "corruption found").
             foreach (var error in parsed.Errors) Console.Error.WriteLine($"ivol: {error.Message}");
             Console.Error.WriteLine("Run 'ivol --help' for usage.");
-            return CliOutput.UsageError;
+            return ExitCodes.UsageError;
         }
         // Last resort: an exception no command mapped is a bug, not a verdict. One line (a JSON object with an id under
         // --json), no stack trace, and exit 70 (EX_SOFTWARE), never 1 ("corruption found").
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>
         {
             CliOutput.InternalError(e.ExceptionObject as Exception, args.Contains("--json"));
-            Environment.Exit(CliOutput.InternalFailure);
+            Environment.Exit(ExitCodes.InternalFailure);
         };
         try { return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }); }
         catch (Exception ex) { return CliOutput.InternalError(ex, args.Contains("--json")); }

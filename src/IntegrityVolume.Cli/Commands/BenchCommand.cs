@@ -71,16 +71,16 @@ public static class BenchCommand
                     File.WriteAllText(md, BenchmarkTable.Format(report, markdown: true));
                     Console.Error.WriteLine($"ivol: tables written to {md}");
                 }
-                return CliOutput.Success;
+                return ExitCodes.Success;
             }
             catch (JsonException ex)
             {
                 Console.Error.WriteLine($"ivol: {p.GetValue(fromJson)} is not a benchmark JSON file: {ex.Message}");
-                return CliOutput.UsageError;
+                return ExitCodes.UsageError;
             }
-            catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ErrorClassifier.Classify(ex) is { } error)
             {
-                return CliOutput.Fail(ex, json: false);
+                return CliOutput.Fail(error, json: false);
             }
         });
         return cmd;

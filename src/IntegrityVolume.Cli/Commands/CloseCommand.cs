@@ -20,7 +20,7 @@ internal static class CloseCommand
             var r = IntegrityMappings.Close(p.GetValue(name)!, p.GetValue(deferred));
             if (asJson) CliOutput.WriteJson(r);
             else if (r.Deferred) Console.WriteLine($"{r.Name} is in use; it will be removed when it is closed.");
-            return CliOutput.Success;
+            return ExitCodes.Success;
         }));
         return cmd;
     }

@@ -16,7 +16,7 @@ internal static class DumpCommand
             {
                 bool asJson = p.GetValue(json);
                 var v = VolumeOperations.Inspect(volume.Read(p), Program.Cancellation);
-                if (asJson) { CliOutput.WriteJson(v); return CliOutput.Success; }
+                if (asJson) { CliOutput.WriteJson(v); return ExitCodes.Success; }
                 Console.WriteLine($"Info for integrity device {v.Path}.");
                 Console.WriteLine($"superblock_version {v.SuperblockVersion}");
                 Console.WriteLine($"log2_interleave_sectors {v.Log2InterleaveSectors}");
@@ -34,7 +34,7 @@ internal static class DumpCommand
                 Console.WriteLine($"interleave_sectors {v.InterleaveSectors}, metadata_run_sectors {v.MetadataRunSectors}, areas {v.Areas}");
                 Console.WriteLine($"journal {v.JournalState}{(v.PendingJournalEntries > 0 ? $" ({v.PendingJournalEntries} entries to replay)" : "")}");
                 if (v.InterruptedWrite is { } iw) Console.WriteLine($"interrupted_write sectors {iw.StartSector}-{iw.EndSector - 1}: {iw.Advice}");
-                return CliOutput.Success;
+                return ExitCodes.Success;
             }));
         return cmd;
     }

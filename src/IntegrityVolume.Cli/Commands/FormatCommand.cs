@@ -42,7 +42,7 @@ internal static class FormatCommand
                 bool asJson = p.GetValue(json);
                 byte[]? saltBytes;
                 try { saltBytes = p.GetValue(salt) is { } hex ? Convert.FromHexString(hex) : null; }
-                catch (FormatException ex) { Console.Error.WriteLine($"ivol: --salt: {ex.Message}"); return CliOutput.UsageError; }
+                catch (FormatException ex) { Console.Error.WriteLine($"ivol: --salt: {ex.Message}"); return ExitCodes.UsageError; }
                 var tagAlgorithm = algorithm.Parse(p)!;
                 var journalAlgorithm = journalIntegrity.Parse(p);
                 using var key = algorithm.ReadKey(p);
@@ -62,13 +62,13 @@ internal static class FormatCommand
                     Salt = saltBytes,
                 };
                 var plan = p.GetValue(kernel) ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
-                if (p.GetValue(dryRun)) { Print(plan, asJson); return CliOutput.Success; }
-                if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return CliOutput.UsageError;
+                if (p.GetValue(dryRun)) { Print(plan, asJson); return ExitCodes.Success; }
+                if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return ExitCodes.UsageError;
                 var result = p.GetValue(kernel)
                     ? IntegrityVolume.Core.Operations.KernelFormatter.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation)
                     : VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 Print(result, asJson);
-                return CliOutput.Success;
+                return ExitCodes.Success;
             }));
         return cmd;
     }

@@ -87,8 +87,8 @@ internal static class OpenCommand
             var sb = VolumeOperations.ReadSuperblock(new VolumeLocation { Path = request.Device, ReservedSectors = request.ReservedSectors });
             var info = IntegrityMappings.Open(request, sb, Program.Cancellation);
             if (asJson) CliOutput.WriteJson(info);
-            else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {info.Mode}).");
-            return CliOutput.Success;
+            else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {IntegrityModes.Name(info.Mode)}).");
+            return ExitCodes.Success;
         }));
         return cmd;
     }

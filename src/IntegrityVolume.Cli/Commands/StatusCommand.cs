@@ -21,18 +21,18 @@ internal static class StatusCommand
                 var all = IntegrityMappings.List();
                 if (asJson) CliOutput.WriteJson(all);
                 else foreach (var m in all) { Print(m); Console.WriteLine(); }
-                return CliOutput.Success;
+                return ExitCodes.Success;
             }
             var info = IntegrityMappings.Status(n);
             if (info is null)
             {
                 if (asJson) CliOutput.WriteJson(new InactiveMapping(n, DeviceNodes.MapperPath(n), false));
                 else Console.WriteLine($"{DeviceNodes.MapperPath(n)} is inactive.");
-                return CliOutput.UsageError;
+                return ExitCodes.UsageError;
             }
             if (asJson) CliOutput.WriteJson(info);
             else Print(info);
-            return CliOutput.Success;
+            return ExitCodes.Success;
         }));
         return cmd;
     }
@@ -54,14 +54,14 @@ internal static class StatusCommand
         Console.WriteLine($"  sector size:  {m.SectorSize} bytes");
         Console.WriteLine($"  interleave sectors: {m.InterleaveSectors}");
         Console.WriteLine($"  size:    {m.SizeSectors} sectors");
-        Console.WriteLine($"  mode:    {(m.ReadOnly ? "readonly" : "read/write")}{(m.Mode == "recovery" ? " recovery" : "")}");
+        Console.WriteLine($"  mode:    {(m.ReadOnly ? "readonly" : "read/write")}{(m.Mode == IntegrityMode.Recovery ? " recovery" : "")}");
         Console.WriteLine($"  failures: {m.Failures}");
-        if (m.Mode == "bitmap")
+        if (m.Mode == IntegrityMode.Bitmap)
         {
             Console.WriteLine($"  bitmap 512-byte sectors per bit: {m.BitmapSectorsPerBit}");
             Console.WriteLine($"  bitmap flush interval: {m.BitmapFlushIntervalMs} ms");
         }
-        if (m.Mode is "bitmap" or "direct")
+        if (m.Mode is IntegrityMode.Bitmap or IntegrityMode.Direct)
             Console.WriteLine("  journal: not active");
         else
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Boot;
+using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Cli.Commands;
 
@@ -40,7 +41,7 @@ internal static class TabCommand
             if (asJson)
             {
                 CliOutput.WriteJson(new TabListResult { Path = path, Exists = tab.Exists, Entries = entries, Problems = problems.ToArray() });
-                return CliOutput.Success;
+                return ExitCodes.Success;
             }
             if (entries.Length == 0) Console.WriteLine($"{path}: no volumes{(tab.Exists ? "" : " (the file does not exist)")}.");
             else
@@ -49,10 +50,10 @@ internal static class TabCommand
                 int dw = Math.Max(6, entries.Max(e => e.Device.Length));
                 Console.WriteLine($"{"NAME".PadRight(w)}  {"DEVICE".PadRight(dw)}  {"ALGORITHM",-12} {"MODE",-8} OPTIONS");
                 foreach (var e in entries)
-                    Console.WriteLine($"{e.Name.PadRight(w)}  {e.Device.PadRight(dw)}  {e.Algorithm,-12} {e.Mode,-8} {(e.Options.Length == 0 ? "-" : string.Join(',', e.Options))}");
+                    Console.WriteLine($"{e.Name.PadRight(w)}  {e.Device.PadRight(dw)}  {e.Algorithm,-12} {IntegrityModes.Name(e.Mode),-8} {(e.Options.Length == 0 ? "-" : string.Join(',', e.Options))}");
             }
             PrintProblems(path, problems);
-            return CliOutput.Success;
+            return ExitCodes.Success;
         }));
         return cmd;
     }
@@ -76,7 +77,7 @@ internal static class TabCommand
                 Console.WriteLine($"{path}: {(valid ? "valid" : "INVALID")} ({tab.Entries.Count()} volumes, " +
                     $"{problems.Count(x => x.Severity == IntegrityTabSeverity.Error)} errors, {problems.Count(x => x.Severity == IntegrityTabSeverity.Warning)} warnings).");
             }
-            return valid ? CliOutput.Success : CliOutput.UsageError;
+            return valid ? ExitCodes.Success : ExitCodes.UsageError;
         }));
         return cmd;
     }
@@ -90,7 +91,7 @@ internal static class TabCommand
         var dataDevice = CommonOptions.DataDevice();
         var discards = new Option<bool>("--allow-discards") { Description = "Pass discards down (kernel 5.7+)." };
         var mode = new Option<string?>("--mode") { Description = "journal (default), bitmap or direct (the mode= option: systemd 254 and later; older versions ignore it)." };
-        mode.AcceptOnlyFromAmong("journal", "bitmap", "direct");
+        mode.AcceptOnlyFromAmong(IntegrityModes.IntegrityTab.Select(IntegrityModes.Name).ToArray());
         var watermark = new Option<int?>("--journal-watermark") { Description = "Journal fill percentage that starts a flush (0-100; 0 = kernel default)." };
         var commitTime = new Option<string?>("--journal-commit-time") { Description = "journal-commit-time= verbatim: a systemd time span (note: systemd hands the kernel the whole seconds as milliseconds)." };
         var extra = new Option<string[]>("--option", "-o") { Description = "A further option written verbatim (e.g. noauto, nofail, _netdev); repeatable.", AllowMultipleArgumentsPerToken = false };
@@ -113,7 +114,7 @@ internal static class TabCommand
             var entry = IntegrityTabEntry.Create(new IntegrityTabEntrySpec
             {
                 Name = p.GetValue(name)!, Device = dev, KeyFile = key, Algorithm = p.GetValue(integrity),
-                Mode = modeText is null ? null : Enum.Parse<IntegrityTabMode>(modeText, ignoreCase: true),
+                Mode = modeText is null ? null : IntegrityModes.Parse(modeText, IntegrityModes.IntegrityTab),
                 AllowDiscards = p.GetValue(discards), DataDevice = data,
                 JournalWatermarkPercent = p.GetValue(watermark), JournalCommitTime = p.GetValue(commitTime),
                 ExtraOptions = p.GetValue(extra) ?? Array.Empty<string>(),
@@ -133,7 +134,7 @@ internal static class TabCommand
                     _ => $"{r.Path}: {(r.DryRun ? "would replace" : "replaced")} '{string.Join("', '", r.PreviousLines)}' with {r.Line}",
                 });
             }
-            return CliOutput.Success;
+            return ExitCodes.Success;
         }));
         return cmd;
     }
@@ -152,7 +153,7 @@ internal static class TabCommand
             if (asJson) CliOutput.WriteJson(r);
             else if (!r.Changed) Console.WriteLine($"{r.Path}: '{r.Name}' unchanged (no entry).");
             else Console.WriteLine($"{r.Path}: {(r.DryRun ? "would remove" : "removed")} {string.Join("; ", r.PreviousLines)}");
-            return CliOutput.Success;
+            return ExitCodes.Success;
         }));
         return cmd;
     }
@@ -171,7 +172,7 @@ internal static class TabCommand
         if (key is null || !File.Exists(key)) return;
         long len = new FileInfo(key).Length;
         if (len == 0 || len > 4096)
-            throw new IntegrityVolumeException(IntegrityTabErrorIds.InvalidKeyFile, ErrorKind.InvalidArgument,
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabInvalidKeyFile, ErrorKind.InvalidArgument,
                 $"Key file {key} has {len} bytes; systemd-integritysetup needs 1 to 4096 (the whole file is the key).", key);
     }
 
@@ -180,8 +181,8 @@ internal static class TabCommand
     {
         if (e.KeyFile is not null && !File.Exists(e.KeyFile))
             yield return $"Key file {e.KeyFile} does not exist (yet); systemd-integritysetup will fail to attach '{e.Name}' without it.";
-        if (e.Mode != IntegrityTabMode.Journal)
-            yield return $"mode={e.Mode.ToString().ToLowerInvariant()} needs systemd 254 or later; older versions ignore it and attach in journal mode.";
+        if (e.Mode != IntegrityMode.Journal)
+            yield return $"mode={IntegrityModes.Name(e.Mode)} needs systemd 254 or later; older versions ignore it and attach in journal mode.";
         if (!e.Device.StartsWith('/')) yield break;
         if (!File.Exists(e.Device))
         {
@@ -192,9 +193,7 @@ internal static class TabCommand
             yield return $"{e.Device} is a regular file: systemd waits for a .device unit that a file never gets; use a block device (or a loop device) at boot.";
         string? sbProblem = null;
         try { VolumeOperations.ReadSuperblock(new VolumeLocation { Path = e.Device }); }
-        catch (IntegrityVolumeException ex) { sbProblem = ex.Message; }
-        catch (IOException ex) { sbProblem = ex.Message; }
-        catch (UnauthorizedAccessException ex) { sbProblem = ex.Message; }
+        catch (Exception ex) when (ErrorClassifier.Classify(ex) is { } error && error.Kind != ErrorKind.OperationStopped) { sbProblem = error.Message; }
         if (sbProblem is not null) yield return $"{e.Device} has no readable dm-integrity superblock ({sbProblem}); format it before boot.";
     }
 
@@ -223,7 +222,7 @@ internal sealed class TabEntryView
     public string? KeyFile { get; init; }
     public required string[] Options { get; init; }
     public required string Algorithm { get; init; }
-    public required string Mode { get; init; }
+    public required IntegrityMode Mode { get; init; }
     public bool AllowDiscards { get; init; }
     public string? DataDevice { get; init; }
     public int? JournalWatermarkPercent { get; init; }
@@ -235,7 +234,7 @@ internal sealed class TabEntryView
     public static TabEntryView From(IntegrityTabEntry e) => new()
     {
         Line = e.LineNumber, Name = e.Name, Device = e.Device, KeyFile = e.KeyFile, Options = e.Options.ToArray(),
-        Algorithm = e.Algorithm, Mode = e.Mode.ToString().ToLowerInvariant(), AllowDiscards = e.AllowDiscards, DataDevice = e.DataDevice,
+        Algorithm = e.Algorithm, Mode = e.Mode, AllowDiscards = e.AllowDiscards, DataDevice = e.DataDevice,
         JournalWatermarkPercent = e.JournalWatermarkPercent, JournalCommitTime = e.JournalCommitTime, KernelCommitTimeMs = e.KernelCommitTimeMs, Text = e.ToLine(),
     };
 }

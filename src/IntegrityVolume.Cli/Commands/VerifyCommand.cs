@@ -42,7 +42,7 @@ internal static class VerifyCommand
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Print(r);
-                return CliOutput.ExitCode(r.Verdict);
+                return ExitCodes.Of(r.Verdict);
             }));
         return cmd;
     }

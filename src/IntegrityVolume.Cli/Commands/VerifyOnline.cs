@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
 
 namespace IntegrityVolume.Cli.Commands;
@@ -36,14 +37,14 @@ internal static class VerifyOnline
         var r = OnlineVerifier.VerifyMapping(name, new OnlineVerifyOptions { Threads = threads }, new CliProgress(progressJson), Program.Cancellation);
         if (json) Console.Out.WriteLine(JsonSerializer.Serialize(r, OnlineVerifyJsonContext.Default.OnlineVerifyResult));
         else Print(r);
-        return r.MismatchedBlocks > 0 ? CliOutput.CorruptionFound : r.UnreadableBlocks > 0 ? CliOutput.IoError : CliOutput.Success;
+        return r.MismatchedBlocks > 0 ? ExitCodes.CorruptionFound : r.UnreadableBlocks > 0 ? ExitCodes.IoError : ExitCodes.Success;
     });
 
     private static void Print(OnlineVerifyResult r)
     {
         string verdict = r.MismatchedBlocks > 0 ? "CORRUPT" : r.UnreadableBlocks > 0 ? "UNREADABLE BLOCKS" : "healthy";
         Console.WriteLine($"{r.Path} ({r.Name}): {verdict} - {r.BlocksChecked} blocks of {r.SectorSize} bytes read through the kernel " +
-            $"({r.Algorithm ?? "external tags"}, {r.Mode}) in {r.Duration.TotalSeconds:0.00} s ({r.ThroughputMiBps:0.#} MiB/s)");
+            $"({r.Algorithm ?? "external tags"}, {IntegrityModes.Name(r.Mode)}) in {r.Duration.TotalSeconds:0.00} s ({r.ThroughputMiBps:0.#} MiB/s)");
         string counter = r.FailuresDelta is { } d ? $"+{d} ({r.FailuresBefore} -> {r.FailuresAfter})" : "not available";
         Console.WriteLine($"  valid {r.ValidBlocks}, mismatched {r.MismatchedBlocks}, unreadable {r.UnreadableBlocks}; kernel mismatch counter {counter}");
         foreach (var range in r.MismatchedSectors.Take(50))

@@ -34,7 +34,7 @@ internal static class WriteCommand
                 foreach (var w in r.Warnings) Console.Error.WriteLine($"ivol: WARNING: {w}");
                 if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Console.WriteLine($"Wrote {r.BlocksWritten} blocks ({r.SectorsWritten} sectors) at sector {r.StartSector} of {r.Path} in {r.Duration.TotalSeconds:0.00} s.");
-                return CliOutput.Success;
+                return ExitCodes.Success;
             }));
         return cmd;
     }

@@ -90,18 +90,18 @@ public sealed class IntegrityTab
             if (!File.Exists(path))
             {
                 if (Directory.Exists(path))
-                    throw new IntegrityVolumeException(IntegrityTabErrorIds.ReadFailed, ErrorKind.InvalidArgument, $"{path} is a directory.", path);
+                    throw new IntegrityVolumeException(ErrorIds.IntegrityTabReadFailed, ErrorKind.InvalidArgument, $"{path} is a directory.", path);
                 return new IntegrityTab(new List<IntegrityTabLine>(), false, path, exists: false);
             }
             return Parse(File.ReadAllText(path, new UTF8Encoding(false)), path, exists: true);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new IntegrityVolumeException(IntegrityTabErrorIds.ReadFailed, ErrorKind.PermissionDenied, $"{path}: {ex.Message}", path, ex);
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabReadFailed, ErrorKind.PermissionDenied, $"{path}: {ex.Message}", path, ex);
         }
         catch (IOException ex)
         {
-            throw new IntegrityVolumeException(IntegrityTabErrorIds.ReadFailed, ErrorKind.DeviceError, $"{path}: {ex.Message}", path, ex);
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabReadFailed, ErrorKind.DeviceError, $"{path}: {ex.Message}", path, ex);
         }
     }
 
@@ -125,11 +125,11 @@ public sealed class IntegrityTab
             if (line.Entry is not { } e) continue;
             var fields = line.Text.Trim().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length > 4)
-                problems.Add(new IntegrityTabProblem(i + 1, IntegrityTabErrorIds.ExtraFields, IntegrityTabSeverity.Warning,
+                problems.Add(new IntegrityTabProblem(i + 1, ErrorIds.IntegrityTabExtraFields, IntegrityTabSeverity.Warning,
                     $"'{string.Join(' ', fields[4..])}' after the options field is ignored by systemd."));
             problems.AddRange(e.Check());
             if (seen.TryGetValue(e.Name, out int first))
-                problems.Add(new IntegrityTabProblem(i + 1, IntegrityTabErrorIds.DuplicateName, IntegrityTabSeverity.Error,
+                problems.Add(new IntegrityTabProblem(i + 1, ErrorIds.IntegrityTabDuplicateName, IntegrityTabSeverity.Error,
                     $"Volume '{e.Name}' is already defined on line {first}; systemd's generator fails on the second definition."));
             else seen[e.Name] = i + 1;
         }
@@ -204,7 +204,7 @@ public sealed class IntegrityTab
                 target = final.FullName;
             string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(target))!;
             if (!Directory.Exists(dir))
-                throw new IntegrityVolumeException(IntegrityTabErrorIds.WriteFailed, ErrorKind.NotFound, $"{path}: directory {dir} does not exist.", path);
+                throw new IntegrityVolumeException(ErrorIds.IntegrityTabWriteFailed, ErrorKind.NotFound, $"{path}: directory {dir} does not exist.", path);
             tmp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(target)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
             var mode = File.Exists(target) ? File.GetUnixFileMode(target)
                 : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
@@ -221,11 +221,11 @@ public sealed class IntegrityTab
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new IntegrityVolumeException(IntegrityTabErrorIds.WriteFailed, ErrorKind.PermissionDenied, $"{path}: {ex.Message}", path, ex);
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabWriteFailed, ErrorKind.PermissionDenied, $"{path}: {ex.Message}", path, ex);
         }
         catch (IOException ex)
         {
-            throw new IntegrityVolumeException(IntegrityTabErrorIds.WriteFailed, ErrorKind.DeviceError, $"{path}: {ex.Message}", path, ex);
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabWriteFailed, ErrorKind.DeviceError, $"{path}: {ex.Message}", path, ex);
         }
         finally
         {

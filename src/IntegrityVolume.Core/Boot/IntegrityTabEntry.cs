@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 
 using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Core.Boot;
 
@@ -16,9 +17,6 @@ public enum IntegrityTabSeverity
 /// <summary>One finding about an integritytab line; <see cref="LineNumber"/> is 1-based (0: not from a file).</summary>
 public sealed record IntegrityTabProblem(int LineNumber, string ErrorId, IntegrityTabSeverity Severity, string Message);
 
-/// <summary>The journal modes of integritytab's mode= option (systemd 254 and later; older versions ignore it).</summary>
-public enum IntegrityTabMode { Journal, Bitmap, Direct }
-
 /// <summary>What a caller wants in an entry; <see cref="IntegrityTabEntry.Create"/> turns it into a validated entry.</summary>
 public sealed record IntegrityTabEntrySpec
 {
@@ -29,7 +27,8 @@ public sealed record IntegrityTabEntrySpec
     public string? KeyFile { get; init; }
     /// <summary>Tag algorithm, systemd's spelling (hmac-sha256); kernel spelling hmac(sha256) is accepted. Null: systemd's default.</summary>
     public string? Algorithm { get; init; }
-    public IntegrityTabMode? Mode { get; init; }
+    /// <summary>mode= (systemd 254 and later; older versions ignore it): one of <see cref="IntegrityModes.IntegrityTab"/>.</summary>
+    public IntegrityMode? Mode { get; init; }
     public bool AllowDiscards { get; init; }
     public string? DataDevice { get; init; }
     /// <summary>journal-watermark= in percent (0..100; 0 = kernel default).</summary>
@@ -67,12 +66,7 @@ public sealed class IntegrityTabEntry
     /// <summary>The algorithm systemd-integritysetup will use: integrity-algorithm=, else hmac-sha256 with a key file, else crc32c.</summary>
     public string Algorithm => OptionValue("integrity-algorithm=") ?? (KeyFile is null ? TagAlgorithm.DefaultName : "hmac-sha256");
     /// <summary>mode= as written (journal when absent or not understood by systemd).</summary>
-    public IntegrityTabMode Mode => OptionValue("mode=") switch
-    {
-        "bitmap" => IntegrityTabMode.Bitmap,
-        "direct" => IntegrityTabMode.Direct,
-        _ => IntegrityTabMode.Journal,
-    };
+    public IntegrityMode Mode => IntegrityModes.IntegrityTab.FirstOrDefault(m => IntegrityModes.Name(m) == OptionValue("mode="), IntegrityMode.Journal);
     public bool AllowDiscards => Options.Contains("allow-discards");
     public string? DataDevice => OptionValue("data-device=");
     /// <summary>journal-watermark= in percent, when present and valid.</summary>
@@ -120,7 +114,7 @@ public sealed class IntegrityTabEntry
 
     /// <summary>
     /// Split a volume line into fields as systemd's generator does (whitespace-separated, no quoting): a line with one
-    /// field is an error (<see cref="IntegrityTabErrorIds.TooFewFields"/>); blank and '#' lines are not entries (null).
+    /// field is an error (<see cref="ErrorIds.IntegrityTabTooFewFields"/>); blank and '#' lines are not entries (null).
     /// </summary>
     public static IntegrityTabEntry? TryParseFields(string line, int lineNumber, out IntegrityTabProblem? problem)
     {
@@ -130,7 +124,7 @@ public sealed class IntegrityTabEntry
         var fields = t.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
         if (fields.Length < 2)
         {
-            problem = new IntegrityTabProblem(lineNumber, IntegrityTabErrorIds.TooFewFields, IntegrityTabSeverity.Error,
+            problem = new IntegrityTabProblem(lineNumber, ErrorIds.IntegrityTabTooFewFields, IntegrityTabSeverity.Error,
                 $"'{t}' has a volume name but no device (expected: name device [keyfile|-] [options|-]).");
             return null;
         }
@@ -145,7 +139,7 @@ public sealed class IntegrityTabEntry
         var entry = TryParseFields(line, lineNumber, out var problem);
         if (problem is not null) throw ToException(problem, source, ErrorKind.InvalidData);
         if (entry is null)
-            throw new IntegrityVolumeException(IntegrityTabErrorIds.TooFewFields, ErrorKind.InvalidData,
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabTooFewFields, ErrorKind.InvalidData,
                 $"{Where(source, lineNumber)}'{line.Trim()}' is not a volume line (blank or comment).", source);
         var firstError = entry.Check().FirstOrDefault(p => p.Severity == IntegrityTabSeverity.Error);
         if (firstError is not null) throw ToException(firstError, source, ErrorKind.InvalidData);
@@ -160,7 +154,10 @@ public sealed class IntegrityTabEntry
         string defaultAlgorithm = spec.KeyFile is null ? TagAlgorithm.DefaultName : "hmac-sha256";
         // Written only when it differs from systemd's default, so the line stays what a person would write.
         if (algorithm is not null && algorithm != defaultAlgorithm) options.Add("integrity-algorithm=" + algorithm);
-        if (spec.Mode is { } m && m != IntegrityTabMode.Journal) options.Add("mode=" + m.ToString().ToLowerInvariant());
+        if (spec.Mode is { } m && !IntegrityModes.IntegrityTab.Contains(m))
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTabInvalidOption, ErrorKind.InvalidArgument,
+                $"mode={IntegrityModes.Name(m)}: integritytab takes {string.Join(", ", IntegrityModes.IntegrityTab.Select(IntegrityModes.Name))}.", spec.Name);
+        if (spec.Mode is { } mode && mode != IntegrityMode.Journal) options.Add("mode=" + IntegrityModes.Name(mode));
         if (spec.AllowDiscards) options.Add("allow-discards");
         if (spec.DataDevice is not null) options.Add("data-device=" + spec.DataDevice);
         if (spec.JournalWatermarkPercent is { } w) options.Add($"journal-watermark={w.ToString(CultureInfo.InvariantCulture)}%");
@@ -168,13 +165,13 @@ public sealed class IntegrityTabEntry
         foreach (var extra in spec.ExtraOptions)
         {
             if (string.IsNullOrEmpty(extra) || extra.Contains(',') || extra.Any(char.IsWhiteSpace) || extra == "-")
-                throw new IntegrityVolumeException(IntegrityTabErrorIds.InvalidOption, ErrorKind.InvalidArgument,
+                throw new IntegrityVolumeException(ErrorIds.IntegrityTabInvalidOption, ErrorKind.InvalidArgument,
                     $"Option '{extra}' cannot be written: options are non-empty and contain no comma or whitespace.", extra);
             if (!options.Contains(extra, StringComparer.Ordinal)) options.Add(extra);
         }
         foreach (var o in options)
             if (o.Contains(',') || o.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) || o.EndsWith('='))
-                throw new IntegrityVolumeException(IntegrityTabErrorIds.InvalidOption, ErrorKind.InvalidArgument,
+                throw new IntegrityVolumeException(ErrorIds.IntegrityTabInvalidOption, ErrorKind.InvalidArgument,
                     $"Option '{o}' cannot be written: an option has a value and contains no comma or whitespace.", o);
         var entry = new IntegrityTabEntry { Name = spec.Name, Device = spec.Device, KeyFile = spec.KeyFile, Options = options };
         var fieldError = CheckFieldSyntax(entry);
@@ -192,9 +189,9 @@ public sealed class IntegrityTabEntry
     {
         foreach (var (what, value, id) in new[]
                  {
-                     ("volume name", e.Name, IntegrityTabErrorIds.InvalidName),
-                     ("device", e.Device, IntegrityTabErrorIds.InvalidDevice),
-                     ("key file", e.KeyFile, IntegrityTabErrorIds.InvalidKeyFile),
+                     ("volume name", e.Name, ErrorIds.IntegrityTabInvalidName),
+                     ("device", e.Device, ErrorIds.IntegrityTabInvalidDevice),
+                     ("key file", e.KeyFile, ErrorIds.IntegrityTabInvalidKeyFile),
                  })
         {
             if (value is null) continue;
@@ -215,16 +212,16 @@ public sealed class IntegrityTabEntry
         // Volume name: systemd-integritysetup requires a valid file name; device-mapper names are at most 127 bytes.
         if (Name.Length == 0 || Name == "." || Name == ".." || Name.Contains('/') || Name[0] == '#' ||
             Name.Any(char.IsControl) || Encoding.UTF8.GetByteCount(Name) > 127)
-            Add(IntegrityTabErrorIds.InvalidName, E,
+            Add(ErrorIds.IntegrityTabInvalidName, E,
                 $"'{Name}' is not a valid volume name (a file name of at most 127 bytes, no '/', not '.' or '..', not starting with '#').");
 
         // Device: the generator turns UUID=/PARTUUID=/LABEL=/PARTLABEL= into /dev/disk/by-*; anything else must be an absolute path.
         if (!SystemdValues.IsDeviceSpec(Device))
-            Add(IntegrityTabErrorIds.InvalidDevice, E,
+            Add(ErrorIds.IntegrityTabInvalidDevice, E,
                 $"Device '{Device}' is neither an absolute path nor UUID=, PARTUUID=, LABEL= or PARTLABEL= with a value.");
 
         if (KeyFile is not null && !KeyFile.StartsWith('/'))
-            Add(IntegrityTabErrorIds.InvalidKeyFile, E, $"Key file '{KeyFile}' is not an absolute path (systemd refuses relative ones).");
+            Add(ErrorIds.IntegrityTabInvalidKeyFile, E, $"Key file '{KeyFile}' is not an absolute path (systemd refuses relative ones).");
 
         foreach (var o in Options)
         {
@@ -232,33 +229,33 @@ public sealed class IntegrityTabEntry
             if (o.StartsWith("mode=", StringComparison.Ordinal))
             {
                 string v = o[5..];
-                if (v is not ("journal" or "bitmap" or "direct"))
-                    Add(IntegrityTabErrorIds.InvalidOption, E, $"mode={v}: expected journal, bitmap or direct (systemd would ignore it and use journal mode).");
+                if (!IntegrityModes.IntegrityTab.Any(m => IntegrityModes.Name(m) == v))
+                    Add(ErrorIds.IntegrityTabInvalidOption, E, $"mode={v}: expected journal, bitmap or direct (systemd would ignore it and use journal mode).");
             }
             else if (o.StartsWith("journal-watermark=", StringComparison.Ordinal))
             {
                 if (!SystemdValues.TryParsePercent(o[18..], out _))
-                    Add(IntegrityTabErrorIds.InvalidOption, E, $"{o}: expected a percentage from 0% to 100% (with the % sign).");
+                    Add(ErrorIds.IntegrityTabInvalidOption, E, $"{o}: expected a percentage from 0% to 100% (with the % sign).");
             }
             else if (o.StartsWith("journal-commit-time=", StringComparison.Ordinal))
             {
                 if (!SystemdValues.TryParseTimeSpan(o[20..], out _))
-                    Add(IntegrityTabErrorIds.InvalidOption, E, $"{o}: expected a systemd time span such as 10, 10s or 500ms.");
+                    Add(ErrorIds.IntegrityTabInvalidOption, E, $"{o}: expected a systemd time span such as 10, 10s or 500ms.");
             }
             else if (o.StartsWith("data-device=", StringComparison.Ordinal))
             {
                 if (!o[12..].StartsWith('/'))
-                    Add(IntegrityTabErrorIds.InvalidOption, E, $"{o}: the data device must be an absolute path (e.g. /dev/disk/by-uuid/...).");
+                    Add(ErrorIds.IntegrityTabInvalidOption, E, $"{o}: the data device must be an absolute path (e.g. /dev/disk/by-uuid/...).");
             }
             else if (o.StartsWith("integrity-algorithm=", StringComparison.Ordinal))
             {
                 string a = o[20..];
                 if (!SystemdAlgorithms.Contains(a, StringComparer.Ordinal))
-                    Add(IntegrityTabErrorIds.UnknownAlgorithm, E,
+                    Add(ErrorIds.IntegrityTabUnknownAlgorithm, E,
                         $"integrity-algorithm={a} is not one systemd-integritysetup accepts ({string.Join(", ", SystemdAlgorithms)}).");
             }
             else
-                Add(IntegrityTabErrorIds.UnknownOption, W, $"Unknown option '{o}': systemd logs a warning and ignores it.");
+                Add(ErrorIds.IntegrityTabUnknownOption, W, $"Unknown option '{o}': systemd logs a warning and ignores it.");
         }
 
         string alg = Algorithm;
@@ -266,9 +263,9 @@ public sealed class IntegrityTabEntry
         if (SystemdAlgorithms.Contains(alg, StringComparer.Ordinal))
         {
             if (keyed && KeyFile is null)
-                Add(IntegrityTabErrorIds.KeyMismatch, E, $"{alg} is keyed: the third field must name the key file.");
+                Add(ErrorIds.IntegrityTabKeyMismatch, E, $"{alg} is keyed: the third field must name the key file.");
             else if (!keyed && KeyFile is not null)
-                Add(IntegrityTabErrorIds.KeyMismatch, E, $"{alg} takes no key, but the line names key file {KeyFile}.");
+                Add(ErrorIds.IntegrityTabKeyMismatch, E, $"{alg} takes no key, but the line names key file {KeyFile}.");
         }
         return problems;
     }

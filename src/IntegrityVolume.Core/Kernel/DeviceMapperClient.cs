@@ -28,8 +28,8 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     public DmVersion DriverVersion { get; }
 
     /// <summary>
-    /// Open the control node and do the version handshake. Throws <see cref="KernelErrorIds.DeviceMapperUnavailable"/>
-    /// when there is no device-mapper, <see cref="KernelErrorIds.NotRoot"/> without the privilege.
+    /// Open the control node and do the version handshake. Throws <see cref="ErrorIds.DeviceMapperUnavailable"/>
+    /// when there is no device-mapper, <see cref="ErrorIds.NotRoot"/> without the privilege.
     /// </summary>
     public static DeviceMapperClient Open(string controlPath = DefaultControlPath)
     {
@@ -119,7 +119,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
                 if (reply is not null)
                     return ParseTargetVersions(reply.Payload).FirstOrDefault(t => t.Name == targetType);
             }
-            catch (IntegrityVolumeException ex) when (ex.ErrorId == KernelErrorIds.DeviceMapperIoctlFailed) { }
+            catch (IntegrityVolumeException ex) when (ex.ErrorId == ErrorIds.DeviceMapperIoctlFailed) { }
         }
         return ListTargetVersions().FirstOrDefault(t => t.Name == targetType);
     }
@@ -185,7 +185,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         ValidateName(name);
         var reply = Call(Dm.TABLE_STATUS, name, flags, MinOutputBuffer, growOnFull: true, errorMap: e => e == NativeMethods.ENXIO
-            ? new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
+            ? new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
             : DefaultError(Dm.TABLE_STATUS, name, e))!;
         try
         {
@@ -219,10 +219,10 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         ValidateName(name);
         if (uuid is not null && (Encoding.UTF8.GetByteCount(uuid) >= DmIoctlHeader.UuidLength || uuid.Length == 0))
-            throw new IntegrityVolumeException(KernelErrorIds.InvalidMapperName, ErrorKind.InvalidArgument, $"Invalid device-mapper uuid '{uuid}'.", name);
+            throw new IntegrityVolumeException(ErrorIds.InvalidMapperName, ErrorKind.InvalidArgument, $"Invalid device-mapper uuid '{uuid}'.", name);
         var reply = Call(Dm.DEV_CREATE, name, 0, DmIoctlHeader.Size, uuid: uuid, errorMap: e => e switch
         {
-            NativeMethods.EEXIST or NativeMethods.EBUSY => new IntegrityVolumeException(KernelErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
+            NativeMethods.EEXIST or NativeMethods.EBUSY => new IntegrityVolumeException(ErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
                 $"A device-mapper device named '{name}'{(uuid is null ? "" : $" or with uuid {uuid}")} already exists.", name),
             _ => DefaultError(Dm.DEV_CREATE, name, e),
         })!;
@@ -263,7 +263,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             var reply = Call(Dm.TABLE_LOAD, name, flags, DmIoctlHeader.Size + payload.Length, payload: payload,
                 targetCount: (uint)targets.Count, errorMap: e => e switch
                 {
-                    NativeMethods.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
+                    NativeMethods.ENXIO => new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
                     NativeMethods.EACCES or NativeMethods.EPERM => NotRoot(name, e),
                     _ => TableRejected(name, targets, e, log),
                 })!;
@@ -281,7 +281,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         ValidateName(name);
         var reply = Call(Dm.DEV_SUSPEND, name, 0, DmIoctlHeader.Size, eventNr: udevCookie, errorMap: e => e == NativeMethods.ENXIO
-            ? new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
+            ? new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
             : DefaultError(Dm.DEV_SUSPEND, name, e))!;
         return InfoFrom(reply.Header);
     }
@@ -292,7 +292,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
         ValidateName(name);
         uint flags = Dm.SUSPEND_FLAG | (noFlush ? Dm.NOFLUSH_FLAG : 0) | (skipLockfs ? Dm.SKIP_LOCKFS_FLAG : 0);
         var reply = Call(Dm.DEV_SUSPEND, name, flags, DmIoctlHeader.Size, errorMap: e => e == NativeMethods.ENXIO
-            ? new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
+            ? new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name)
             : DefaultError(Dm.DEV_SUSPEND, name, e))!;
         return InfoFrom(reply.Header);
     }
@@ -306,7 +306,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
 
     /// <summary>
     /// DM_DEV_REMOVE. With <paramref name="deferred"/> an open device is removed when its last user closes it.
-    /// A device that stays busy throws DeviceBusy (after a few short retries: udev's blkid often holds it briefly).
+    /// A device that stays busy throws DeviceInUse (after a few short retries: udev's blkid often holds it briefly).
     /// </summary>
     public DmDeviceInfo Remove(string name, bool deferred = false, uint udevCookie = 0, int retries = 5)
     {
@@ -319,8 +319,8 @@ public sealed unsafe class DeviceMapperClient : IDisposable
                 if (e == NativeMethods.EBUSY && !deferred && attempt < retries) { busy = true; return null; }
                 return e switch
                 {
-                    NativeMethods.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
-                    NativeMethods.EBUSY => new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
+                    NativeMethods.ENXIO => new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
+                    NativeMethods.EBUSY => new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
                         $"'{name}' is in use (mounted, open by a program, or under another mapping); close it first or use --deferred.", name),
                     _ => DefaultError(Dm.DEV_REMOVE, name, e),
                 };
@@ -383,7 +383,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
                 if (growOnFull && (h->Flags & Dm.BUFFER_FULL_FLAG) != 0)
                 {
                     if (size >= MaxOutputBuffer)
-                        throw new IntegrityVolumeException(KernelErrorIds.DeviceMapperIoctlFailed, ErrorKind.DeviceError,
+                        throw new IntegrityVolumeException(ErrorIds.DeviceMapperIoctlFailed, ErrorKind.DeviceError,
                             $"{Dm.CommandName(cmd)}: the kernel's answer does not fit in {MaxOutputBuffer} bytes.", name);
                     size *= 2;
                     continue;
@@ -462,7 +462,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         if (string.IsNullOrEmpty(name) || name.Contains('/') || name is "." or ".." ||
             Encoding.UTF8.GetByteCount(name) >= DmIoctlHeader.NameLength || name.Any(char.IsControl))
-            throw new IntegrityVolumeException(KernelErrorIds.InvalidMapperName, ErrorKind.InvalidArgument,
+            throw new IntegrityVolumeException(ErrorIds.InvalidMapperName, ErrorKind.InvalidArgument,
                 $"'{name}' is not a valid device-mapper name (1 to 127 bytes, no '/', not '.' or '..').", name);
     }
 
@@ -471,20 +471,20 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     private static void CryptoZero(byte[] b) => System.Security.Cryptography.CryptographicOperations.ZeroMemory(b);
 
     private static IntegrityVolumeException Unavailable(string path, string message) =>
-        new(KernelErrorIds.DeviceMapperUnavailable, ErrorKind.NotSupported, $"Device-mapper is not available: {message}", path);
+        new(ErrorIds.DeviceMapperUnavailable, ErrorKind.NotSupported, $"Device-mapper is not available: {message}", path);
 
     private static IntegrityVolumeException NotRoot(string target, int errno) =>
-        new(KernelErrorIds.NotRoot, ErrorKind.PermissionDenied,
+        new(ErrorIds.NotRoot, ErrorKind.PermissionDenied,
             $"Device-mapper needs root (CAP_SYS_ADMIN): {NativeMethods.ErrorText(errno)} (errno {errno}).", target);
 
     private static IntegrityVolumeException DefaultError(uint cmd, string? name, int errno) => errno switch
     {
         NativeMethods.EACCES or NativeMethods.EPERM => NotRoot(name ?? DefaultControlPath, errno),
-        NativeMethods.EBUSY => new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
+        NativeMethods.EBUSY => new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
             $"{Dm.CommandName(cmd)} {name}: device busy.", name),
-        NativeMethods.ENXIO => new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
+        NativeMethods.ENXIO => new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
             $"No device-mapper device named '{name}'.", name),
-        _ => new IntegrityVolumeException(KernelErrorIds.DeviceMapperIoctlFailed, ErrorKind.DeviceError,
+        _ => new IntegrityVolumeException(ErrorIds.DeviceMapperIoctlFailed, ErrorKind.DeviceError,
             $"{Dm.CommandName(cmd)}{(name is null ? "" : " " + name)} failed: {NativeMethods.ErrorText(errno)} (errno {errno}).", name),
     };
 
@@ -492,7 +492,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
     {
         string? reason = log.LastTableError();
         string types = string.Join(",", targets.Select(t => t.TargetType).Distinct());
-        return new IntegrityVolumeException(KernelErrorIds.TableLoadRejected, ErrorKind.InvalidArgument,
+        return new IntegrityVolumeException(ErrorIds.TableLoadRejected, ErrorKind.InvalidArgument,
             $"The kernel rejected the {types} table for '{name}': {NativeMethods.ErrorText(errno)} (errno {errno})" +
             (reason is null ? "; see the kernel log (dmesg) for the reason." : $"; kernel: {reason}"), name);
     }

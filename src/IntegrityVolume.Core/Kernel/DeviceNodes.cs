@@ -41,7 +41,7 @@ public static class DeviceNodes
             {
                 int e = NativeMethods.Errno;
                 if (!(e == NativeMethods.EEXIST && Matches(path, dev)))
-                    throw new IntegrityVolumeException(KernelErrorIds.DeviceNodeFailed, ErrorKind.DeviceError,
+                    throw new IntegrityVolumeException(ErrorIds.DeviceNodeFailed, ErrorKind.DeviceError,
                         $"Cannot create {path} ({dev}): {NativeMethods.ErrorText(e)}.", name);
             }
             NativeMethods.Chown(path, 0, DiskGroup);
@@ -50,7 +50,7 @@ public static class DeviceNodes
         }
         catch (IOException ex)
         {
-            throw new IntegrityVolumeException(KernelErrorIds.DeviceNodeFailed, ErrorKind.DeviceError, $"Cannot create {path}: {ex.Message}", name, ex);
+            throw new IntegrityVolumeException(ErrorIds.DeviceNodeFailed, ErrorKind.DeviceError, $"Cannot create {path}: {ex.Message}", name, ex);
         }
         return path;
     }

@@ -35,7 +35,7 @@ public sealed record IntegrityMappingInfo
     public required int TagSize { get; init; }
     public string? Algorithm { get; init; }
     public bool Keyed { get; init; }
-    public required string Mode { get; init; }
+    public required IntegrityMode Mode { get; init; }
     /// <summary>Data device (/dev path) and the image file behind it when it is a loop device.</summary>
     public string? DataDevice { get; init; }
     public string? DataLoopBackingFile { get; init; }
@@ -91,10 +91,10 @@ public static class IntegrityMappings
         r.Options.Validate();
         using var dm = DeviceMapperClient.Open();
         if (dm.GetInfo(r.Name) is not null)
-            throw new IntegrityVolumeException(KernelErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
+            throw new IntegrityVolumeException(ErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
                 $"Device {r.Name} already exists (/dev/mapper/{r.Name}).", r.Name);
         if (dm.GetTargetVersion(IntegrityTable.TargetType) is null)
-            throw new IntegrityVolumeException(KernelErrorIds.IntegrityTargetUnavailable, ErrorKind.NotSupported,
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTargetUnavailable, ErrorKind.NotSupported,
                 "The kernel has no dm-integrity target (load it with 'modprobe dm-integrity').", r.Name);
 
         // The superblock decides tag size, block size, size and flags; the algorithm is not stored (the user tells).
@@ -125,7 +125,7 @@ public static class IntegrityMappings
             // Autoclear: from here on the mapping holds the loop devices; they go away when it is removed.
             foreach (var l in loops) l.Dispose();
         }
-        return Status(r.Name) ?? throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.DeviceError,
+        return Status(r.Name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.DeviceError,
             $"{r.Name} vanished right after activation.", r.Name);
     }
 
@@ -147,7 +147,7 @@ public static class IntegrityMappings
         if (info is null)
         {
             DeviceNodes.PruneStale(n => dm.GetInfo(n) is not null);
-            throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
+            throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
         }
         var loops = new List<(DeviceNumber Dev, string Path)>();
         foreach (var t in dm.GetTable(name))
@@ -194,7 +194,7 @@ public static class IntegrityMappings
             DeviceNodes.PruneStale(n => dm.GetInfo(n) is not null);
             return null;
         }
-        return Describe(dm, info) ?? throw new IntegrityVolumeException(KernelErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument,
+        return Describe(dm, info) ?? throw new IntegrityVolumeException(ErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument,
             $"{name} is not a dm-integrity mapping.", name);
     }
 
@@ -236,11 +236,7 @@ public static class IntegrityMappings
             TagSize = t.TagSize ?? 0,
             Algorithm = t.InternalHash?.Name,
             Keyed = t.InternalHash?.Key is not null,
-            Mode = t.Mode switch
-            {
-                IntegrityMode.Journal => "journal", IntegrityMode.Direct => "direct", IntegrityMode.Bitmap => "bitmap",
-                IntegrityMode.Recovery => "recovery", _ => "inline",
-            },
+            Mode = t.Mode,
             DataDevice = dataPath,
             DataLoopBackingFile = LoopBacking(t.Device),
             MetadataDevice = metaPath,

@@ -36,7 +36,7 @@ public sealed partial record IntegrityTable
         var sb = new StringBuilder();
         sb.Append(Escape(Device)).Append(' ').Append(Offset.ToString(CultureInfo.InvariantCulture)).Append(' ')
           .Append(TagSize is { } t ? t.ToString(CultureInfo.InvariantCulture) : "-").Append(' ')
-          .Append(ModeLetter(Mode)).Append(' ').Append(args.Count.ToString(CultureInfo.InvariantCulture));
+          .Append(IntegrityModes.Letter(Mode)).Append(' ').Append(args.Count.ToString(CultureInfo.InvariantCulture));
         foreach (var a in args) sb.Append(' ').Append(a);
         return sb.ToString();
     }
@@ -93,7 +93,7 @@ public sealed partial record IntegrityTable
         if (!U64(t[1], out ulong offset)) throw new FormatException($"Invalid offset '{t[1]}'.");
         int? tag = null;
         if (t[2] != "-") tag = U64(t[2], out ulong tg) && tg > 0 && tg <= int.MaxValue ? (int)tg : throw new FormatException($"Invalid tag size '{t[2]}'.");
-        var mode = ParseMode(t[3]);
+        var mode = IntegrityModes.FromLetter(t[3]);
         if (!U64(t[4], out ulong argc) || argc != (ulong)(t.Count - 5))
             throw new FormatException($"The argument count {t[4]} does not match the {t.Count - 5} arguments given.");
         var table = new IntegrityTable { Start = start, Length = length, Device = t[0], Offset = offset, TagSize = tag, Mode = mode };

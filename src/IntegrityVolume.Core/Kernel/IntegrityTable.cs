@@ -72,19 +72,6 @@ public sealed partial record IntegrityTable
     /// <summary>True when a key is in the table: load it with DM_SECURE_DATA_FLAG.</summary>
     public bool HasKeys => InternalHash?.Key is not null || JournalCrypt?.Key is not null || JournalMac?.Key is not null;
 
-    public static char ModeLetter(IntegrityMode m) => m switch
-    {
-        IntegrityMode.Journal => 'J', IntegrityMode.Direct => 'D', IntegrityMode.Bitmap => 'B',
-        IntegrityMode.Recovery => 'R', IntegrityMode.Inline => 'I', _ => throw new ArgumentOutOfRangeException(nameof(m)),
-    };
-
-    public static IntegrityMode ParseMode(string s) => s switch
-    {
-        "J" => IntegrityMode.Journal, "D" => IntegrityMode.Direct, "B" => IntegrityMode.Bitmap,
-        "R" => IntegrityMode.Recovery, "I" => IntegrityMode.Inline,
-        _ => throw new FormatException($"Invalid dm-integrity mode '{s}' (expecting J, B, D, R, I)."),
-    };
-
     // ------------------------------------------------------------------ building
 
     /// <summary>

@@ -41,8 +41,8 @@ public sealed unsafe class LoopDevice : IDisposable
         {
             int e = NativeMethods.Errno;
             if (e is NativeMethods.EACCES or NativeMethods.EPERM)
-                throw new IntegrityVolumeException(KernelErrorIds.NotRoot, ErrorKind.PermissionDenied, "Attaching a loop device needs root.", file);
-            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.NotSupported,
+                throw new IntegrityVolumeException(ErrorIds.NotRoot, ErrorKind.PermissionDenied, "Attaching a loop device needs root.", file);
+            throw new IntegrityVolumeException(ErrorIds.LoopDeviceUnavailable, ErrorKind.NotSupported,
                 $"No loop devices: /dev/loop-control: {NativeMethods.ErrorText(e)} (load the loop module).", file);
         }
         int ffd = NativeMethods.Open(full, (readOnly ? NativeMethods.O_RDONLY : NativeMethods.O_RDWR) | NativeMethods.O_CLOEXEC, 0);
@@ -58,7 +58,7 @@ public sealed unsafe class LoopDevice : IDisposable
             {
                 int n = NativeMethods.IoctlValue(ctl, LOOP_CTL_GET_FREE, 0);
                 if (n < 0)
-                    throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy,
+                    throw new IntegrityVolumeException(ErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy,
                         $"No free loop device: {NativeMethods.ErrorText(NativeMethods.Errno)}.", file);
                 string path = $"/dev/loop{n}";
                 EnsureLoopNode(path, n);
@@ -67,7 +67,7 @@ public sealed unsafe class LoopDevice : IDisposable
                 {
                     int e = NativeMethods.Errno;
                     if (e == NativeMethods.ENOENT || e == NativeMethods.ENXIO) { Thread.Sleep(20); continue; }
-                    throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{path}: {NativeMethods.ErrorText(e)}.", file);
+                    throw new IntegrityVolumeException(ErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{path}: {NativeMethods.ErrorText(e)}.", file);
                 }
                 uint flags = (readOnly ? LO_FLAGS_READ_ONLY : 0) | (autoClear ? LO_FLAGS_AUTOCLEAR : 0) | (directIo ? LO_FLAGS_DIRECT_IO : 0);
                 int err = Configure(lfd, ffd, flags, full);
@@ -78,10 +78,10 @@ public sealed unsafe class LoopDevice : IDisposable
                 }
                 NativeMethods.Close(lfd);
                 if (err == NativeMethods.EBUSY) continue;   // somebody else took it between GET_FREE and configure
-                throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError,
+                throw new IntegrityVolumeException(ErrorIds.LoopDeviceFailed, ErrorKind.DeviceError,
                     $"Attaching {file} to {path} failed: {NativeMethods.ErrorText(err)} (errno {err}).", file);
             }
-            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy, "No free loop device (all raced away).", file);
+            throw new IntegrityVolumeException(ErrorIds.LoopDeviceUnavailable, ErrorKind.ResourceBusy, "No free loop device (all raced away).", file);
         }
         finally
         {
@@ -198,7 +198,7 @@ public sealed unsafe class LoopDevice : IDisposable
         {
             int e = NativeMethods.Errno;
             if (e is NativeMethods.ENOENT or NativeMethods.ENXIO) return;
-            throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{loopPath}: {NativeMethods.ErrorText(e)}.", loopPath);
+            throw new IntegrityVolumeException(ErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{loopPath}: {NativeMethods.ErrorText(e)}.", loopPath);
         }
         try
         {
@@ -206,7 +206,7 @@ public sealed unsafe class LoopDevice : IDisposable
             {
                 int e = NativeMethods.Errno;
                 if (e == NativeMethods.ENXIO) return;   // not attached
-                throw new IntegrityVolumeException(KernelErrorIds.LoopDeviceFailed, e == NativeMethods.EBUSY ? ErrorKind.ResourceBusy : ErrorKind.DeviceError,
+                throw new IntegrityVolumeException(ErrorIds.LoopDeviceFailed, e == NativeMethods.EBUSY ? ErrorKind.ResourceBusy : ErrorKind.DeviceError,
                     $"Detaching {loopPath} failed: {NativeMethods.ErrorText(e)}.", loopPath);
             }
         }

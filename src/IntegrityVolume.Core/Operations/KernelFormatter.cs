@@ -64,7 +64,7 @@ public static class KernelFormatter
 
         using var dm = DeviceMapperClient.Open(controlPath);
         if (dm.GetTargetVersion(IntegrityTable.TargetType) is null)
-            throw new IntegrityVolumeException(KernelErrorIds.IntegrityTargetUnavailable, ErrorKind.NotSupported,
+            throw new IntegrityVolumeException(ErrorIds.IntegrityTargetUnavailable, ErrorKind.NotSupported,
                 "The kernel has no dm-integrity target (load it with 'modprobe dm-integrity').", r.Volume.Path);
         ct.ThrowIfCancellationRequested();
 

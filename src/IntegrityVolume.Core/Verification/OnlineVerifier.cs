@@ -32,7 +32,7 @@ public sealed class OnlineVerifyResult
     public string? DeviceNumber { get; init; }
     /// <summary>internal_hash of the live table (kernel spelling), null for tags from the layer above.</summary>
     public string? Algorithm { get; init; }
-    public required string Mode { get; init; }
+    public required IntegrityMode Mode { get; init; }
     public required int SectorSize { get; init; }
     public required ulong ProvidedDataSectors { get; init; }
     /// <summary>True when no block failed its tag check and every block could be read.</summary>
@@ -81,10 +81,10 @@ public static class OnlineVerifier
     public static OnlineVerifyResult VerifyMapping(string name, OnlineVerifyOptions? options = null,
         IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
-        var info = IntegrityMappings.Status(name) ?? throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
+        var info = IntegrityMappings.Status(name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
             $"Device {name} is not active.", name);
         if (info.Suspended)
-            throw new IntegrityVolumeException(KernelErrorIds.DeviceBusy, ErrorKind.ResourceBusy,
+            throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
                 $"{name} is suspended: reads would wait until it is resumed (dmsetup resume {name}).", name);
         using var reader = MappedDeviceReader.Open(DeviceNodeOf(info));
         return Verify(info, reader, () => FailuresOf(name), options, progress, ct);
@@ -153,7 +153,7 @@ public static class OnlineVerifier
 
         if (!reader.DirectIo)
             warnings.Add($"{reader.Path} was read through the page cache (O_DIRECT is not available), so blocks already cached were not checked again by the kernel.");
-        if (mapping.Mode == "recovery")
+        if (mapping.Mode == IntegrityMode.Recovery)
             warnings.Add("The mapping is in recovery mode: the kernel does not check tags, so no block can fail. Reopen it in another mode to verify it.");
         if (mapping.RecalcSector is { } recalc && recalc < mapping.ProvidedDataSectors)
             warnings.Add($"The kernel is still recalculating tags: blocks from sector {recalc} on are not checked yet.");

@@ -12,7 +12,7 @@ namespace IntegrityVolume.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.New, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(VolumeInfo))]
-public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
+public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 {
     /// <summary>Block devices or image files to format. Literal (no wildcards: the files may not exist yet); created when -Size is given.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
@@ -45,14 +45,6 @@ public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
 
     [Parameter]
     public SwitchParameter LegacyHmac { get; set; }
-
-    /// <summary>Journal MAC algorithm (journal_mac), e.g. hmac-sha256.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string? JournalIntegrity { get; set; }
-
-    [Parameter]
-    public string? JournalIntegrityKeyFile { get; set; }
 
     [Parameter]
     public ulong BitmapSectorsPerBit { get; set; }
@@ -113,7 +105,7 @@ public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
         var integrity = Integrity();
         try
         {
-            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            var journal = JournalAlgorithmAndKey();
             return new FormatRequest
             {
                 Volume = location,
@@ -134,7 +126,7 @@ public sealed class NewIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
         catch
         {
-            RequestBuilder.Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
     }

@@ -18,17 +18,20 @@ namespace IntegrityVolume.Commands;
 [Cmdlet(VerbsCommon.Open, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Open-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(IntegrityMappingInfo))]
-public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
+public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 {
     /// <summary>The device-mapper name: the volume appears as /dev/mapper/&lt;Name&gt;.</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 
-    /// <summary>Journal (default), Bitmap, Direct (no journal) or Recovery (no tag checks, read-only use).</summary>
+    /// <summary>
+    /// Journal (default), Bitmap, Direct (no journal) or Recovery (no tag checks, read-only use): Core's mode type,
+    /// bound by name in any case. The set is <see cref="IntegrityModes.Openable"/> (Inline comes from the superblock).
+    /// </summary>
     [Parameter]
-    [ValidateSet("Journal", "Bitmap", "Direct", "Recovery")]
-    public string Mode { get; set; } = "Journal";
+    [ValidateSet(nameof(IntegrityMode.Journal), nameof(IntegrityMode.Bitmap), nameof(IntegrityMode.Direct), nameof(IntegrityMode.Recovery))]
+    public IntegrityMode Mode { get; set; } = IntegrityMode.Journal;
 
     [Parameter]
     public SwitchParameter ReadOnly { get; set; }
@@ -61,13 +64,6 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
     /// <summary>Recalculate the tags of the part not yet protected (table argument 'recalculate').</summary>
     [Parameter]
     public SwitchParameter Recalculate { get; set; }
-
-    [Parameter]
-    [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string? JournalIntegrity { get; set; }
-
-    [Parameter]
-    public string? JournalIntegrityKeyFile { get; set; }
 
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -115,12 +111,11 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
     private IntegrityOpenRequest BuildRequest(string input)
     {
         MappingRequests.ValidateName(Name);
-        var mode = MappingRequests.ParseMode(Mode);
         var location = Location(ResolveSingleExisting(input));
         var integrity = AlgorithmAndKey();
         try
         {
-            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            var journal = JournalAlgorithmAndKey();
             return new IntegrityOpenRequest
             {
                 Device = location.Path,
@@ -134,7 +129,7 @@ public sealed class OpenIntegrityVolumeCommand : KeyedVolumeCmdletBase
                     Key = integrity.Key,
                     JournalMacAlgorithm = journal.Algorithm?.IntegritysetupName,
                     JournalMacKey = journal.Key,
-                    Mode = mode,
+                    Mode = Mode,
                     AllowDiscards = AllowDiscards,
                     BufferSectors = IsBound(nameof(BufferSectors)) ? BufferSectors : null,
                     JournalWatermark = IsBound(nameof(JournalWatermark)) ? JournalWatermark : null,

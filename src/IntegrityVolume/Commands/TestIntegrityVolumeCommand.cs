@@ -18,7 +18,7 @@ namespace IntegrityVolume.Commands;
 [OutputType(typeof(VerifyResult), ParameterSetName = new[] { PathParameterSet })]
 [OutputType(typeof(OnlineVerifyResult), ParameterSetName = new[] { NameParameterSet, InputObjectParameterSet })]
 [OutputType(typeof(bool))]
-public sealed class TestIntegrityVolumeCommand : KeyedVolumeCmdletBase
+public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 {
     /// <summary>Device-mapper names of active volumes, verified online through the kernel (not by property name: a FileInfo has a Name).</summary>
     [Parameter(Mandatory = true, ParameterSetName = NameParameterSet)]
@@ -35,11 +35,11 @@ public sealed class TestIntegrityVolumeCommand : KeyedVolumeCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string? JournalIntegrity { get; set; }
+    public override string? JournalIntegrity { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
-    public string? JournalIntegrityKeyFile { get; set; }
+    public override string? JournalIntegrityKeyFile { get; set; }
 
     /// <summary>Hashing threads per volume (offline; 0 = one per processor), or concurrent reads (online; 0 = up to 4).</summary>
     [Parameter]
@@ -110,7 +110,7 @@ public sealed class TestIntegrityVolumeCommand : KeyedVolumeCmdletBase
         var integrity = Integrity();
         try
         {
-            var journal = RequestBuilder.JournalIntegrity(JournalIntegrity, Paths.ResolveOptionalLiteral(JournalIntegrityKeyFile, nameof(JournalIntegrityKeyFile)));
+            var journal = JournalAlgorithmAndKey();
             return new VerifyRequest
             {
                 Volume = location, Integrity = integrity, Threads = ThrottleLimit,
@@ -119,7 +119,7 @@ public sealed class TestIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
         catch
         {
-            RequestBuilder.Scrub(integrity);
+            integrity.Key?.Dispose();
             throw;
         }
     }

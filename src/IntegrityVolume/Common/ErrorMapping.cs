@@ -1,5 +1,4 @@
 using IntegrityVolume.Core;
-using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Common;
 
@@ -35,15 +34,14 @@ internal static class ModuleErrorIds
     public const string PathNotFileSystem = "PathNotFileSystem";
     /// <summary>A parameter that takes one item matched several (wildcards).</summary>
     public const string PathAmbiguous = "PathAmbiguous";
-    /// <summary>An I/O or access failure the engine did not wrap itself.</summary>
-    public const string FileSystemError = "FileSystemError";
 }
 
 /// <summary>An exception translated into what an ErrorRecord needs.</summary>
 internal sealed record MappedError(string ErrorId, ErrorCategoryName Category, string? Target, Exception Exception);
 
 /// <summary>
-/// The one place that decides how failures become PowerShell errors. Pure: no SMA, no I/O.
+/// How classified failures become PowerShell errors: Core's <see cref="ErrorClassifier"/> gives the id and kind,
+/// this maps the kind (and a few ids) to an ErrorCategory. Pure: no SMA, no I/O.
 /// </summary>
 internal static class ErrorMapping
 {
@@ -67,52 +65,28 @@ internal static class ErrorMapping
         [ErrorIds.DeviceReadFailed] = ErrorCategoryName.ReadError,
         [ErrorIds.DeviceWriteFailed] = ErrorCategoryName.WriteError,
         // Kernel layer: a missing facility is not "not implemented" (the kind's category) but unavailable here.
-        [KernelErrorIds.DeviceMapperUnavailable] = ErrorCategoryName.ResourceUnavailable,
-        [KernelErrorIds.LoopDeviceUnavailable] = ErrorCategoryName.ResourceUnavailable,
-        [KernelErrorIds.IntegrityTargetUnavailable] = ErrorCategoryName.NotInstalled,
+        [ErrorIds.DeviceMapperUnavailable] = ErrorCategoryName.ResourceUnavailable,
+        [ErrorIds.LoopDeviceUnavailable] = ErrorCategoryName.ResourceUnavailable,
+        [ErrorIds.IntegrityTargetUnavailable] = ErrorCategoryName.NotInstalled,
     };
 
-    public static ErrorCategoryName CategoryFor(IntegrityVolumeException ex) =>
-        IdOverrides.TryGetValue(ex.ErrorId, out var c) ? c
-        : KindToCategory.TryGetValue(ex.Kind, out c) ? c
+    public static ErrorCategoryName CategoryFor(string errorId, ErrorKind kind) =>
+        IdOverrides.TryGetValue(errorId, out var c) ? c
+        : KindToCategory.TryGetValue(kind, out c) ? c
         : ErrorCategoryName.NotSpecified;
 
     /// <summary>
     /// True when the exception ends the operation quietly: the user pressed Ctrl+C (our token is cancelled) and
-    /// the engine reacted with OperationCanceledException or its own OperationCancelled error.
+    /// the engine reacted with a cancellation (<see cref="ErrorClassifier.IsCancellation"/>).
     /// </summary>
     public static bool IsQuietCancellation(Exception ex, bool cancellationRequested) =>
-        cancellationRequested && ex switch
-        {
-            OperationCanceledException => true,
-            IntegrityVolumeException ive => ive.ErrorId == ErrorIds.OperationCancelled,
-            AggregateException ae => ae.Flatten().InnerExceptions.All(e => IsQuietCancellation(e, true)),
-            _ => false,
-        };
+        cancellationRequested && ErrorClassifier.IsCancellation(ex);
 
     /// <summary>
-    /// Translate an exception the module knows how to report. Returns null for anything else (bugs, and
-    /// PowerShell's own flow-control exceptions such as PipelineStoppedException), which must propagate.
+    /// Translate an exception with Core's classifier (the one both front ends use). Returns null for anything else
+    /// (bugs, and PowerShell's own flow-control exceptions such as PipelineStoppedException), which must propagate.
     /// <paramref name="fallbackTarget"/> is the item being processed, used when the exception names none.
     /// </summary>
-    private static MappedError Wrap(string id, ErrorKind kind, string? target, string message, Exception inner)
-    {
-        var wrapped = new IntegrityVolumeException(id, kind, message, target, inner);
-        return new MappedError(id, CategoryFor(wrapped), target, wrapped);
-    }
-
-    public static MappedError? TryMap(Exception ex, string? fallbackTarget) => ex switch
-    {
-        IntegrityVolumeException ive => new MappedError(ive.ErrorId, CategoryFor(ive), ive.Target ?? fallbackTarget, ive),
-        OperationCanceledException => new MappedError(ErrorIds.OperationCancelled, ErrorCategoryName.OperationStopped, fallbackTarget, ex),
-        // .NET's own texts ("Access to the path ... is denied.") are replaced by ours; the original stays the inner exception.
-        UnauthorizedAccessException => Wrap(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied, fallbackTarget,
-            $"{fallbackTarget}: permission denied (the file system or its permissions refuse access).", ex),
-        FileNotFoundException fnf => Wrap(ErrorIds.DeviceNotFound, ErrorKind.NotFound, fnf.FileName ?? fallbackTarget,
-            $"{fnf.FileName ?? fallbackTarget}: no such device or file.", ex),
-        DirectoryNotFoundException => Wrap(ErrorIds.DeviceNotFound, ErrorKind.NotFound, fallbackTarget,
-            $"{fallbackTarget}: no such device or file (a folder on the path is missing).", ex),
-        IOException => new MappedError(ModuleErrorIds.FileSystemError, ErrorCategoryName.DeviceError, fallbackTarget, ex),
-        _ => null,
-    };
+    public static MappedError? TryMap(Exception ex, string? fallbackTarget) =>
+        ErrorClassifier.Classify(ex, fallbackTarget) is { } c ? new MappedError(c.ErrorId, CategoryFor(c.ErrorId, c.Kind), c.Target, c.Exception) : null;
 }

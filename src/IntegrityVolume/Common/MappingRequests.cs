@@ -8,27 +8,14 @@ using IntegrityVolume.Core.Kernel;
 namespace IntegrityVolume.Common;
 
 /// <summary>
-/// Intake rules of Open-/Close-IntegrityVolume (names, modes), the checks -WhatIf runs, and the texts ShouldProcess
-/// shows. SMA-free so xunit runs it. An open request carries key bytes: <see cref="Scrub"/> it.
+/// Intake rules of Open-/Close-IntegrityVolume (names), the checks -WhatIf runs, and the texts ShouldProcess
+/// shows. SMA-free so xunit runs it. An open request carries key bytes: dispose its Options.
 /// </summary>
 internal static class MappingRequests
 {
     public const string OpenAction = "Activate dm-integrity volume";
     public const string CloseAction = "Deactivate dm-integrity volume";
     public const string DeferredCloseAction = "Deactivate dm-integrity volume (deferred while in use)";
-
-    /// <summary>-Mode values, in the order help lists them (integritysetup: default journal, -B, -D, -R).</summary>
-    public static readonly IReadOnlyList<string> Modes = new[] { "Journal", "Bitmap", "Direct", "Recovery" };
-
-    public static IntegrityMode ParseMode(string? mode) => (mode ?? "Journal").Trim().ToLowerInvariant() switch
-    {
-        "journal" or "j" => IntegrityMode.Journal,
-        "bitmap" or "b" => IntegrityMode.Bitmap,
-        "direct" or "d" => IntegrityMode.Direct,
-        "recovery" or "r" => IntegrityMode.Recovery,
-        _ => throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-            $"-Mode '{mode}' is not one of {string.Join(", ", Modes)}.", mode),
-    };
 
     /// <summary>The kernel layer's device-mapper name rules, checked before ShouldProcess so -WhatIf reports a bad name.</summary>
     public static void ValidateName(string? name) => DeviceMapperClient.ValidateName(name);
@@ -65,10 +52,7 @@ internal static class MappingRequests
 
     /// <summary>One line for -Verbose after an open.</summary>
     public static string Describe(IntegrityMappingInfo m) => string.Create(CultureInfo.InvariantCulture,
-        $"{m.Path} is active ({m.DeviceNumber}): {m.ProvidedDataSectors} sectors, {m.SectorSize}-byte blocks, {m.Algorithm ?? "external tags"}, {m.Mode}{(m.ReadOnly ? ", read-only" : "")}.");
-
-    /// <summary>An open request carries keys: disposing its options zeroes them (and the table's borrowed copies).</summary>
-    public static void Scrub(IntegrityOpenRequest? request) => request?.Options?.Dispose();
+        $"{m.Path} is active ({m.DeviceNumber}): {m.ProvidedDataSectors} sectors, {m.SectorSize}-byte blocks, {m.Algorithm ?? "external tags"}, {IntegrityModes.Name(m.Mode)}{(m.ReadOnly ? ", read-only" : "")}.");
 }
 
 /// <summary>
@@ -94,7 +78,7 @@ internal static class MappingQuery
         string name = Wildcard.Unescape(pattern);
         return new[]
         {
-            status(name) ?? throw new IntegrityVolumeException(KernelErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
+            status(name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
                 $"No active device-mapper device named '{name}'.", name),
         };
     }

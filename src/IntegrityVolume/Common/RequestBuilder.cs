@@ -7,7 +7,7 @@ namespace IntegrityVolume.Common;
 
 /// <summary>
 /// The intake rules the cmdlets share when they build Core requests, plus the texts ShouldProcess shows. SMA-free so
-/// xunit runs it. Requests own their keys: dispose them (or <see cref="Scrub(IntegrityAlgorithmSpec)"/>) when done.
+/// xunit runs it. Requests own their keys: dispose them (or the spec's Key) when done.
 /// </summary>
 internal static class RequestBuilder
 {
@@ -49,9 +49,6 @@ internal static class RequestBuilder
         return string.Create(CultureInfo.InvariantCulture,
             $"Write {length} bytes from '{request.InputPath}' at sector {request.OffsetSectors} (data and tags)");
     }
-
-    /// <summary>Requests own their keys: disposing zeroes them (and what hashers derived from them).</summary>
-    public static void Scrub(IntegrityAlgorithmSpec? spec) => spec?.Key?.Dispose();
 }
 
 /// <summary>The three strings of ShouldProcess(description, warning, caption, out reason), worded like PowerShell's own.</summary>

@@ -62,7 +62,7 @@ public class JsonContextTests
         var info = new IntegrityMappingInfo
         {
             Name = "v", Type = "INTEGRITY", Path = "/dev/mapper/v", DeviceNumber = "254:0", SizeSectors = 1000, TagSize = 4,
-            Algorithm = "crc32c", Mode = "journal", SectorSize = 512, InterleaveSectors = 32768, Failures = 0,
+            Algorithm = "crc32c", Mode = IntegrityMode.Journal, SectorSize = 512, InterleaveSectors = 32768, Failures = 0,
             ProvidedDataSectors = 1000, RecalcSector = null, JournalWatermark = 50, Table = "0 1000 integrity ...", Status = "0 1000 integrity 0 1000 -",
         };
         SameAsReflection(info);

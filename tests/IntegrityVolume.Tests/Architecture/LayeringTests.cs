@@ -62,6 +62,29 @@ public class LayeringTests
     }
 
     [Fact]
+    public void EveryCoreFileIsInTheFolderOfItsNamespace()
+    {
+        // Folders match namespaces: src/IntegrityVolume.Core/Kernel/X.cs declares namespace IntegrityVolume.Core.Kernel.
+        string root = Path.Combine(IntegrityVolume.Tests.Module.Support.ModulePaths.RepoRoot, "src", "IntegrityVolume.Core");
+        var files = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !Path.GetRelativePath(root, f).Split(Path.DirectorySeparatorChar).Any(d => d is "bin" or "obj"))
+            .ToList();
+        Assert.NotEmpty(files);
+        var wrong = new List<string>();
+        foreach (var file in files)
+        {
+            string folder = Path.GetDirectoryName(Path.GetRelativePath(root, file))!;
+            string expected = folder.Length == 0 ? CoreModel.Root : CoreModel.Root + "." + folder.Replace(Path.DirectorySeparatorChar, '.');
+            var declared = File.ReadLines(file).Select(l => l.Trim())
+                .Where(l => l.StartsWith("namespace ", StringComparison.Ordinal))
+                .Select(l => l["namespace ".Length..].TrimEnd(';', ' ', '{')).ToList();
+            if (declared.Count == 0 || declared.Any(n => n != expected))
+                wrong.Add($"{Path.GetRelativePath(root, file)}: namespace {string.Join(", ", declared)} (folder wants {expected})");
+        }
+        Assert.True(wrong.Count == 0, "Files whose namespace does not match their folder:\n" + string.Join("\n", wrong));
+    }
+
+    [Fact]
     public void TheScannerSeesKnownReferences()
     {
         // Guards the rules above against passing vacuously: these uses exist in the code today.

@@ -1,5 +1,6 @@
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Boot;
+using IntegrityVolume.Core.Kernel;
 using Xunit;
 
 namespace IntegrityVolume.Tests.Boot;
@@ -47,7 +48,7 @@ public class IntegrityTabTests
         Assert.Equal("UUID=9276d9c0-d4e3-4297-b4ff-3307cd0d092f", e["root"].Device);
         Assert.Empty(e["root"].Options);
         Assert.Equal("crc32c", e["root"].Algorithm);
-        Assert.Equal(IntegrityTabMode.Journal, e["root"].Mode);
+        Assert.Equal(IntegrityMode.Journal, e["root"].Mode);
 
         Assert.Equal("/dev/disk/by-partlabel/meta", e["split"].Device);
         Assert.Equal("/dev/disk/by-uuid/9276d9c0-d4e3-4297-b4ff-3307cd0d092f", e["split"].DataDevice);
@@ -56,7 +57,7 @@ public class IntegrityTabTests
         Assert.Equal("hmac-sha256", e["secure"].Algorithm); // a key file implies hmac-sha256
         Assert.Equal("LABEL=vault", e["secure"].Device);
 
-        Assert.Equal(IntegrityTabMode.Bitmap, e["fast"].Mode);
+        Assert.Equal(IntegrityMode.Bitmap, e["fast"].Mode);
         Assert.Equal("xxhash64", e["fast"].Algorithm);
         Assert.Equal("PARTLABEL=scratch", e["fast"].Device);
 
@@ -83,7 +84,7 @@ public class IntegrityTabTests
     public void SetAppendsThenIsIdempotent()
     {
         var tab = IntegrityTab.Parse(RealWorld);
-        var entry = IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "vol1", Device = "/dev/vdc", AllowDiscards = true, Mode = IntegrityTabMode.Direct });
+        var entry = IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "vol1", Device = "/dev/vdc", AllowDiscards = true, Mode = IntegrityMode.Direct });
         var r1 = tab.Set(entry);
         Assert.Equal("added", r1.Action);
         Assert.True(r1.Changed);
@@ -113,9 +114,9 @@ public class IntegrityTabTests
     public void DefaultsSpelledOutAreEquivalent(string line)
     {
         var tab = IntegrityTab.Parse(line + "\n");
-        Assert.Equal("unchanged", tab.Set(IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Mode = IntegrityTabMode.Journal })).Action);
+        Assert.Equal("unchanged", tab.Set(IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Mode = IntegrityMode.Journal })).Action);
         Assert.Equal(line + "\n", tab.ToText());
-        Assert.Equal("replaced", tab.Set(IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Mode = IntegrityTabMode.Bitmap })).Action);
+        Assert.Equal("replaced", tab.Set(IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Mode = IntegrityMode.Bitmap })).Action);
     }
 
     [Fact]
@@ -123,7 +124,7 @@ public class IntegrityTabTests
     {
         const string text = "# head\na /dev/sda\nb /dev/sdb\na /dev/sdx - allow-discards\n# tail\n";
         var tab = IntegrityTab.Parse(text);
-        Assert.Contains(tab.Validate(), p => p.ErrorId == IntegrityTabErrorIds.DuplicateName && p.LineNumber == 4 && p.Severity == IntegrityTabSeverity.Error);
+        Assert.Contains(tab.Validate(), p => p.ErrorId == ErrorIds.IntegrityTabDuplicateName && p.LineNumber == 4 && p.Severity == IntegrityTabSeverity.Error);
         var r = tab.Set(IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sdc" }));
         Assert.Equal("replaced", r.Action);
         Assert.Equal(new[] { "a /dev/sda", "a /dev/sdx - allow-discards" }, r.PreviousLines);
@@ -149,8 +150,8 @@ public class IntegrityTabTests
         File.WriteAllText(path, "lonely\nx /dev/sda - mode=fast\n");
         var r = IntegrityTab.AddOrReplace(path, IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sdb" }));
         Assert.Equal("added", r.Action);
-        Assert.Contains(r.Warnings, w => w.Contains(":1:") && w.Contains(IntegrityTabErrorIds.TooFewFields));
-        Assert.Contains(r.Warnings, w => w.Contains(":2:") && w.Contains(IntegrityTabErrorIds.InvalidOption));
+        Assert.Contains(r.Warnings, w => w.Contains(":1:") && w.Contains(ErrorIds.IntegrityTabTooFewFields));
+        Assert.Contains(r.Warnings, w => w.Contains(":2:") && w.Contains(ErrorIds.IntegrityTabInvalidOption));
         Assert.Equal("lonely\nx /dev/sda - mode=fast\na /dev/sdb\n", File.ReadAllText(path));
     }
 
@@ -167,21 +168,21 @@ public class IntegrityTabTests
     }
 
     [Theory]
-    [InlineData("lonely", IntegrityTabErrorIds.TooFewFields)]
-    [InlineData("a/b /dev/sda", IntegrityTabErrorIds.InvalidName)]
-    [InlineData(".. /dev/sda", IntegrityTabErrorIds.InvalidName)]
-    [InlineData("a sda", IntegrityTabErrorIds.InvalidDevice)]
-    [InlineData("a UUID=", IntegrityTabErrorIds.InvalidDevice)]
-    [InlineData("a ID=1234", IntegrityTabErrorIds.InvalidDevice)]
-    [InlineData("a /dev/sda keys/hmac.key", IntegrityTabErrorIds.InvalidKeyFile)]
-    [InlineData("a /dev/sda - mode=fast", IntegrityTabErrorIds.InvalidOption)]
-    [InlineData("a /dev/sda - journal-watermark=55", IntegrityTabErrorIds.InvalidOption)]
-    [InlineData("a /dev/sda - journal-watermark=101%", IntegrityTabErrorIds.InvalidOption)]
-    [InlineData("a /dev/sda - journal-commit-time=soon", IntegrityTabErrorIds.InvalidOption)]
-    [InlineData("a /dev/sda - data-device=sdb", IntegrityTabErrorIds.InvalidOption)]
-    [InlineData("a /dev/sda - integrity-algorithm=sha512", IntegrityTabErrorIds.UnknownAlgorithm)]
-    [InlineData("a /dev/sda - integrity-algorithm=hmac-sha256", IntegrityTabErrorIds.KeyMismatch)]
-    [InlineData("a /dev/sda /etc/k integrity-algorithm=crc32c", IntegrityTabErrorIds.KeyMismatch)]
+    [InlineData("lonely", ErrorIds.IntegrityTabTooFewFields)]
+    [InlineData("a/b /dev/sda", ErrorIds.IntegrityTabInvalidName)]
+    [InlineData(".. /dev/sda", ErrorIds.IntegrityTabInvalidName)]
+    [InlineData("a sda", ErrorIds.IntegrityTabInvalidDevice)]
+    [InlineData("a UUID=", ErrorIds.IntegrityTabInvalidDevice)]
+    [InlineData("a ID=1234", ErrorIds.IntegrityTabInvalidDevice)]
+    [InlineData("a /dev/sda keys/hmac.key", ErrorIds.IntegrityTabInvalidKeyFile)]
+    [InlineData("a /dev/sda - mode=fast", ErrorIds.IntegrityTabInvalidOption)]
+    [InlineData("a /dev/sda - journal-watermark=55", ErrorIds.IntegrityTabInvalidOption)]
+    [InlineData("a /dev/sda - journal-watermark=101%", ErrorIds.IntegrityTabInvalidOption)]
+    [InlineData("a /dev/sda - journal-commit-time=soon", ErrorIds.IntegrityTabInvalidOption)]
+    [InlineData("a /dev/sda - data-device=sdb", ErrorIds.IntegrityTabInvalidOption)]
+    [InlineData("a /dev/sda - integrity-algorithm=sha512", ErrorIds.IntegrityTabUnknownAlgorithm)]
+    [InlineData("a /dev/sda - integrity-algorithm=hmac-sha256", ErrorIds.IntegrityTabKeyMismatch)]
+    [InlineData("a /dev/sda /etc/k integrity-algorithm=crc32c", ErrorIds.IntegrityTabKeyMismatch)]
     public void BadLinesFailWithStableIds(string line, string errorId)
     {
         var ex = Assert.Throws<IntegrityVolumeException>(() => IntegrityTabEntry.Parse(line, "/etc/integritytab", 7));
@@ -212,15 +213,15 @@ public class IntegrityTabTests
     {
         var problems = IntegrityTab.Parse("a /dev/sda - allow-discards,x-future=1 trailing junk\n").Validate();
         Assert.All(problems, p => Assert.Equal(IntegrityTabSeverity.Warning, p.Severity));
-        Assert.Contains(problems, p => p.ErrorId == IntegrityTabErrorIds.UnknownOption);
-        Assert.Contains(problems, p => p.ErrorId == IntegrityTabErrorIds.ExtraFields);
+        Assert.Contains(problems, p => p.ErrorId == ErrorIds.IntegrityTabUnknownOption);
+        Assert.Contains(problems, p => p.ErrorId == ErrorIds.IntegrityTabExtraFields);
         Assert.Equal("a", IntegrityTabEntry.Parse("a /dev/sda - x-future=1").Name); // warnings do not throw
     }
 
     [Fact]
     public void TheLastModeWins()
     {
-        Assert.Equal(IntegrityTabMode.Direct, IntegrityTabEntry.Parse("a /dev/sda - mode=bitmap,mode=direct").Mode);
+        Assert.Equal(IntegrityMode.Direct, IntegrityTabEntry.Parse("a /dev/sda - mode=bitmap,mode=direct").Mode);
     }
 
     [Theory]
@@ -242,13 +243,13 @@ public class IntegrityTabTests
         var e = IntegrityTabEntry.Create(new IntegrityTabEntrySpec
         {
             Name = "vault", Device = "/dev/disk/by-partuuid/5d4b1808", KeyFile = "/etc/ivol/vault.key", Algorithm = "hmac(sha512)",
-            Mode = IntegrityTabMode.Bitmap, AllowDiscards = true, DataDevice = "/dev/disk/by-uuid/9276d9c0",
+            Mode = IntegrityMode.Bitmap, AllowDiscards = true, DataDevice = "/dev/disk/by-uuid/9276d9c0",
             JournalWatermarkPercent = 30, JournalCommitTime = "5s", ExtraOptions = new[] { "nofail" },
         });
         Assert.Equal("vault /dev/disk/by-partuuid/5d4b1808 /etc/ivol/vault.key integrity-algorithm=hmac-sha512,mode=bitmap,allow-discards," +
                      "data-device=/dev/disk/by-uuid/9276d9c0,journal-watermark=30%,journal-commit-time=5s,nofail", e.ToLine());
         // Defaults are not spelled out: crc32c without a key, hmac-sha256 with one, journal mode.
-        Assert.Equal("a /dev/sda", IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "crc32c", Mode = IntegrityTabMode.Journal }).ToLine());
+        Assert.Equal("a /dev/sda", IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "crc32c", Mode = IntegrityMode.Journal }).ToLine());
         Assert.Equal("a /dev/sda /k", IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", KeyFile = "/k", Algorithm = "HMAC-SHA256" }).ToLine());
         Assert.Equal("a /dev/sda /k", IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", KeyFile = "/k" }).ToLine());
         Assert.Equal(e.ToLine(), IntegrityTabEntry.Parse(e.ToLine()).ToLine());
@@ -256,20 +257,20 @@ public class IntegrityTabTests
 
     public static TheoryData<IntegrityTabEntrySpec, string> BadSpecs => new()
     {
-        { new IntegrityTabEntrySpec { Name = "", Device = "/dev/sda" }, IntegrityTabErrorIds.InvalidName },
-        { new IntegrityTabEntrySpec { Name = "my vol", Device = "/dev/sda" }, IntegrityTabErrorIds.InvalidName },
-        { new IntegrityTabEntrySpec { Name = "#vol", Device = "/dev/sda" }, IntegrityTabErrorIds.InvalidName },
-        { new IntegrityTabEntrySpec { Name = new string('n', 128), Device = "/dev/sda" }, IntegrityTabErrorIds.InvalidName },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "disk.img" }, IntegrityTabErrorIds.InvalidDevice },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/my disk" }, IntegrityTabErrorIds.InvalidDevice },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "hmac-sha256" }, IntegrityTabErrorIds.KeyMismatch },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "sha256", KeyFile = "/k" }, IntegrityTabErrorIds.KeyMismatch },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "blake2b-256" }, IntegrityTabErrorIds.UnknownAlgorithm },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", KeyFile = "k.bin" }, IntegrityTabErrorIds.InvalidKeyFile },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", JournalWatermarkPercent = 150 }, IntegrityTabErrorIds.InvalidOption },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", JournalCommitTime = "later" }, IntegrityTabErrorIds.InvalidOption },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", DataDevice = "/dev/a,b" }, IntegrityTabErrorIds.InvalidOption },
-        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", ExtraOptions = new[] { "nofail,noauto" } }, IntegrityTabErrorIds.InvalidOption },
+        { new IntegrityTabEntrySpec { Name = "", Device = "/dev/sda" }, ErrorIds.IntegrityTabInvalidName },
+        { new IntegrityTabEntrySpec { Name = "my vol", Device = "/dev/sda" }, ErrorIds.IntegrityTabInvalidName },
+        { new IntegrityTabEntrySpec { Name = "#vol", Device = "/dev/sda" }, ErrorIds.IntegrityTabInvalidName },
+        { new IntegrityTabEntrySpec { Name = new string('n', 128), Device = "/dev/sda" }, ErrorIds.IntegrityTabInvalidName },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "disk.img" }, ErrorIds.IntegrityTabInvalidDevice },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/my disk" }, ErrorIds.IntegrityTabInvalidDevice },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "hmac-sha256" }, ErrorIds.IntegrityTabKeyMismatch },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "sha256", KeyFile = "/k" }, ErrorIds.IntegrityTabKeyMismatch },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", Algorithm = "blake2b-256" }, ErrorIds.IntegrityTabUnknownAlgorithm },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", KeyFile = "k.bin" }, ErrorIds.IntegrityTabInvalidKeyFile },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", JournalWatermarkPercent = 150 }, ErrorIds.IntegrityTabInvalidOption },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", JournalCommitTime = "later" }, ErrorIds.IntegrityTabInvalidOption },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", DataDevice = "/dev/a,b" }, ErrorIds.IntegrityTabInvalidOption },
+        { new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda", ExtraOptions = new[] { "nofail,noauto" } }, ErrorIds.IntegrityTabInvalidOption },
     };
 
     [Theory]
@@ -345,7 +346,7 @@ public class IntegrityTabTests
         using var dir = new TempDir();
         var ex = Assert.Throws<IntegrityVolumeException>(() =>
             IntegrityTab.AddOrReplace(dir.File("no/such/dir/integritytab"), IntegrityTabEntry.Create(new IntegrityTabEntrySpec { Name = "a", Device = "/dev/sda" })));
-        Assert.Equal(IntegrityTabErrorIds.WriteFailed, ex.ErrorId);
+        Assert.Equal(ErrorIds.IntegrityTabWriteFailed, ex.ErrorId);
     }
 
     [Fact]
@@ -353,6 +354,6 @@ public class IntegrityTabTests
     {
         using var dir = new TempDir();
         var ex = Assert.Throws<IntegrityVolumeException>(() => IntegrityTab.Load(dir.Path));
-        Assert.Equal(IntegrityTabErrorIds.ReadFailed, ex.ErrorId);
+        Assert.Equal(ErrorIds.IntegrityTabReadFailed, ex.ErrorId);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using IntegrityVolume.Core;
 using IntegrityVolume.Core.Boot;
 using IntegrityVolume.Tests.Cli;
 using Xunit;
@@ -76,10 +77,10 @@ public class TabCliTests
         string tab = dir.File("integritytab");
         var (code, _, err) = CliTests.Ivol("tab", "add", "bad/name", "/dev/sda", "--file", tab, "--json");
         Assert.Equal(2, code);
-        Assert.Equal(IntegrityTabErrorIds.InvalidName, (string)JsonNode.Parse(err)!["error"]!);
+        Assert.Equal(ErrorIds.IntegrityTabInvalidName, (string)JsonNode.Parse(err)!["error"]!);
         (code, _, err) = CliTests.Ivol("tab", "add", "v", "/dev/sda", "--integrity", "hmac-sha256", "--file", tab, "--json");
         Assert.Equal(2, code);
-        Assert.Equal(IntegrityTabErrorIds.KeyMismatch, (string)JsonNode.Parse(err)!["error"]!);
+        Assert.Equal(ErrorIds.IntegrityTabKeyMismatch, (string)JsonNode.Parse(err)!["error"]!);
         (code, _, _) = CliTests.Ivol("tab", "add", "v", "/dev/sda", "--mode", "turbo", "--file", tab);
         Assert.Equal(2, code);
         Assert.False(File.Exists(tab));
@@ -96,10 +97,10 @@ public class TabCliTests
         var j = JsonNode.Parse(stdout)!;
         Assert.False((bool)j["valid"]!);
         var problems = j["problems"]!.AsArray().Select(p => ((int)p!["lineNumber"]!, (string)p!["errorId"]!, (string)p!["severity"]!)).ToArray();
-        Assert.Contains((3, IntegrityTabErrorIds.TooFewFields, "error"), problems);
-        Assert.Contains((4, IntegrityTabErrorIds.InvalidOption, "error"), problems);
-        Assert.Contains((4, IntegrityTabErrorIds.UnknownOption, "warning"), problems);
-        Assert.Contains((4, IntegrityTabErrorIds.DuplicateName, "error"), problems);
+        Assert.Contains((3, ErrorIds.IntegrityTabTooFewFields, "error"), problems);
+        Assert.Contains((4, ErrorIds.IntegrityTabInvalidOption, "error"), problems);
+        Assert.Contains((4, ErrorIds.IntegrityTabUnknownOption, "warning"), problems);
+        Assert.Contains((4, ErrorIds.IntegrityTabDuplicateName, "error"), problems);
 
         File.WriteAllText(tab, "a /dev/sda - x-unknown\n");
         (code, _, _) = CliTests.Ivol("tab", "check", "--file", tab);
@@ -120,6 +121,6 @@ public class TabCliTests
         Assert.Equal("hmac-sha256", (string)JsonNode.Parse(stdout)!["entries"]![0]!["algorithm"]!);
         (code, _, err) = CliTests.Ivol("tab", "add", "w", "UUID=1234", "--integrity-key-file", big, "--file", tab, "--json");
         Assert.Equal(2, code);
-        Assert.Equal(IntegrityTabErrorIds.InvalidKeyFile, (string)JsonNode.Parse(err)!["error"]!);
+        Assert.Equal(ErrorIds.IntegrityTabInvalidKeyFile, (string)JsonNode.Parse(err)!["error"]!);
     }
 }

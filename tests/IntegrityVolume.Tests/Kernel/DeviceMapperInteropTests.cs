@@ -51,7 +51,7 @@ public class DeviceMapperInteropTests
     public void MissingControlNodeIsACleanError()
     {
         var ex = Assert.Throws<IntegrityVolumeException>(() => DeviceMapperClient.Open("/nonexistent/mapper/control"));
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
         Assert.Equal(ErrorKind.NotSupported, ex.Kind);
     }
 
@@ -62,7 +62,7 @@ public class DeviceMapperInteropTests
         try
         {
             var ex = Assert.Throws<IntegrityVolumeException>(() => DeviceMapperClient.Open(f));
-            Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+            Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
         }
         finally { File.Delete(f); }
     }
@@ -72,7 +72,7 @@ public class DeviceMapperInteropTests
     {
         // /dev/null opens but answers the DM_VERSION ioctl with ENOTTY.
         var ex = Assert.Throws<IntegrityVolumeException>(() => DeviceMapperClient.Open("/dev/null"));
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
     }
 
     [Fact]
@@ -85,8 +85,8 @@ public class DeviceMapperInteropTests
         }
         catch (IntegrityVolumeException ex)
         {
-            Assert.Contains(ex.ErrorId, new[] { KernelErrorIds.DeviceMapperUnavailable, KernelErrorIds.NotRoot });
-            if (!DeviceMapperClient.IsAvailable()) Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+            Assert.Contains(ex.ErrorId, new[] { ErrorIds.DeviceMapperUnavailable, ErrorIds.NotRoot });
+            if (!DeviceMapperClient.IsAvailable()) Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
         }
     }
 
@@ -98,7 +98,7 @@ public class DeviceMapperInteropTests
     public void BadMapperNamesAreRejectedBeforeAnyIoctl(string name)
     {
         var ex = Assert.Throws<IntegrityVolumeException>(() => IntegrityMappings.Status(name));
-        Assert.Equal(KernelErrorIds.InvalidMapperName, ex.ErrorId);
+        Assert.Equal(ErrorIds.InvalidMapperName, ex.ErrorId);
     }
 
     [Fact]

@@ -128,7 +128,7 @@ public class KernelFormatterTests
 
         var ex = Assert.Throws<IntegrityVolumeException>(() =>
             KernelFormatter.Format(request, null, default, "/nonexistent-ivol-test/mapper/control"));
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
         Assert.Equal(ErrorKind.NotSupported, ex.Kind);
         Assert.Equal(before, Sha256(img.Path));
         Assert.Equal(mtime, File.GetLastWriteTimeUtc(img.Path));
@@ -137,7 +137,7 @@ public class KernelFormatterTests
         string fresh = img.Path + ".new";
         var ex2 = Assert.Throws<IntegrityVolumeException>(() => KernelFormatter.Format(
             new FormatRequest { Volume = new VolumeLocation { Path = fresh }, CreateSizeBytes = 4 << 20 }, null, default, "/nonexistent-ivol-test/mapper/control"));
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex2.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex2.ErrorId);
         Assert.False(File.Exists(fresh));
     }
 
@@ -151,7 +151,7 @@ public class KernelFormatterTests
         string before = Sha256(img.Path);
         var ex = Assert.Throws<IntegrityVolumeException>(() => KernelFormatter.Format(
             new FormatRequest { Volume = new VolumeLocation { Path = img.Path } }));
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
         Assert.Equal(before, Sha256(img.Path));
     }
 

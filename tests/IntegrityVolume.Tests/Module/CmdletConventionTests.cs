@@ -97,7 +97,8 @@ public class CmdletConventionTests
         {
             "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
-            _ => "KeyedVolumeCmdletBase",
+            "Write-IntegrityVolumeData" => "KeyedVolumeCmdletBase",
+            _ => "JournalKeyedVolumeCmdletBase",
         };
         Assert.Equal($"IntegrityVolume.Commands.{expectedBase}", c.BaseTypeFullName);
     }
@@ -109,6 +110,8 @@ public class CmdletConventionTests
     [InlineData("public ulong ReservedSectors {", "VolumeCmdletBase.cs")]
     [InlineData("public string Algorithm {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
+    [InlineData("public virtual string? JournalIntegrity {", "JournalKeyedVolumeCmdletBase.cs")]
+    [InlineData("public virtual string? JournalIntegrityKeyFile {", "JournalKeyedVolumeCmdletBase.cs")]
     public void Shared_parameters_are_declared_in_one_base_class(string declaration, string file)
     {
         var declaring = Directory.GetFiles(ModulePaths.CommandsDir, "*.cs")
@@ -131,7 +134,7 @@ public class CmdletConventionTests
     public void Commands_folder_holds_only_cmdlets_and_their_base()
     {
         var expected = ModuleMetadata.Cmdlets.Select(c => c.ClassName + ".cs")
-            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs" }).OrderBy(n => n);
+            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs" }).OrderBy(n => n);
         Assert.Equal(expected, Directory.GetFiles(ModulePaths.CommandsDir, "*.cs").Select(Path.GetFileName).OrderBy(n => n));
     }
 
@@ -280,8 +283,9 @@ public class CmdletConventionTests
     public void Open_mode_is_one_of_the_kernel_modes_a_user_may_ask_for()
     {
         var p = Cmdlet("Open-IntegrityVolume").DeclaredParameters.Single(x => x.Name == "Mode");
-        Assert.Equal(MappingRequests.Modes, p.ValidateSet);
-        Assert.Equal("System.String", p.TypeFullName);
+        // Core's one mode type, limited to the modes a user may open with (Inline comes from the superblock).
+        Assert.Equal(IntegrityModes.Openable.Select(m => m.ToString()), p.ValidateSet);
+        Assert.Equal(typeof(IntegrityMode).FullName, p.TypeFullName);
     }
 
     [Fact]
@@ -346,6 +350,7 @@ public class CmdletConventionTests
             .Append("IntegrityVolume.Commands.IntegrityVolumeCmdletBase")
             .Append("IntegrityVolume.Commands.VolumeCmdletBase")
             .Append("IntegrityVolume.Commands.KeyedVolumeCmdletBase")
+            .Append("IntegrityVolume.Commands.JournalKeyedVolumeCmdletBase")
             .Append("IntegrityVolume.Common.Display")
             .OrderBy(n => n);
         Assert.Equal(allowed, ModuleMetadata.PublicTypeNames);

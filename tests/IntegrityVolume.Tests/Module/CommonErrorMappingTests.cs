@@ -57,7 +57,9 @@ public class CommonErrorMappingTests
         Assert.Equal((ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound), Pair(fnf));
         Assert.Equal("/y", fnf!.Target);
         Assert.Equal((ErrorIds.DeviceNotFound, ErrorCategoryName.ObjectNotFound), Pair(ErrorMapping.TryMap(new DirectoryNotFoundException(), "/x")));
-        Assert.Equal((ModuleErrorIds.FileSystemError, ErrorCategoryName.DeviceError), Pair(ErrorMapping.TryMap(new IOException("disk on fire"), "/x")));
+        var io = ErrorMapping.TryMap(new IOException("disk on fire"), "/x")!;
+        Assert.Equal((ErrorIds.IoError, ErrorCategoryName.DeviceError), Pair(io));   // the id ivol reports too (was FileSystemError)
+        Assert.Equal("disk on fire", io.Exception.Message);
         // Our words, not .NET's (issue 13, defect 5); the original stays the inner exception.
         var denied = ErrorMapping.TryMap(new UnauthorizedAccessException("Access to the path '/x' is denied."), "/x")!;
         Assert.Equal("/x: permission denied (the file system or its permissions refuse access).", denied.Exception.Message);

@@ -33,7 +33,7 @@ public sealed class CommonMappingTests : IDisposable
     private static IntegrityMappingInfo Mapping(string name, ulong failures = 0) => new()
     {
         Name = name, Type = "INTEGRITY", Path = "/dev/mapper/" + name, DeviceNumber = "254:0", SizeSectors = 1000, TagSize = 4,
-        Algorithm = "crc32c", Mode = "journal", SectorSize = 512, InterleaveSectors = 32768, Failures = failures,
+        Algorithm = "crc32c", Mode = IntegrityMode.Journal, SectorSize = 512, InterleaveSectors = 32768, Failures = failures,
         ProvidedDataSectors = 1000, Table = "0 1000 integrity 7:0 0 4 J 0", Status = $"0 1000 integrity {failures} 1000 -",
     };
 
@@ -45,15 +45,30 @@ public sealed class CommonMappingTests : IDisposable
     [InlineData("DIRECT", IntegrityMode.Direct)]
     [InlineData("Recovery", IntegrityMode.Recovery)]
     [InlineData("B", IntegrityMode.Bitmap)]
+    [InlineData("j", IntegrityMode.Journal)]
     [InlineData(null, IntegrityMode.Journal)]
     public void Modes_parse_as_integritysetup_names_them(string? mode, IntegrityMode expected) =>
-        Assert.Equal(expected, MappingRequests.ParseMode(mode));
+        Assert.Equal(expected, IntegrityModes.Parse(mode));
+
+    [Fact]
+    public void One_mode_type_has_every_spelling()
+    {
+        // Table letters round-trip, JSON and integritytab use the lowercase name, integritytab takes three modes.
+        foreach (var m in Enum.GetValues<IntegrityMode>())
+        {
+            Assert.Equal(m, IntegrityModes.FromLetter(IntegrityModes.Letter(m).ToString()));
+            Assert.Equal(m.ToString().ToLowerInvariant(), IntegrityModes.Name(m));
+        }
+        Assert.Equal(IntegrityMode.Bitmap, IntegrityModes.Parse("bitmap", IntegrityModes.IntegrityTab));
+        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() => IntegrityModes.Parse("recovery", IntegrityModes.IntegrityTab)).ErrorId);
+        Assert.Throws<FormatException>(() => IntegrityModes.FromLetter("X"));
+    }
 
     [Fact]
     public void Open_refuses_what_never_reaches_the_kernel()
     {
-        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() => MappingRequests.ParseMode("inline")).ErrorId);
-        Assert.Equal(KernelErrorIds.InvalidMapperName, Assert.Throws<IntegrityVolumeException>(() =>
+        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() => IntegrityModes.Parse("inline")).ErrorId);
+        Assert.Equal(ErrorIds.InvalidMapperName, Assert.Throws<IntegrityVolumeException>(() =>
             MappingRequests.ValidateName("a/b")).ErrorId);
     }
 
@@ -86,7 +101,7 @@ public sealed class CommonMappingTests : IDisposable
     private static bool Accepts(Action a)
     {
         try { a(); return true; }
-        catch (IntegrityVolumeException e) when (e.ErrorId == KernelErrorIds.InvalidMapperName) { return false; }
+        catch (IntegrityVolumeException e) when (e.ErrorId == ErrorIds.InvalidMapperName) { return false; }
     }
 
     // ------------------------------------------------------------------ Open -WhatIf: superblock against the options
@@ -165,7 +180,7 @@ public sealed class CommonMappingTests : IDisposable
         Assert.Equal("x[1]", MappingQuery.Find("x`[1`]", List, Status).Single().Name);   // escaped: a literal name
         Assert.Equal(3, listCalls);                                                      // literal names use Status
         var missing = Assert.Throws<IntegrityVolumeException>(() => MappingQuery.Find("gone", List, Status));
-        Assert.Equal(KernelErrorIds.MapperDeviceNotFound, missing.ErrorId);
+        Assert.Equal(ErrorIds.MapperDeviceNotFound, missing.ErrorId);
         Assert.Equal(ErrorKind.NotFound, missing.Kind);
         Assert.Equal("gone", missing.Target);
         Assert.Equal(new[] { "Data0", "data1", "scratch", "x[1]" }, MappingQuery.All(List).Select(m => m.Name));
@@ -196,7 +211,7 @@ public sealed class CommonMappingTests : IDisposable
         Assert.Equal(new[] { "Data0", "data1", "'it''s'", "'my vol'", "scratch" }, MappingQuery.CompleteNames("", () => names));
         Assert.Equal(new[] { "'my vol'" }, MappingQuery.CompleteNames(null!, () => names).Where(n => n.Contains(' ')));
         // Without device-mapper (this host), without root, or anything else: nothing, quietly.
-        Assert.Empty(MappingQuery.CompleteNames("d", () => throw new IntegrityVolumeException(KernelErrorIds.DeviceMapperUnavailable, ErrorKind.NotSupported, "no dm")));
+        Assert.Empty(MappingQuery.CompleteNames("d", () => throw new IntegrityVolumeException(ErrorIds.DeviceMapperUnavailable, ErrorKind.NotSupported, "no dm")));
         Assert.Empty(MappingQuery.CompleteNames("d", () => throw new UnauthorizedAccessException()));
         Assert.Empty(MappingQuery.CompleteNames("d", () => Throwing()));
         static IEnumerable<string> Throwing() { yield return "data9"; throw new IOException("gone"); }
@@ -212,16 +227,16 @@ public sealed class CommonMappingTests : IDisposable
     // ------------------------------------------------------------------ errors of the kernel layer
 
     [Theory]
-    [InlineData(nameof(KernelErrorIds.DeviceMapperUnavailable), ErrorKind.NotSupported, (int)ErrorCategoryName.ResourceUnavailable)]
-    [InlineData(nameof(KernelErrorIds.LoopDeviceUnavailable), ErrorKind.ResourceBusy, (int)ErrorCategoryName.ResourceUnavailable)]
-    [InlineData(nameof(KernelErrorIds.IntegrityTargetUnavailable), ErrorKind.NotSupported, (int)ErrorCategoryName.NotInstalled)]
-    [InlineData(nameof(KernelErrorIds.NotRoot), ErrorKind.PermissionDenied, (int)ErrorCategoryName.PermissionDenied)]
-    [InlineData(nameof(KernelErrorIds.MapperNameTaken), ErrorKind.ResourceExists, (int)ErrorCategoryName.ResourceExists)]
-    [InlineData(nameof(KernelErrorIds.MapperDeviceNotFound), ErrorKind.NotFound, (int)ErrorCategoryName.ObjectNotFound)]
-    [InlineData(nameof(KernelErrorIds.DeviceBusy), ErrorKind.ResourceBusy, (int)ErrorCategoryName.ResourceBusy)]
-    [InlineData(nameof(KernelErrorIds.TableLoadRejected), ErrorKind.InvalidArgument, (int)ErrorCategoryName.InvalidArgument)]
-    [InlineData(nameof(KernelErrorIds.InvalidMapperName), ErrorKind.InvalidArgument, (int)ErrorCategoryName.InvalidArgument)]
-    [InlineData(nameof(KernelErrorIds.DeviceMapperIoctlFailed), ErrorKind.DeviceError, (int)ErrorCategoryName.DeviceError)]
+    [InlineData(nameof(ErrorIds.DeviceMapperUnavailable), ErrorKind.NotSupported, (int)ErrorCategoryName.ResourceUnavailable)]
+    [InlineData(nameof(ErrorIds.LoopDeviceUnavailable), ErrorKind.ResourceBusy, (int)ErrorCategoryName.ResourceUnavailable)]
+    [InlineData(nameof(ErrorIds.IntegrityTargetUnavailable), ErrorKind.NotSupported, (int)ErrorCategoryName.NotInstalled)]
+    [InlineData(nameof(ErrorIds.NotRoot), ErrorKind.PermissionDenied, (int)ErrorCategoryName.PermissionDenied)]
+    [InlineData(nameof(ErrorIds.MapperNameTaken), ErrorKind.ResourceExists, (int)ErrorCategoryName.ResourceExists)]
+    [InlineData(nameof(ErrorIds.MapperDeviceNotFound), ErrorKind.NotFound, (int)ErrorCategoryName.ObjectNotFound)]
+    [InlineData(nameof(ErrorIds.DeviceInUse), ErrorKind.ResourceBusy, (int)ErrorCategoryName.ResourceBusy)]
+    [InlineData(nameof(ErrorIds.TableLoadRejected), ErrorKind.InvalidArgument, (int)ErrorCategoryName.InvalidArgument)]
+    [InlineData(nameof(ErrorIds.InvalidMapperName), ErrorKind.InvalidArgument, (int)ErrorCategoryName.InvalidArgument)]
+    [InlineData(nameof(ErrorIds.DeviceMapperIoctlFailed), ErrorKind.DeviceError, (int)ErrorCategoryName.DeviceError)]
     public void Kernel_errors_keep_their_stable_id_and_get_a_fitting_category(string id, ErrorKind kind, int category)
     {
         var mapped = ErrorMapping.TryMap(new IntegrityVolumeException(id, kind, "m", "vol"), "fallback");
@@ -235,10 +250,10 @@ public sealed class CommonMappingTests : IDisposable
     {
         if (File.Exists("/dev/mapper/control")) return;
         var ex = Assert.Throws<IntegrityVolumeException>(() => IntegrityMappings.List());
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, ex.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, ex.ErrorId);
         Assert.Equal(ErrorCategoryName.ResourceUnavailable, ErrorMapping.TryMap(ex, null)!.Category);
         var online = Assert.Throws<IntegrityVolumeException>(() => OnlineVerifier.VerifyMapping("v"));
-        Assert.Equal(KernelErrorIds.DeviceMapperUnavailable, online.ErrorId);
+        Assert.Equal(ErrorIds.DeviceMapperUnavailable, online.ErrorId);
     }
 
     // ------------------------------------------------------------------ Test -Name verbose summary
@@ -248,7 +263,7 @@ public sealed class CommonMappingTests : IDisposable
     {
         var r = new OnlineVerifyResult
         {
-            Name = "v", Path = "/dev/mapper/v", Mode = "journal", SectorSize = 512, ProvidedDataSectors = 1000, BlocksChecked = 1000,
+            Name = "v", Path = "/dev/mapper/v", Mode = IntegrityMode.Journal, SectorSize = 512, ProvidedDataSectors = 1000, BlocksChecked = 1000,
             ValidBlocks = 997, MismatchedBlocks = 2, UnreadableBlocks = 1, MismatchedSectors = new[] { new SectorRange(3, 2) },
             UnreadableSectors = new[] { new SectorRange(9, 1) }, FailuresBefore = 1, FailuresAfter = 5, DirectIo = true,
             Duration = TimeSpan.FromSeconds(1.5), ThroughputMiBps = 0.3, Warnings = Array.Empty<string>(),
@@ -257,7 +272,7 @@ public sealed class CommonMappingTests : IDisposable
         Assert.False(r.Healthy);
         Assert.Contains("not available", OnlineVerifyText.Summary(new OnlineVerifyResult
         {
-            Name = "v", Path = "/dev/dm-0", Mode = "journal", SectorSize = 512, ProvidedDataSectors = 8, BlocksChecked = 8, ValidBlocks = 8,
+            Name = "v", Path = "/dev/dm-0", Mode = IntegrityMode.Journal, SectorSize = 512, ProvidedDataSectors = 8, BlocksChecked = 8, ValidBlocks = 8,
             MismatchedBlocks = 0, UnreadableBlocks = 0, MismatchedSectors = Array.Empty<SectorRange>(), UnreadableSectors = Array.Empty<SectorRange>(),
             DirectIo = true, Duration = TimeSpan.Zero, ThroughputMiBps = 0, Warnings = Array.Empty<string>(),
         }));

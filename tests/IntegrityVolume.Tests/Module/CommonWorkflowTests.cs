@@ -165,7 +165,7 @@ public sealed class CommonWorkflowTests : IDisposable
         string wrong = P("wrong-jkey.bin");
         File.WriteAllBytes(wrong, new byte[32]);
         var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Verify(VerifyOf(path: path, journalIntegrity: "hmac-sha256", journalKeyFile: wrong)));
-        Assert.Equal((ErrorIds.SuperblockMacMismatch, ErrorCategoryName.InvalidData), (ex.ErrorId, ErrorMapping.CategoryFor(ex)));
+        Assert.Equal((ErrorIds.SuperblockMacMismatch, ErrorCategoryName.InvalidData), (ex.ErrorId, ErrorMapping.CategoryFor(ex.ErrorId, ex.Kind)));
 
         string plain = P("plain.img");
         VolumeOperations.Format(FormatOf(path: plain, size: 4 << 20));

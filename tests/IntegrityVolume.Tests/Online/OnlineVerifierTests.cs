@@ -27,7 +27,7 @@ public sealed class OnlineVerifierTests : IDisposable
         return path;
     }
 
-    private static IntegrityMappingInfo Mapping(ulong sectors, int sectorSize = 512, string mode = "journal", ulong? recalc = null) => new()
+    private static IntegrityMappingInfo Mapping(ulong sectors, int sectorSize = 512, IntegrityMode mode = IntegrityMode.Journal, ulong? recalc = null) => new()
     {
         Name = "v", Type = "INTEGRITY", Path = "/dev/mapper/v", DeviceNumber = "254:3", SizeSectors = sectors, TagSize = 4,
         Algorithm = "crc32c", Mode = mode, SectorSize = sectorSize, InterleaveSectors = 32768, Failures = 0,
@@ -174,7 +174,7 @@ public sealed class OnlineVerifierTests : IDisposable
         reader.Failing[5] = OnlineVerifier.EILSEQ;
         ulong calls = 0;
         // A counter that does not move (e.g. another tool reset it) is reported, not trusted.
-        var r = OnlineVerifier.Verify(Mapping(64, mode: "recovery", recalc: 32), reader, () => { calls++; return 7; });
+        var r = OnlineVerifier.Verify(Mapping(64, mode: IntegrityMode.Recovery, recalc: 32), reader, () => { calls++; return 7; });
         Assert.Equal(2UL, calls);
         Assert.Equal(7UL, r.FailuresBefore);
         Assert.Equal(0UL, r.FailuresDelta);

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using IntegrityVolume.Cli.Commands;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
 using IntegrityVolume.Tests.Cli;
 using Xunit;
@@ -42,7 +43,7 @@ public class OnlineVerifyCliTests
     {
         var r = new OnlineVerifyResult
         {
-            Name = "v", Path = "/dev/mapper/v", DeviceNumber = "254:0", Algorithm = "crc32c", Mode = "journal", SectorSize = 512,
+            Name = "v", Path = "/dev/mapper/v", DeviceNumber = "254:0", Algorithm = "crc32c", Mode = IntegrityMode.Journal, SectorSize = 512,
             ProvidedDataSectors = 8, BlocksChecked = 8, ValidBlocks = 6, MismatchedBlocks = 1, UnreadableBlocks = 1,
             MismatchedSectors = new[] { new SectorRange(3, 1) }, UnreadableSectors = new[] { new SectorRange(5, 1) },
             FailuresBefore = 2, FailuresAfter = 4, DirectIo = true, Duration = TimeSpan.FromSeconds(1), ThroughputMiBps = 1.5,

@@ -18,7 +18,7 @@ expect_eq "$(losetup -a | grep -c vol.img || true)" "1" "only e1's loop device i
 
 exec 3</dev/mapper/e1
 expect_rc 5 ivol close e1 --json
-echo "$ERR" | grep -q '"error": *"DeviceBusy"' || die "no DeviceBusy: $ERR"
+echo "$ERR" | grep -q '"error": *"DeviceInUse"' || die "no DeviceInUse: $ERR"
 expect_rc 0 ivol close e1 --deferred
 expect_eq "$(dmsetup ls | grep -c '^e1' || true)" "1" "deferred: still there while open"
 exec 3<&-

@@ -1,0 +1,116 @@
+namespace IntegrityVolume.Core;
+
+/// <summary>
+/// The stable error ids of the engine, every folder's in one catalogue (the front ends add only their own intake
+/// failures). Never rename one: scripts match on them. <see cref="ErrorClassifier"/> turns any exception into one.
+/// </summary>
+public static class ErrorIds
+{
+    // Superblock validation (kernel rules in dm_integrity_ctr).
+    public const string SuperblockBadMagic = "SuperblockBadMagic";
+    public const string SuperblockUnknownVersion = "SuperblockUnknownVersion";
+    public const string SuperblockBadTagSize = "SuperblockBadTagSize";
+    public const string SuperblockBadBlockSize = "SuperblockBadBlockSize";
+    public const string SuperblockBadInterleave = "SuperblockBadInterleave";
+    /// <summary>A data device given for an interleaved volume, or none for a volume formatted with one (the superblock is fine).</summary>
+    public const string DataDeviceMismatch = "DataDeviceMismatch";
+    public const string SuperblockBadJournalSections = "SuperblockBadJournalSections";
+    public const string SuperblockUnknownFlags = "SuperblockUnknownFlags";
+    public const string SuperblockProvidedSectorsTooLarge = "SuperblockProvidedSectorsTooLarge";
+    public const string SuperblockBadProvidedSectors = "SuperblockBadProvidedSectors";
+    public const string SuperblockMacMismatch = "SuperblockMacMismatch";
+    public const string InlineModeNotSupported = "InlineModeNotSupported";
+
+    // Devices and files.
+    public const string DeviceNotFound = "DeviceNotFound";
+    public const string DeviceTooSmall = "DeviceTooSmall";
+    public const string DeviceTruncated = "DeviceTruncated";
+    public const string DeviceReadFailed = "DeviceReadFailed";
+    public const string DeviceWriteFailed = "DeviceWriteFailed";
+    /// <summary>The device is open (mounted, used by a program, a mapping or another writer); exit 5.</summary>
+    public const string DeviceInUse = "DeviceInUse";
+    public const string DeviceAccessDenied = "DeviceAccessDenied";
+    public const string ExistingSignature = "ExistingSignature";
+    public const string FileExists = "FileExists";
+
+    // Algorithms and keys.
+    public const string UnknownAlgorithm = "UnknownAlgorithm";
+    public const string KeyRequired = "KeyRequired";
+    public const string KeyNotAllowed = "KeyNotAllowed";
+    public const string KeyFileInvalid = "KeyFileInvalid";
+    public const string TagSizeMismatch = "TagSizeMismatch";
+    public const string AlgorithmMismatch = "AlgorithmMismatch";
+
+    // Parameters.
+    public const string InvalidParameter = "InvalidParameter";
+    public const string InvalidSize = "InvalidSize";
+
+    // Journal and state.
+    public const string JournalPending = "JournalPending";
+    public const string JournalUnreadable = "JournalUnreadable";
+    public const string JournalMacMismatch = "JournalMacMismatch";
+    public const string VolumeDirty = "VolumeDirty";
+
+    public const string OperationCancelled = "OperationCancelled";
+
+    // Bad paths and last-resort failures (issue 12 defect 8).
+    public const string PathIsDirectory = "PathIsDirectory";
+    public const string IoError = "IoError";
+    public const string InternalError = "InternalError";
+    // Writes: bounds, proof of algorithm and key, interrupted writes (issue 12).
+    public const string OffsetOutOfRange = "OffsetOutOfRange";
+    public const string KeyMismatch = "KeyMismatch";
+    public const string WriteInterrupted = "WriteInterrupted";
+
+    // Kernel: device-mapper, loop devices, device nodes (Kernel/).
+    /// <summary>No device-mapper: /dev/mapper/control missing or not a device-mapper node, dm-mod not loaded.</summary>
+    public const string DeviceMapperUnavailable = "DeviceMapperUnavailable";
+    /// <summary>The caller lacks CAP_SYS_ADMIN (not root).</summary>
+    public const string NotRoot = "NotRoot";
+    /// <summary>A device-mapper device of that name (or uuid) exists already.</summary>
+    public const string MapperNameTaken = "MapperNameTaken";
+    /// <summary>No device-mapper device of that name.</summary>
+    public const string MapperDeviceNotFound = "MapperDeviceNotFound";
+    /// <summary>The name is not usable for a device-mapper device (empty, too long, contains '/').</summary>
+    public const string InvalidMapperName = "InvalidMapperName";
+    /// <summary>The kernel refused the table (its constructor failed); the message carries errno and the kernel's reason.</summary>
+    public const string TableLoadRejected = "TableLoadRejected";
+    /// <summary>Any other failing device-mapper ioctl; the message carries the command and errno.</summary>
+    public const string DeviceMapperIoctlFailed = "DeviceMapperIoctlFailed";
+    /// <summary>The kernel has no dm-integrity target (module missing).</summary>
+    public const string IntegrityTargetUnavailable = "IntegrityTargetUnavailable";
+    /// <summary>No free loop device, or loop-control missing.</summary>
+    public const string LoopDeviceUnavailable = "LoopDeviceUnavailable";
+    /// <summary>Attaching or detaching a loop device failed.</summary>
+    public const string LoopDeviceFailed = "LoopDeviceFailed";
+    /// <summary>The /dev/mapper node could not be created.</summary>
+    public const string DeviceNodeFailed = "DeviceNodeFailed";
+    /// <summary>The device is not an active dm-integrity mapping (other target type).</summary>
+    public const string NotAnIntegrityDevice = "NotAnIntegrityDevice";
+
+    // /etc/integritytab (Boot/).
+    /// <summary>A line with a volume name but no device (systemd's generator skips it).</summary>
+    public const string IntegrityTabTooFewFields = "IntegrityTabTooFewFields";
+    /// <summary>More than four fields; systemd ignores the rest (a warning).</summary>
+    public const string IntegrityTabExtraFields = "IntegrityTabExtraFields";
+    /// <summary>Not a usable volume name: empty, '.', '..', contains '/', whitespace or control characters, longer than 127 bytes, starts with '#'.</summary>
+    public const string IntegrityTabInvalidName = "IntegrityTabInvalidName";
+    /// <summary>The device is neither an absolute path nor UUID=, PARTUUID=, LABEL=, PARTLABEL= with a value.</summary>
+    public const string IntegrityTabInvalidDevice = "IntegrityTabInvalidDevice";
+    /// <summary>The key file is not an absolute path (or, when checked, is empty or larger than 4096 bytes).</summary>
+    public const string IntegrityTabInvalidKeyFile = "IntegrityTabInvalidKeyFile";
+    /// <summary>A known option with a bad value: mode=, journal-watermark=, journal-commit-time=, data-device=.</summary>
+    public const string IntegrityTabInvalidOption = "IntegrityTabInvalidOption";
+    /// <summary>An option systemd does not know; it logs a warning and ignores it (a warning here too).</summary>
+    public const string IntegrityTabUnknownOption = "IntegrityTabUnknownOption";
+    /// <summary>integrity-algorithm= names an algorithm systemd-integritysetup does not accept.</summary>
+    public const string IntegrityTabUnknownAlgorithm = "IntegrityTabUnknownAlgorithm";
+    /// <summary>A keyed algorithm without a key file, or a key file with an algorithm that takes no key.</summary>
+    public const string IntegrityTabKeyMismatch = "IntegrityTabKeyMismatch";
+    /// <summary>Two lines for one volume name: the generator refuses the second unit file.</summary>
+    public const string IntegrityTabDuplicateName = "IntegrityTabDuplicateName";
+    /// <summary>The file could not be read.</summary>
+    public const string IntegrityTabReadFailed = "IntegrityTabReadFailed";
+    /// <summary>The file could not be written (temporary file, rename).</summary>
+    public const string IntegrityTabWriteFailed = "IntegrityTabWriteFailed";
+}
