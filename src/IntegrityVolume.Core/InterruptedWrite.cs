@@ -12,11 +12,15 @@ public sealed class InterruptedWrite
     public required DateTime StartedUtc { get; init; }
     /// <summary>The tag algorithm the interrupted write used (kernel name).</summary>
     public required string Algorithm { get; init; }
+    /// <summary>Written through the kernel's journal: every block of the range is old or new with a valid tag (after replay), none torn.</summary>
+    public bool Journaled { get; init; }
 
     /// <summary>What the user should do, in one sentence.</summary>
     public string Advice =>
         $"A write of sectors {StartSector}-{EndSector - 1} ({InputBytes} bytes, {Algorithm}, started {StartedUtc:u}) was interrupted: " +
-        "blocks in that range hold old data, new data or a torn mix (torn blocks fail their tag check). " +
+        (Journaled
+            ? "it went through the journal, so each block in that range holds its old or its new data with a valid tag (the journal replays on the next open or write). "
+            : "blocks in that range hold old data, new data or a torn mix (torn blocks fail their tag check). ") +
         $"Finish it by running the same write again (same input, offset {StartSector}); roll it back by writing the previous content of those sectors.";
 
     /// <summary>True when a write of [start, end) rewrites every block of this one.</summary>

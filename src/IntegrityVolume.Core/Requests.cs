@@ -141,11 +141,18 @@ public sealed record WriteRequest : IDisposable
     public required string InputPath { get; init; }
     /// <summary>First logical 512-byte sector to write at; must be block aligned.</summary>
     public ulong OffsetSectors { get; init; }
+    /// <summary>The volume's journal_mac (HAVE_JOURNAL_MAC): needed to write through the journal, whose sections carry its MAC.</summary>
+    public TagAlgorithm? JournalIntegrity { get; init; }
+    public IntegrityKey? JournalIntegrityKey { get; init; }
 
-    /// <summary>Every check that needs no device: the key rule.</summary>
-    public void Validate() => Integrity.Validate();
+    /// <summary>Every check that needs no device: the key rules.</summary>
+    public void Validate()
+    {
+        Integrity.Validate();
+        RequestChecks.JournalIntegrity(JournalIntegrity, JournalIntegrityKey);
+    }
 
-    public void Dispose() => Integrity.Key?.Dispose();
+    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); }
 
     /// <summary>Write although the algorithm or key could not be proven on the volume, or another write was interrupted (warns).</summary>
     public bool Force { get; init; }

@@ -49,7 +49,7 @@ public sealed class VerifyResult
     public required ulong ProvidedDataSectors { get; init; }
     /// <summary>Healthy, Corrupt or Incomplete (see <see cref="VerifyVerdict"/>).</summary>
     public VerifyVerdict Verdict =>
-        MismatchedBlocks > 0 || FailedJournalEntries.Length > 0 || JournalMacFailedSections.Length > 0 || InterruptedWrite is not null
+        MismatchedBlocks > 0 || FailedJournalEntries.Length > 0 || JournalMacFailedSections.Length > 0 || InterruptedWrite is { Journaled: false }
             ? VerifyVerdict.Corrupt
         : NotVerified.Length > 0 ? VerifyVerdict.Incomplete : VerifyVerdict.Healthy;
     /// <summary>True only for <see cref="VerifyVerdict.Healthy"/>: every block checked and nothing wrong.</summary>

@@ -3,9 +3,13 @@
 # verify, every outcome classified:
 #   old                  the image is byte-identical to before the operation, dump/verify as before
 #   new                  the image is byte-identical to an uninterrupted run of the same operation, verify healthy
-#   reported-incomplete  write: dump and verify (exit 1) name the interrupted range, and re-running the write yields
-#                        exactly the uninterrupted image; format: no valid-looking volume (dump refuses with an id)
-#   SILENT               anything else (a torn or partial result that dump/verify do not report): a failure
+#   replayed             write (through the kernel's journal): every block old or new with a valid tag once the journal
+#                        is replayed: verify healthy (exit 0, its replay emulation checks every tag) while dump and
+#                        verify still name the unfinished range (journaled), and re-running the write yields the
+#                        uninterrupted image (byte for byte outside the journal area, whose ring position differs)
+#   reported-incomplete  format: no valid-looking volume (dump refuses with an id); write in place (no journal, not a
+#                        scenario here): torn blocks, dump and verify (exit 1) name the range
+#   SILENT               anything else (a torn or partial result, or a torn block of a journaled write): a failure
 # Kill points come from IVOL_TEST_KILL_AT_WRITE (Core/Devices/FaultInjection.cs): the N-th device write, before it or
 # torn after half of it; N and the torn flag are drawn from a seeded RNG (IVOL_CRASH_SEED), so a run is reproducible.
 # Also: the flock rules from a separate process (flock(1)) and SIGTERM clean-up. Last line: "crash: N passed, N failed".
@@ -21,11 +25,21 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/ivol-crash.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 start=$SECONDS
 passed=0; failed=0
-declare -A outcome=([old]=0 [new]=0 [reported-incomplete]=0 [finished]=0 [SILENT]=0)
+declare -A outcome=([old]=0 [new]=0 [replayed]=0 [reported-incomplete]=0 [finished]=0 [SILENT]=0)
 ivol() { dotnet "$DLL" "$@"; }
 ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
 SALT=000102030405060708090a0b0c0d0e0f
+# Same image outside the journal area (sectors 8 .. 8 + journalSectors): a finished re-run leaves the ring elsewhere.
+same_but_journal() {
+  local js; js=$(ivol dump "$1" --json | sed -n 's/^ *"journalSectors": \([0-9]*\),$/\1/p')
+  python3 - "$1" "$2" "${js:-0}" <<'PY'
+import sys
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+lo, hi = 8 * 512, (8 + int(sys.argv[3])) * 512
+sys.exit(0 if len(a) == len(b) and a[:lo] == b[:lo] and a[hi:] == b[hi:] else 1)
+PY
+}
 seeded() { python3 -c "import random,sys; r=random.Random($2); sys.stdout.buffer.write(r.randbytes($1))"; }
 printf '\x5a%.0s' {1..32} > "$T/key.bin"
 
@@ -84,20 +98,23 @@ for ((i = 0; i < RUNS; i++)); do
   elif [[ ${kinds[$s]} == format ]]; then
     # No valid-looking volume: dump and verify refuse the superblock with a stable id.
     [[ $drc -ne 0 && $vrc -ne 0 ]] && grep -Eq 'Superblock[A-Za-z]+' "$T/dump.err" && what=reported-incomplete
-  elif [[ $drc -eq 0 && $vrc -eq 1 ]] && grep -q '"interruptedWrite": {' <<<"$dump" && grep -q '"interruptedWrite": {' <<<"$ver"; then
-    what=reported-incomplete
-    # The advice holds: the same write again finishes it, byte for byte (sampled: each costs a process start).
-    if (( outcome[reported-incomplete] % FINISH_EVERY == 0 )); then
-      if run_op "$s" "$img" >/dev/null 2>&1 && cmp -s "$img" "$T/ref$s.img"; then
+  elif [[ $drc -eq 0 && $vrc -eq 0 ]] && grep -q '"journaled": true' <<<"$dump" && grep -q '"journaled": true' <<<"$ver"; then
+    what=replayed
+    # The advice holds: the same write again applies the journal and finishes it (sampled: each costs a process start).
+    if (( outcome[replayed] % FINISH_EVERY == 0 )); then
+      if run_op "$s" "$img" >/dev/null 2>&1 && same_but_journal "$img" "$T/ref$s.img" \
+         && ivol verify "$img" "${vo[@]}" >/dev/null && ivol dump "$img" --json | grep -q '"interruptedWrite": null'; then
         outcome[finished]=$((outcome[finished] + 1))
       else
-        what="reported-but-not-finishable"
+        what="replayed-but-not-finishable"
       fi
     fi
+  elif [[ $drc -eq 0 && $vrc -eq 1 ]] && grep -q '"interruptedWrite": {' <<<"$dump"; then
+    what="TORN(verify exit 1: a journaled write must never leave a torn block)"
   fi
   echo "run $i: ${names[$s]} kill at write $point -> $what"
   case $what in
-    old|new|reported-incomplete) outcome[$what]=$((outcome[$what] + 1)); ok ;;
+    old|new|replayed|reported-incomplete) outcome[$what]=$((outcome[$what] + 1)); ok ;;
     *) outcome[SILENT]=$((outcome[SILENT] + 1)); bad "run $i (${names[$s]}, seed $SEED, kill at $point): $what (dump rc $drc, verify rc $vrc)" ;;
   esac
 done
@@ -125,6 +142,6 @@ for sig in term hup; do
   if [[ $rc -eq 130 && ! -e $T/sig.img ]]; then ok; else bad "SIG${sig^^} during format: exit $rc, image left: $([[ -e $T/sig.img ]] && echo yes || echo no)"; fi
 done
 
-echo "outcomes: old ${outcome[old]}, new ${outcome[new]}, reported-incomplete ${outcome[reported-incomplete]} (re-run and finished byte for byte: ${outcome[finished]}), silent ${outcome[SILENT]}; seed $SEED; $((SECONDS - start)) s"
+echo "outcomes: old ${outcome[old]}, new ${outcome[new]}, replayed (old-or-new blocks, all tags valid) ${outcome[replayed]} (re-run and finished: ${outcome[finished]}), reported-incomplete ${outcome[reported-incomplete]}, torn/silent ${outcome[SILENT]}; seed $SEED; $((SECONDS - start)) s"
 echo "crash: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

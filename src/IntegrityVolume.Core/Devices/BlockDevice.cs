@@ -90,8 +90,14 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         }
     }
 
+    /// <summary>Test hook: sees every device write of the current flow (async-local) before it is made, to rebuild the
+    /// image a kill after any write prefix would leave (the crash tests replay every prefix).</summary>
+    internal delegate void WriteObserver(string path, long offset, ReadOnlySpan<byte> buffer);
+    internal static readonly AsyncLocal<WriteObserver?> TestWriteObserver = new();
+
     public void Write(long offset, ReadOnlySpan<byte> buffer)
     {
+        TestWriteObserver.Value?.Invoke(Path, offset, buffer);
         if (FaultInjection.Active) FaultInjection.BeforeWrite(_handle, buffer, offset);
         try { RandomAccess.Write(_handle, buffer, offset); }
         catch (IOException ex)

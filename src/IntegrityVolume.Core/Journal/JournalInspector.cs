@@ -17,6 +17,15 @@ public enum JournalState
     Unreadable,
 }
 
+/// <summary>The kernel's journal ring as replay_journal sees it (JournalInspector.Ring).</summary>
+/// <param name="Seqs">Commit sequence of each section; -1 when its sectors carry two (torn).</param>
+/// <param name="Walked">Sections the replay walk accepts from <paramref name="WriteStart"/> (all of them: a whole ring).</param>
+/// <param name="Want">The sequence after the walk: what the kernel continues committing with at WriteStart.</param>
+internal sealed record JournalRing(int[] Seqs, int LastUsed, uint WriteStart, uint Walked, int Want)
+{
+    public bool Whole => Walked == (uint)Seqs.Length;
+}
+
 /// <summary>One committed journal entry the kernel would apply on replay.</summary>
 public sealed record JournalEntryInfo(uint Section, int Entry, ulong Sector, bool TagValid, bool AlreadyApplied);
 
@@ -155,8 +164,60 @@ public static class JournalInspector
         };
     }
 
+    /// <summary>
+    /// Where the kernel's ring stands, by replay_journal's rules: the commit sequence of every section (-1 when its sectors
+    /// carry two sequences: a torn commit), the section the walk starts at (write_start, the oldest), how many sections it
+    /// walks before a torn one, and the sequence the kernel would continue with (want after the walk). Null when a sector
+    /// carries no valid commit id or all four sequences are in use (the kernel fails the device).
+    /// </summary>
+    internal static JournalRing? Ring(IBlockReader meta, Geometry g, CancellationToken ct = default)
+    {
+        uint n = g.JournalSections;
+        var seqs = new int[n];
+        var used = new bool[NCommitIds];
+        var maxSection = new uint[NCommitIds];
+        var section = new byte[g.JournalSectionSectors * 512];
+        for (uint i = 0; i < n; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            ReadSection(meta, g, i, section);
+            int first = -2;
+            for (uint j = 0; j < g.JournalSectionSectors; j++)
+            {
+                int k = FindSeq(section, i, j);
+                if (k < 0) return null;
+                used[k] = true;
+                maxSection[k] = i;
+                first = first == -2 ? k : first == k ? k : -1;
+            }
+            seqs[i] = first;
+        }
+        int unused;
+        if (!used[NCommitIds - 1])
+        {
+            unused = NCommitIds - 1;
+            while (unused > 0 && !used[unused - 1]) unused--;
+        }
+        else
+        {
+            for (unused = 0; unused < NCommitIds && used[unused]; unused++) { }
+            if (unused == NCommitIds) return null;
+        }
+        int lastUsed = Prev(unused);
+        int want = Prev(lastUsed);
+        uint writeStart = maxSection[lastUsed] + 1;
+        if (writeStart >= n) { want = Next(want); writeStart -= n; }
+        uint walked = 0;
+        for (uint s = writeStart; walked < n; walked++)
+        {
+            if (seqs[s] != want) break;
+            if (++s >= n) { s = 0; want = Next(want); }
+        }
+        return new JournalRing(seqs, lastUsed, writeStart, walked, want);
+    }
+
     /// <summary>rw_section_mac (read): the 64-byte section MAC, 8 bytes at offset 496 of each of the 8 metadata sectors.</summary>
-    private static bool MacMatches(byte[] section, Geometry g, uint index, Superblock sb, TagHasher journalMac)
+    internal static bool MacMatches(byte[] section, Geometry g, uint index, Superblock sb, TagHasher journalMac)
     {
         var mac = JournalSection.Mac(section, g, index, sb, journalMac);
         for (int j = 0; j < Geometry.JournalBlockSectors; j++)
@@ -164,7 +225,7 @@ public static class JournalInspector
         return true;
     }
 
-    private static void ReadSection(IBlockReader meta, Geometry g, uint section, byte[] buffer) =>
+    internal static void ReadSection(IBlockReader meta, Geometry g, uint section, byte[] buffer) =>
         meta.Read((long)(g.JournalStartSector + (ulong)section * (ulong)g.JournalSectionSectors) * 512, buffer);
 
     private static int FindSeq(byte[] section, uint i, uint j)
@@ -183,6 +244,6 @@ public static class JournalInspector
     private static bool IsUnused(byte[] section, Geometry g, int n) =>
         BinaryPrimitives.ReadUInt32LittleEndian(EntrySpan(section, g, n)[4..]) == 0xFFFFFFFFu;
 
-    private static int Prev(int seq) => (seq + NCommitIds - 1) % NCommitIds;
-    private static int Next(int seq) => (seq + 1) % NCommitIds;
+    internal static int Prev(int seq) => (seq + NCommitIds - 1) % NCommitIds;
+    internal static int Next(int seq) => (seq + 1) % NCommitIds;
 }

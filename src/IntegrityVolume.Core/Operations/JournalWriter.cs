@@ -26,23 +26,23 @@ internal static class JournalWriter
         {
             ct.ThrowIfCancellationRequested();
             int n = (int)Math.Min((uint)perWrite, g.JournalSections - first);
-            for (int k = 0; k < n; k++) Stamp(buffer.AsSpan(k * sectionBytes, sectionBytes), g, first + (uint)k, sb, journalMac);
+            for (int k = 0; k < n; k++) Stamp(buffer.AsSpan(k * sectionBytes, sectionBytes), g, first + (uint)k, 0, sb, journalMac);
             meta.Write((long)(g.JournalStartSector + first * (ulong)g.JournalSectionSectors) * 512, buffer.AsSpan(0, n * sectionBytes));
         }
     }
 
     /// <summary>Every entry unused (sector_hi = 0xFFFFFFFF); payloads stay zero.</summary>
-    private static void MarkEntriesUnused(Span<byte> section, Geometry g)
+    internal static void MarkEntriesUnused(Span<byte> section, Geometry g)
     {
         for (int n = 0; n < g.JournalSectionEntries; n++)
             BinaryPrimitives.WriteUInt32LittleEndian(section[(JournalSection.EntryOffset(g, n) + 4)..], 0xFFFFFFFFu);
     }
 
-    /// <summary>commit_id(section, sector, seq 0) at offset 504 of every sector, and the section MAC when there is a journal_mac.</summary>
-    private static void Stamp(Span<byte> section, Geometry g, uint index, Superblock sb, TagHasher? journalMac)
+    /// <summary>commit_id(section, sector, seq) at offset 504 of every sector, and the section MAC when there is a journal_mac.</summary>
+    internal static void Stamp(Span<byte> section, Geometry g, uint index, int seq, Superblock sb, TagHasher? journalMac)
     {
         for (uint j = 0; j < g.JournalSectionSectors; j++)
-            BinaryPrimitives.WriteUInt64LittleEndian(section[((int)j * 512 + 504)..], JournalInspector.CommitId(index, j, 0));
+            BinaryPrimitives.WriteUInt64LittleEndian(section[((int)j * 512 + 504)..], JournalInspector.CommitId(index, j, seq));
         if (journalMac is null) return;
         var mac = JournalSection.Mac(section, g, index, sb, journalMac);
         for (int j = 0; j < Geometry.JournalBlockSectors; j++)

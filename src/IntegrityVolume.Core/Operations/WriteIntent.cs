@@ -12,11 +12,13 @@ namespace IntegrityVolume.Core.Operations;
 /// therefore changes nothing the kernel reads, survives a kernel open/close, and a format (which zeroes the whole area
 /// first) removes it. One 512-byte sector write is atomic against kill -9; a CRC32C guards it against anything else.
 ///
-/// Protocol of DataWriter: (1) checks, (2) record written and synced, (3) data then tags, chunk by chunk, (4) data and
-/// tags synced, (5) record cleared and synced. A write killed anywhere between (2) and (5) leaves each block of the
-/// range old, new, or torn (new data under an old tag, or a half-written chunk); verify and dump then report the
-/// interrupted range instead of a healthy volume or ordinary corruption, and re-running the same write (any write whose
-/// range covers the record) makes every block new and clears the record. Outside the range nothing was touched.
+/// Protocol of DataWriter: (1) checks, (2) record written and synced, (3) the blocks, (4) synced, (5) record cleared and
+/// synced. With the journal (JournaledWrite, flag Journaled) step (3) goes through the kernel's redo journal and a write
+/// killed anywhere between (2) and (5) leaves every block old or new with a valid tag (after the journal's replay); the
+/// record then only says which range did not finish. Without it (in place: bitmap-mode leftovers, a journal_mac without
+/// its key) a killed write leaves each block old, new, or torn (new data under an old tag); verify and dump report the
+/// interrupted range instead of a healthy volume or ordinary corruption. Either way re-running the same write (any
+/// write whose range covers the record) makes every block new and clears the record. Outside the range nothing changes.
 /// </summary>
 internal static class WriteIntent
 {
@@ -24,6 +26,9 @@ internal static class WriteIntent
     private const int Version = 1;
     private const int RecordBytes = 512;
     private const int AlgorithmBytes = 32;
+    // Flags (added after version 1 shipped: a record without them reads as 0, i.e. an in-place write).
+    private const int FlagsOffset = 80;
+    private const uint FlagJournaled = 1;
 
     private static uint Check(byte[] record) => ~Crc32C.Update(~0u, record.AsSpan(0, RecordBytes - 4));
 
@@ -44,11 +49,12 @@ internal static class WriteIntent
             InputBytes = BinaryPrimitives.ReadInt64LittleEndian(s.AsSpan(32)),
             StartedUtc = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64LittleEndian(s.AsSpan(40))).UtcDateTime,
             Algorithm = Encoding.ASCII.GetString(s.AsSpan(48, AlgorithmBytes)).TrimEnd('\0'),
+            Journaled = (BinaryPrimitives.ReadUInt32LittleEndian(s.AsSpan(FlagsOffset)) & FlagJournaled) != 0,
         };
     }
 
     /// <summary>Record the write about to start and make it durable before any data moves.</summary>
-    public static void Begin(BlockDevice meta, ulong reservedSectors, ulong start, ulong end, long inputBytes, string algorithm)
+    public static void Begin(BlockDevice meta, ulong reservedSectors, ulong start, ulong end, long inputBytes, string algorithm, bool journaled = false)
     {
         var s = new byte[RecordBytes];
         Magic.CopyTo(s, 0);
@@ -58,6 +64,7 @@ internal static class WriteIntent
         BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(32), inputBytes);
         BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(40), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         Encoding.ASCII.GetBytes(algorithm.AsSpan(0, Math.Min(algorithm.Length, AlgorithmBytes)), s.AsSpan(48, AlgorithmBytes));
+        BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(FlagsOffset), journaled ? FlagJournaled : 0);
         BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(RecordBytes - 4), Check(s));
         meta.Write(Offset(reservedSectors), s);
         meta.Flush();

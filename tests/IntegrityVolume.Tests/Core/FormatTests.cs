@@ -1,3 +1,4 @@
+using IntegrityVolume.Core.Journal;
 using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core;
 using IntegrityVolume.Tests.Fixtures;
@@ -176,15 +177,44 @@ public class FormatTests
     }
 
     [Fact]
-    public void WriteRefusesAVolumeWithAPendingJournal()
+    public void WriteAppliesTheKernelsPendingJournalAsItsReplayDoesOrRefusesWithTheWrongAlgorithm()
     {
-        using var copy = new FixtureCase("p09").CopyOf("clean.img.gz");
+        // p09: the kernel crashed with committed journal entries (kernel-made fixture; replayed.img = after its replay).
+        var c = new FixtureCase("p09");
+        using var copy = c.CopyOf("clean.img.gz");
         using var input = new TempFile(".bin");
-        File.WriteAllBytes(input.Path, new byte[4096]);
+        var content = new byte[8192];
+        new Random(9).NextBytes(content);
+        File.WriteAllBytes(input.Path, content);
+        var loc = new VolumeLocation { Path = copy.Path };
         var before = File.ReadAllBytes(copy.Path);
-        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Write(new WriteRequest { Volume = new VolumeLocation { Path = copy.Path }, InputPath = input.Path }));
+        // With an algorithm the entries' tags do not match, the kernel's replay would fail: refused, nothing written.
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Write(new WriteRequest
+            { Volume = loc, InputPath = input.Path, Integrity = new() { Algorithm = TagAlgorithm.Parse("xxhash64") } }));
         Assert.Equal(ErrorIds.JournalPending, ex.ErrorId);
         Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(copy.Path)));
+        // With the right one the entries are applied first: the logical content is the kernel's replay plus the write.
+        var w = VolumeOperations.Write(new WriteRequest { Volume = loc, InputPath = input.Path, OffsetSectors = 20000 });
+        Assert.Contains(w.Warnings, x => x.Contains("Applied") && x.Contains("journal entries"));
+        Assert.Equal(JournalState.Clean, VolumeOperations.Inspect(loc).JournalState);
+        Assert.True(VolumeOperations.Verify(new VerifyRequest { Volume = loc }).Healthy);
+        byte[] Logical(string path)
+        {
+            using var r = new LogicalReader(new VolumeLocation { Path = path });
+            using var ms = new MemoryStream();
+            r.CopyTo(ms);
+            return ms.ToArray();
+        }
+        var expected = Logical(c.Image("replayed.img.gz"));
+        content.CopyTo(expected, 20000 * 512);
+        Assert.True(expected.AsSpan().SequenceEqual(Logical(copy.Path)));
+        // And the data area itself, read without any journal: the replay really went in place.
+        var kernel = File.ReadAllBytes(c.Image("replayed.img.gz"));
+        var g = VolumeOperations.Inspect(loc);
+        int tagStart = (int)g.InitialSectors * 512, dataStart = (int)(g.InitialSectors + g.MetadataRunSectors) * 512;
+        var ours = File.ReadAllBytes(copy.Path);
+        Assert.True(kernel.AsSpan(dataStart, 20000 * 512).SequenceEqual(ours.AsSpan(dataStart, 20000 * 512)), "data differs from the kernel's replay");
+        Assert.True(kernel.AsSpan(tagStart, 20000 * 4).SequenceEqual(ours.AsSpan(tagStart, 20000 * 4)), "tags differ from the kernel's replay");
     }
 
     [Fact]
