@@ -47,9 +47,10 @@ public static class FocusedProbes
         var cli = s.CliCommand ?? throw new ArgumentException("The cli probe needs the ivol to time (--cli).");
         int threads = Environment.ProcessorCount;
         var sb = Header(s.Directory, $"CLI end to end (`{string.Join(' ', cli)} verify`, a child process) against the in-process engine call " +
-            $"(VolumeOperations.Verify), cached, {threads} threads, medians of {s.Repeats} alternating pairs after one warm-up each.",
-            "| alg / block / size | engine (s) | CLI (s) | CLI − engine (ms) | CLI vs engine | within 10% | samples engine / CLI (s) |",
-            "|---|---|---|---|---|---|---|");
+            $"(VolumeOperations.Verify), cached, {threads} threads, medians of {s.Repeats} alternating pairs after one warm-up each; " +
+            "wall time, and CPU time (user + system, getrusage: this process for the engine, the child for the CLI), which other processes on a busy machine disturb less.",
+            "| alg / block / size | engine (s) | CLI (s) | CLI − engine (ms) | CLI vs engine | within 10% | CPU engine / CLI (s) | CPU CLI vs engine | samples engine / CLI (s) |",
+            "|---|---|---|---|---|---|---|---|---|");
         Work(s.Directory, (work, key, keyPath) =>
         {
             foreach (long size in s.Sizes.OrderBy(x => x))
@@ -67,23 +68,32 @@ public static class FocusedProbes
                             if (algorithm.IsKeyed) args.AddRange(new[] { "--integrity-key-file", keyPath });
                             var engine = new List<double>();
                             var child = new List<double>();
+                            var engineCpu = new List<double>();
+                            var childCpu = new List<double>();
                             for (int i = -1; i < s.Repeats; i++)   // i = -1: the warm-up pair, not kept
                             {
                                 ct.ThrowIfCancellationRequested();
+                                double cpu0 = BenchNative.CpuSeconds(BenchNative.RUSAGE_SELF);
                                 var sw = Stopwatch.StartNew();
                                 var r = VolumeOperations.Verify(new VerifyRequest { Volume = loc, Integrity = spec, Threads = threads }, null, ct);
                                 double e = sw.Elapsed.TotalSeconds;
+                                double ec = BenchNative.CpuSeconds(BenchNative.RUSAGE_SELF) - cpu0;
                                 if (!r.Healthy || r.ValidBlocks != r.BlocksChecked) throw new InvalidOperationException($"{name}: the volume did not verify clean in process.");
+                                double child0 = BenchNative.CpuSeconds(BenchNative.RUSAGE_CHILDREN);
                                 var run = ChildProcessMeter.Execute(cli, args, pollRss: false);
+                                double childSeconds = BenchNative.CpuSeconds(BenchNative.RUSAGE_CHILDREN) - child0;
                                 if (run.ExitCode != 0) throw new InvalidOperationException($"`{string.Join(' ', cli)} {string.Join(' ', args)}` exited {run.ExitCode}: {run.StdErr.Trim()}");
                                 if (i < 0) continue;
                                 engine.Add(e);
                                 child.Add(run.WallSeconds);
+                                engineCpu.Add(ec);
+                                childCpu.Add(childSeconds);
                             }
                             double me = BenchmarkAnalysis.Median(engine), mc = BenchmarkAnalysis.Median(child);
-                            double ratio = mc / me - 1;
-                            log($"{name}: engine {me:0.000} s, CLI {mc:0.000} s ({ratio:+0.0%;-0.0%})");
-                            sb.AppendLine(Inv($"| {name} | {me:0.000} | {mc:0.000} | {(mc - me) * 1000:0} | {ratio:+0.0%;-0.0%} | {(ratio <= 0.10 ? "yes" : "no")} | ") +
+                            double ce = BenchmarkAnalysis.Median(engineCpu), cc = BenchmarkAnalysis.Median(childCpu);
+                            double ratio = mc / me - 1, cpuRatio = cc / ce - 1;
+                            log($"{name}: engine {me:0.000} s, CLI {mc:0.000} s ({ratio:+0.0%;-0.0%}); CPU {ce:0.000} vs {cc:0.000} s ({cpuRatio:+0.0%;-0.0%})");
+                            sb.AppendLine(Inv($"| {name} | {me:0.000} | {mc:0.000} | {(mc - me) * 1000:0} | {ratio:+0.0%;-0.0%} | {(ratio <= 0.10 ? "yes" : "no")} | {ce:0.000} / {cc:0.000} | {cpuRatio:+0.0%;-0.0%} | ") +
                                 Inv($"{string.Join(' ', engine.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))} / {string.Join(' ', child.Select(x => x.ToString("0.000", CultureInfo.InvariantCulture)))} |"));
                         }
                         finally { File.Delete(loc.Path); }

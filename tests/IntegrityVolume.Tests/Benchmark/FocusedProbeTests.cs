@@ -51,7 +51,7 @@ public class FocusedProbeTests
             }, _ => { }, CancellationToken.None);
 
             var row = table.Split('\n').Single(l => l.StartsWith("| crc32c 512 4M |", StringComparison.Ordinal));
-            Assert.Equal(9, row.Split('|').Length);   // 7 columns
+            Assert.Equal(11, row.Split('|').Length);   // 9 columns
             Assert.Empty(Directory.GetFileSystemEntries(dir));
         }
         finally { Directory.Delete(dir, recursive: true); }
