@@ -9,14 +9,18 @@ BeforeDiscovery { $script:noFlock = -not (Get-Command flock -CommandType Applica
 BeforeAll {
     . $PSScriptRoot/common.ps1
 
-    # Starts flock(1) holding an exclusive (or shared) lock on $Path for $Seconds; returns once the lock is held.
+    # Starts flock(1) holding an exclusive (or shared) lock on $Path for $Seconds; returns once the lock is held. The
+    # holder touches $Released just before it lets go (the lock goes with the last of flock, sh and sleep to exit), so
+    # whoever gets the lock afterwards finds that file.
     function Start-IvolLockHolder {
         param([string] $Path, [double] $Seconds = 2, [switch] $Shared)
         $ready = Join-Path $TestDrive "held-$([guid]::NewGuid().ToString('n'))"
         $mode = $Shared ? '--shared' : '--exclusive'
         $psi = [Diagnostics.ProcessStartInfo]::new((Get-Command flock -CommandType Application)[0].Source)
-        foreach ($a in $mode, $Path, '--command', "touch '$ready'; sleep $Seconds") { $psi.ArgumentList.Add($a) }
+        $released = "$ready.released"
+        foreach ($a in $mode, $Path, '--command', "touch '$ready'; sleep $Seconds; touch '$released'") { $psi.ArgumentList.Add($a) }
         $p = [Diagnostics.Process]::Start($psi)
+        $p | Add-Member -NotePropertyName Released -NotePropertyValue $released
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
         while (-not (Test-Path -LiteralPath $ready)) {
             if ([DateTime]::UtcNow -gt $deadline) { throw "flock did not take the lock on $Path within 10 s" }
@@ -51,8 +55,8 @@ Describe 'Lock waiting (-Wait)' -Tag 'Unit' -Skip:$noFlock {
         try {
             $sw = [Diagnostics.Stopwatch]::StartNew()
             { & $cases[$Cmdlet] $img $false } | Should -Throw -ErrorId "DeviceInUse,$($IvolFqid[$Cmdlet])"
-            $sw.Elapsed.TotalSeconds | Should -BeLessThan 5
-            $holder.HasExited | Should -BeFalse
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 20
+            Test-Path -LiteralPath $holder.Released | Should -BeFalse
         }
         finally { Stop-IvolLockHolder $holder }
     }
@@ -61,11 +65,11 @@ Describe 'Lock waiting (-Wait)' -Tag 'Unit' -Skip:$noFlock {
         @{ Cmdlet = 'Get' }, @{ Cmdlet = 'Test' }, @{ Cmdlet = 'New' }
     ) {
         $img = New-IvolTestImage -Size 8MB
-        $holder = Start-IvolLockHolder -Path $img -Seconds 1.5
+        $holder = Start-IvolLockHolder -Path $img -Seconds 3
         try {
             $out = & $cases[$Cmdlet] $img $true
-            # It returned only after the holder had gone, and did its work.
-            $holder.HasExited | Should -BeTrue
+            # It returned only after the holder had let go, and did its work.
+            Test-Path -LiteralPath $holder.Released | Should -BeTrue
             $out | Should -Not -BeNullOrEmpty
             $out.Path | Should -Be $img
             if ($Cmdlet -eq 'Test') { $out.Healthy | Should -BeTrue }
