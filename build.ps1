@@ -20,6 +20,12 @@
                IntegrityVolume.Core.dll and its dependencies, en-US help. Never System.Management.Automation.dll
                (the PowerShellStandard stub would shadow pwsh's engine) and never Microsoft.Extensions.ObjectPool.dll
                (pwsh ships its own; see about_IntegrityVolume, DEPENDENCIES).
+               Beside the module, the CLI users get: out/IntegrityVolume/bin/ivol, the NativeAOT build (one file,
+               ~25 ms start-up). It reuses out/aot/ivol (tests/aot/build.sh publishes there) when that is newer than
+               every source of the CLI, Core and benchmark projects, and otherwise publishes it there once
+               (dotnet publish -r linux-x64 -p:PublishAot=true; needs clang and zlib1g-dev: without them the
+               package has no ivol and a warning says why). The packaged ivol must answer --version with the
+               module's version.
       Docs     Regenerates en-US/IntegrityVolume.dll-Help.xml from docs/en-US/*.md (the one source): with PlatyPS
                when it is installed (platyPS 0.14 New-ExternalHelp, or Microsoft.PowerShell.PlatyPS 1.x), otherwise
                with the project's own markdown-to-MAML writer (the xunit HelpTests, which also fail in CI whenever the
@@ -79,6 +85,9 @@ $testProject = Join-Path $root 'tests' 'IntegrityVolume.Tests'
 $modulesDir = Join-Path $root 'out' 'modules'
 $modulesProject = Join-Path $root 'tools' 'modules.csproj'
 
+$cliOutDir = Join-Path $root 'out' $moduleName 'bin'
+$aotDir = Join-Path $root 'out' 'aot'
+
 # Files that must never be in the package.
 $neverShip = @('System.Management.Automation.dll', 'Microsoft.Extensions.ObjectPool.dll')
 
@@ -130,6 +139,41 @@ function Invoke-Package {
     }
     $null = Test-ModuleManifest -Path (Join-Path $outDir "$moduleName.psd1")
     Write-Host "Packaged $moduleName $version into $outDir"
+    Invoke-PackageCli
+}
+
+# The NativeAOT ivol beside the module (out/IntegrityVolume/bin/ivol): out/aot/ivol when it is up to date, else
+# published there once, with the same command as tests/aot/build.sh (so either one reuses the other's output).
+function Invoke-PackageCli {
+    if (-not $IsLinux) { Write-Warning 'The NativeAOT ivol is built for linux-x64 only: the package has no ivol.'; return }
+    $aot = Join-Path $aotDir 'ivol'
+    $inputs = @('IntegrityVolume.Cli', 'IntegrityVolume.Core', 'IntegrityVolume.Benchmark') |
+        ForEach-Object { Get-ChildItem -LiteralPath (Join-Path $root 'src' $_) -Recurse -File -Include '*.cs', '*.csproj' } |
+        Where-Object FullName -NotMatch '[\\/](bin|obj)[\\/]'
+    $inputs = @($inputs) + @(Get-Item -LiteralPath (Join-Path $root 'Directory.Build.props'))
+    $newest = ($inputs | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
+    if ((Test-Path -LiteralPath $aot) -and (Get-Item -LiteralPath $aot).LastWriteTimeUtc -gt $newest) {
+        Write-Host "NativeAOT ivol: reusing $aot (newer than its sources)"
+    }
+    elseif (-not (Get-Command clang -CommandType Application -ErrorAction SilentlyContinue) -or -not (Test-Path -LiteralPath '/usr/include/zlib.h')) {
+        Write-Warning "No clang or zlib1g-dev: the NativeAOT ivol cannot be linked, so the package has no ivol (apt-get install clang zlib1g-dev, or run tests/aot/build.sh)."
+        return
+    }
+    else {
+        $started = [Diagnostics.Stopwatch]::StartNew()
+        Invoke-Native dotnet @('publish', (Join-Path $root 'src' 'IntegrityVolume.Cli'), '-c', 'Release', '-r', 'linux-x64',
+            '-p:PublishAot=true', '--artifacts-path', (Join-Path $root 'out' 'aot-artifacts'), '-o', $aotDir, '--nologo', '-v', 'q')
+        Write-Host "NativeAOT ivol published in $([int]$started.Elapsed.TotalSeconds) s"
+    }
+    if (Test-Path -LiteralPath $cliOutDir) { Remove-Item -LiteralPath $cliOutDir -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $cliOutDir
+    $cli = Join-Path $cliOutDir 'ivol'
+    Copy-Item -LiteralPath $aot -Destination $cli
+    $said = & $cli --version 2>&1
+    if ($LASTEXITCODE -ne 0 -or "$said" -notlike "$version*") {
+        throw "The packaged ivol ($cli) does not run or is not version ${version}: exit $LASTEXITCODE, '$said'"
+    }
+    Write-Host "Packaged the NativeAOT ivol $said into $cli"
 }
 
 function Invoke-Test {

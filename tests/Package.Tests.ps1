@@ -75,3 +75,55 @@ Describe 'IntegrityVolume package' {
         ($dump -join "`n") | Should -Match 'tag_size 4'
     }
 }
+
+# The CLI as shipped (issue 13): build.ps1's Package task puts the NativeAOT ivol beside the module, in
+# out/IntegrityVolume/bin/ivol. It must run on its own (no dotnet), say the module's version, and agree with the module
+# about the volumes either of them makes. Without clang the package cannot carry it: skipped then, with the reason.
+Describe 'The shipped ivol (NativeAOT, beside the module)' -Skip:((-not (Test-Path -LiteralPath (Join-Path $PSScriptRoot '..' 'out' 'IntegrityVolume' 'bin' 'ivol'))) -and -not (Get-Command clang -CommandType Application -ErrorAction SilentlyContinue)) {
+    BeforeAll {
+        . $PSScriptRoot/common.ps1
+        $ivol = Join-Path $PSScriptRoot '..' 'out' 'IntegrityVolume' 'bin' 'ivol'
+        $moduleVersion = (Import-PowerShellDataFile -LiteralPath $IvolManifest).ModuleVersion
+    }
+
+    It 'is in the package and is a native executable, not a dotnet app' {
+        Test-Path -LiteralPath $ivol | Should -BeTrue -Because 'build.ps1 -Task Package ships it (clang is installed here)'
+        [IO.File]::GetUnixFileMode($ivol).HasFlag([IO.UnixFileMode]::UserExecute) | Should -BeTrue
+        Test-Path -LiteralPath ([IO.Path]::ChangeExtension($ivol, '.dll')) | Should -BeFalse
+        # ELF magic: the NativeAOT binary, not a framework-dependent apphost next to an ivol.dll.
+        $head = [IO.File]::ReadAllBytes($ivol)[0..3]
+        [Text.Encoding]::ASCII.GetString($head, 1, 3) | Should -Be 'ELF'
+    }
+
+    It 'answers --version with the module version' {
+        $out = & $ivol --version 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because "$out"
+        "$out" | Should -BeLike "$moduleVersion*"
+    }
+
+    It 'formats and verifies a volume (exit 0, healthy JSON)' {
+        $img = Join-Path $TestDrive 'cli.img'
+        $null = & $ivol format $img --size 16M --batch-mode --integrity sha256 2>&1
+        $LASTEXITCODE | Should -Be 0
+        $json = (& $ivol verify $img --integrity sha256 --json 2>&1) -join "`n"
+        $LASTEXITCODE | Should -Be 0 -Because $json
+        $r = $json | ConvertFrom-Json
+        $r.verdict | Should -Be 'healthy'
+        $r.validBlocks | Should -BeGreaterThan 0
+        $r.validBlocks | Should -Be $r.blocksChecked
+        # The module agrees about the volume the CLI made.
+        (Test-IntegrityVolume -Path $img -Algorithm sha256).ValidBlocks | Should -Be $r.validBlocks
+    }
+
+    It 'verifies a volume the module made, and exits 1 with the sector once a byte is flipped' {
+        $img = New-IvolTestImage -Size 8MB
+        & $ivol verify $img *> $null
+        $LASTEXITCODE | Should -Be 0
+        Invoke-IvolFlipByte -Path $img -Offset ((Get-IvolDataOffset -Path $img -Sector 7) + 3)
+        $r = (& $ivol verify $img --json 2>$null) -join "`n" | ConvertFrom-Json
+        $LASTEXITCODE | Should -Be 1
+        $r.verdict | Should -Be 'corrupt'
+        $r.mismatchedBlocks | Should -Be 1
+        ($r.mismatchedSectors | ConvertTo-Json -Compress) | Should -Match '\b7\b'
+    }
+}

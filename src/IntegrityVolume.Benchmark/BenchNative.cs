@@ -7,7 +7,7 @@ namespace IntegrityVolume.Benchmark;
 internal static unsafe partial class BenchNative
 {
     public const int PROT_READ = 1, MAP_SHARED = 1;
-    public const int RUSAGE_CHILDREN = -1;
+    public const int RUSAGE_SELF = 0, RUSAGE_CHILDREN = -1;
 
     [LibraryImport("libc", EntryPoint = "sync")]
     public static partial void Sync();
@@ -35,5 +35,13 @@ internal static unsafe partial class BenchNative
     {
         long* usage = stackalloc long[18];
         return GetRusage(RUSAGE_CHILDREN, usage) == 0 ? usage[4] * 1024 : -1;
+    }
+
+    /// <summary>User + system CPU seconds so far of this process (RUSAGE_SELF) or of its waited-for children (RUSAGE_CHILDREN).</summary>
+    public static double CpuSeconds(int who)
+    {
+        long* usage = stackalloc long[18];
+        if (GetRusage(who, usage) != 0) return double.NaN;
+        return usage[0] + usage[1] / 1e6 + usage[2] + usage[3] / 1e6;
     }
 }

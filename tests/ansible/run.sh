@@ -72,6 +72,23 @@ check "--check with a new image succeeds and predicts changes (changed=$changed)
 check "--check created no image file" test ! -e "$img/fresh.img"
 check "--check left integritytab and images untouched" test "$before" = "$(state)"
 
+echo "== an incomplete verification (exit 6) is reported as such: not healthy, not corrupt"
+# no_wipe: formatted RECALCULATING with recalc_sector 0, so no block has a tag yet (docs/reliability.md, "Bounds and
+# verdicts"): ivol verify finds nothing wrong and verifies nothing.
+printf '{"integrity_volume_volumes": [{"name": "recalc", "device": "%s/recalc.img", "size": "16M", "no_wipe": true, "tab": false}]}\n' "$img" > "$work/recalc.json"
+play incomplete -e "@$work/recalc.json"
+check "a volume that cannot be fully verified does not fail the play" test "$rc" -eq 0
+ivol verify "$img/recalc.img" > /dev/null 2>&1; vrc=$?
+check "ivol verify exits 6 on it (exit $vrc)" test "$vrc" -eq 6
+check "the role reports it INCOMPLETE with what was not verified" \
+  grep -q "recalc.img is INCOMPLETE (exit 6.*0 of 32328 blocks verified (0%). Not verified: Nothing verified: the volume is recalculating from sector 0" "$work/incomplete.log"
+check "the role does not report it corrupt" bash -c '! grep -q "CORRUPT" "$1"' _ "$work/incomplete.log"
+check "the role records the verdict incomplete, not healthy" grep -q '"recalc": "incomplete"' "$work/incomplete.log"
+play incomplete-strict -e "@$work/recalc.json" -e integrity_volume_fail_on_incomplete=true
+check "with integrity_volume_fail_on_incomplete it fails the play, still as INCOMPLETE" \
+  bash -c '[[ $1 -ne 0 ]] && grep -q "recalc.img is INCOMPLETE" "$2" && ! grep -q "CORRUPT" "$2"' _ "$rc" "$work/incomplete-strict.log"
+rm -f "$img/recalc.img"
+
 echo "== corruption fails the play and names the sector"
 start=$(ivol dump "$img/crc.img" --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v["initialSectors"] + v["metadataRunSectors"])')
 printf 'corrupt!' | dd of="$img/crc.img" bs=512 seek=$((start + 16)) conv=notrunc status=none

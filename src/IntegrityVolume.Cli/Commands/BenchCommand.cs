@@ -26,14 +26,46 @@ public static class BenchCommand
         var cli = new Option<string?>("--cli") { Description = "The ivol executable to time as a child process (default: this one), e.g. the NativeAOT build out/aot/ivol." };
         var waitQuiet = new Option<int>("--wait-quiet") { Description = "Before each group of measurements wait up to this many seconds for other processes to leave the CPUs alone (default 0: never wait)." };
         var fromJson = new Option<string?>("--from-json") { Description = "Measure nothing: load an earlier run's --json file, re-evaluate the targets and print the tables." };
+        var probe = new Option<string?>("--probe")
+        {
+            Description = "Run one focused probe instead of the whole benchmark and print its Markdown table: 'cli' (the CLI given by --cli, " +
+                $"a child `ivol verify`, against the in-process engine on cached volumes; default sizes {FocusedProbes.CliDefaultSizes}, use --dir /dev/shm) or " +
+                $"'pool' ({FocusedProbes.PoolDefaultVolumes} small volumes of {FocusedProbes.PoolDefaultSize} verified in turn, per-volume cost with the verify-buffer pool and without).",
+        };
+        probe.AcceptOnlyFromAmong("cli", "pool");
+        var repeats = new Option<int>("--repeats") { Description = "--probe: alternating pairs (cli, default 7) or rounds per mode (pool, default 12).", DefaultValueFactory = _ => 0 };
+        var volumes = new Option<int>("--volumes") { Description = $"--probe pool: volumes verified per round (default {FocusedProbes.PoolDefaultVolumes}).", DefaultValueFactory = _ => FocusedProbes.PoolDefaultVolumes };
         var cmd = new Command("bench", "Benchmark format and verify against the machine's read, write and hash limits; print a table, optionally write JSON.")
         {
-            sizes, algorithms, sectorSizes, threads, dir, json, markdown, quick, noDrop, noCli, cli, waitQuiet, fromJson,
+            sizes, algorithms, sectorSizes, threads, dir, json, markdown, quick, noDrop, noCli, cli, waitQuiet, fromJson, probe, repeats, volumes,
         };
         cmd.SetAction(p =>
         {
             try
             {
+                if (p.GetValue(probe) is { } which)
+                {
+                    bool isCli = which == "cli";
+                    var settings = new FocusedProbes.Settings
+                    {
+                        Sizes = BenchmarkOptions.ParseSizes(p.GetValue(sizes) ?? (isCli ? FocusedProbes.CliDefaultSizes : FocusedProbes.PoolDefaultSize)),
+                        Algorithms = BenchmarkOptions.ParseAlgorithms(p.GetValue(algorithms)!),
+                        SectorSizes = BenchmarkOptions.ParseSectorSizes(p.GetValue(sectorSizes)!),
+                        Directory = p.GetValue(dir)!,
+                        Repeats = p.GetValue(repeats) is > 0 and var r ? r : isCli ? 7 : 12,
+                        Volumes = Math.Max(1, p.GetValue(volumes)),
+                        CliCommand = p.GetValue(cli) is { } exe ? new[] { Path.GetFullPath(exe) } : IvolCommand(),
+                    };
+                    string table = isCli ? FocusedProbes.CliVsEngine(settings, Console.Error.WriteLine, Program.Cancellation)
+                        : FocusedProbes.Pool(settings, Console.Error.WriteLine, Program.Cancellation);
+                    Console.Out.Write(table);
+                    if (p.GetValue(markdown) is { } probeMd)
+                    {
+                        File.WriteAllText(probeMd, table);
+                        Console.Error.WriteLine($"ivol: table written to {probeMd}");
+                    }
+                    return CliOutput.Success;
+                }
                 BenchmarkReport report;
                 if (p.GetValue(fromJson) is { } saved)
                 {

@@ -28,6 +28,11 @@ public sealed class GetIntegrityVolumeCommand : VolumeCmdletBase
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
+    /// <summary>Wait while another process changes the volume (an exclusive lock) instead of failing with DeviceInUse.</summary>
+    [Parameter(ParameterSetName = PathParameterSet)]
+    [Parameter(ParameterSetName = LiteralPathParameterSet)]
+    public SwitchParameter Wait { get; set; }
+
     protected override int ProgressActivityId => 0x1A04;
 
     protected override void ProcessRecord()
@@ -44,7 +49,7 @@ public sealed class GetIntegrityVolumeCommand : VolumeCmdletBase
             foreach (string path in resolved)
             {
                 WriteVerbose($"Reading the dm-integrity superblock of {path}.");
-                if (TryInvoke(path, () => VolumeOperations.Inspect(Location(path), CancellationToken), out var info))
+                if (TryInvoke(path, () => VolumeOperations.Inspect(Location(path) with { WaitForLock = Wait }, CancellationToken), out var info))
                     WriteObject(info);
             }
         }

@@ -60,6 +60,10 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Wait while another process reads or changes the device or image instead of failing with DeviceInUse.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
     protected override int ProgressActivityId => 0x1A01;
 
     protected override void ProcessRecord()
@@ -99,7 +103,7 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     private FormatRequest BuildRequest(string input)
     {
         string path = Paths.ResolveLiteral(input, IsLiteral ? nameof(LiteralPath) : nameof(Path));
-        var location = Location(path);
+        var location = Location(path) with { WaitForLock = Wait };
         long? size = RequestBuilder.CreateSize(IsBound(nameof(Size)) ? Size : null, path);
         if (size is not null) RequestBuilder.RequireParentFolder(path);
         var integrity = Integrity();

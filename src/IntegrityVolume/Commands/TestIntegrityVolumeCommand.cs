@@ -50,6 +50,11 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter]
     public SwitchParameter Quiet { get; set; }
 
+    /// <summary>Wait while another process changes the volume (an exclusive lock) instead of failing with DeviceInUse.</summary>
+    [Parameter(ParameterSetName = PathParameterSet)]
+    [Parameter(ParameterSetName = LiteralPathParameterSet)]
+    public SwitchParameter Wait { get; set; }
+
     protected override int ProgressActivityId => 0x1A02;
 
     protected override void ProcessRecord()
@@ -106,7 +111,7 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 
     private VerifyRequest BuildRequest(string path)
     {
-        var location = Location(path);
+        var location = Location(path) with { WaitForLock = Wait };
         var integrity = Integrity();
         try
         {
