@@ -64,7 +64,7 @@ public static class BenchCommand
                         File.WriteAllText(probeMd, table);
                         Console.Error.WriteLine($"ivol: table written to {probeMd}");
                     }
-                    return CliOutput.Success;
+                    return ExitCodes.Success;
                 }
                 BenchmarkReport report;
                 if (p.GetValue(fromJson) is { } saved)
