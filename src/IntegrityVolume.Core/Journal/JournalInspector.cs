@@ -90,19 +90,9 @@ public static class JournalInspector
         }
         if (empty) return new JournalReport { State = JournalState.Clean };
 
-        // First unused sequence, as replay_journal picks it.
-        int unused;
-        if (!used[NCommitIds - 1])
-        {
-            unused = NCommitIds - 1;
-            while (unused > 0 && !used[unused - 1]) unused--;
-        }
-        else
-        {
-            for (unused = 0; unused < NCommitIds && used[unused]; unused++) { }
-            if (unused == NCommitIds)
-                return new JournalReport { State = JournalState.Unreadable, Detail = "All four commit sequences are in use: the journal is corrupt." };
-        }
+        int unused = FirstUnusedSequence(used);
+        if (unused < 0)
+            return new JournalReport { State = JournalState.Unreadable, Detail = "All four commit sequences are in use: the journal is corrupt." };
         int lastUsed = Prev(unused);
         int want = Prev(lastUsed);
         if (!used[want] && used[Prev(want)]) return new JournalReport { State = JournalState.Clean };
@@ -192,17 +182,8 @@ public static class JournalInspector
             }
             seqs[i] = first;
         }
-        int unused;
-        if (!used[NCommitIds - 1])
-        {
-            unused = NCommitIds - 1;
-            while (unused > 0 && !used[unused - 1]) unused--;
-        }
-        else
-        {
-            for (unused = 0; unused < NCommitIds && used[unused]; unused++) { }
-            if (unused == NCommitIds) return null;
-        }
+        int unused = FirstUnusedSequence(used);
+        if (unused < 0) return null;
         int lastUsed = Prev(unused);
         int want = Prev(lastUsed);
         uint writeStart = maxSection[lastUsed] + 1;
@@ -243,6 +224,21 @@ public static class JournalInspector
     /// <summary>journal_entry_is_unused: sector_hi == 0xFFFFFFFF.</summary>
     private static bool IsUnused(byte[] section, Geometry g, int n) =>
         BinaryPrimitives.ReadUInt32LittleEndian(EntrySpan(section, g, n)[4..]) == 0xFFFFFFFFu;
+
+    /// <summary>The first unused commit sequence as replay_journal picks it (when seq 3 is unused, walk down while the
+    /// predecessor is unused too); -1 when all four are in use (the kernel fails the device).</summary>
+    private static int FirstUnusedSequence(bool[] used)
+    {
+        int unused;
+        if (!used[NCommitIds - 1])
+        {
+            unused = NCommitIds - 1;
+            while (unused > 0 && !used[unused - 1]) unused--;
+            return unused;
+        }
+        for (unused = 0; unused < NCommitIds && used[unused]; unused++) { }
+        return unused == NCommitIds ? -1 : unused;
+    }
 
     internal static int Prev(int seq) => (seq + NCommitIds - 1) % NCommitIds;
     internal static int Next(int seq) => (seq + 1) % NCommitIds;
