@@ -15,19 +15,28 @@ internal static class JournalWriter
 {
     private const int BytesPerWrite = 1 << 20;
 
-    /// <summary>The whole empty journal (format, commit seq 0), built in one reused buffer and written a few sections at a time.</summary>
-    public static void WriteEmpty(BlockDevice meta, Geometry g, Superblock sb, TagHasher? journalMac, CancellationToken ct)
+    /// <summary>The whole empty journal (format, commit seq 0).</summary>
+    public static void WriteEmpty(BlockDevice meta, Geometry g, Superblock sb, TagHasher? journalMac, CancellationToken ct) =>
+        WriteUnused(meta, g, sb, journalMac, 0, g.JournalSections, 0, ct);
+
+    /// <summary>
+    /// Sections [start, start + count) (wrapping at journal_sections) all-unused with commit seq <paramref name="seq"/>,
+    /// as init_journal writes them; built in one reused buffer and written a few sections at a time.
+    /// </summary>
+    public static void WriteUnused(BlockDevice meta, Geometry g, Superblock sb, TagHasher? journalMac, uint start, uint count, int seq, CancellationToken ct)
     {
         int sectionBytes = g.JournalSectionSectors * 512;
-        int perWrite = (int)Math.Min(Math.Max(1, BytesPerWrite / sectionBytes), g.JournalSections);
+        int perWrite = (int)Math.Min(Math.Max(1, BytesPerWrite / sectionBytes), Math.Max(1u, count));
         var buffer = new byte[perWrite * sectionBytes];
         for (int k = 0; k < perWrite; k++) MarkEntriesUnused(buffer.AsSpan(k * sectionBytes, sectionBytes), g);
-        for (uint first = 0; first < g.JournalSections; first += (uint)perWrite)
+        for (uint done = 0; done < count;)
         {
             ct.ThrowIfCancellationRequested();
-            int n = (int)Math.Min((uint)perWrite, g.JournalSections - first);
-            for (int k = 0; k < n; k++) Stamp(buffer.AsSpan(k * sectionBytes, sectionBytes), g, first + (uint)k, 0, sb, journalMac);
+            uint first = (start + done) % g.JournalSections;
+            int n = (int)Math.Min(Math.Min((uint)perWrite, count - done), g.JournalSections - first);
+            for (int k = 0; k < n; k++) Stamp(buffer.AsSpan(k * sectionBytes, sectionBytes), g, first + (uint)k, seq, sb, journalMac);
             meta.Write((long)(g.JournalStartSector + first * (ulong)g.JournalSectionSectors) * 512, buffer.AsSpan(0, n * sectionBytes));
+            done += (uint)n;
         }
     }
 

@@ -141,27 +141,8 @@ internal sealed class JournaledWrite
     }
 
     /// <summary>Sections [start, start + count) (wrapping) all-unused with <paramref name="seq"/>, as init_journal writes them.</summary>
-    private void InitSections(uint start, uint count, int seq, CancellationToken ct)
-    {
-        int sectionBytes = _g.JournalSectionSectors * 512;
-        int per = Math.Max(1, MaxBatchBytes / sectionBytes);
-        var buffer = new byte[(int)Math.Min((uint)per, count) * sectionBytes];
-        for (uint done = 0; done < count;)
-        {
-            ct.ThrowIfCancellationRequested();
-            uint first = (start + done) % _g.JournalSections;
-            int k = (int)Math.Min(Math.Min((uint)per, count - done), _g.JournalSections - first);
-            buffer.AsSpan().Clear();
-            for (int s = 0; s < k; s++)
-            {
-                var section = buffer.AsSpan(s * sectionBytes, sectionBytes);
-                JournalWriter.MarkEntriesUnused(section, _g);
-                JournalWriter.Stamp(section, _g, first + (uint)s, seq, _sb, _mac);
-            }
-            _meta.Write(SectionOffset(first), buffer.AsSpan(0, k * sectionBytes));
-            done += (uint)k;
-        }
-    }
+    private void InitSections(uint start, uint count, int seq, CancellationToken ct) =>
+        JournalWriter.WriteUnused(_meta, _g, _sb, _mac, start, count, seq, ct);
 
     /// <summary>Stamp and write filled sections at the ring position, advancing it (and the seq at the wrap) as integrity_commit does.</summary>
     private void WriteRing(byte[] buffer, int sections, CancellationToken ct)
