@@ -212,10 +212,10 @@ public static class VolumeOperations
     }
 
     /// <summary>Check a format request and compute the volume it would create, writing nothing (-WhatIf, --dry-run).</summary>
-    public static FormatResult PlanFormat(FormatRequest request)
+    public static FormatResult PlanFormat(FormatRequest request, CancellationToken ct = default)
     {
         request.Validate();
-        return Formatter.Plan(request);
+        return Formatter.Plan(request, ct);
     }
 
     /// <summary>Format a device or image in userspace, byte-identical to the kernel's format plus tag initialisation.</summary>
