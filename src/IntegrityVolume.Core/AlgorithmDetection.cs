@@ -25,6 +25,8 @@ public enum AlgorithmDetectionOutcome
     Ambiguous,
     /// <summary>No sampled block can prove anything (all discarded, not yet recalculated, or in an interrupted write).</summary>
     NoEvidence,
+    /// <summary>A key was given, but no keyed algorithm matches and an unkeyed one does (<see cref="AlgorithmDetection.UnkeyedMatch"/>): the key is wrong here.</summary>
+    Unkeyed,
 }
 
 /// <summary>One algorithm tried: on how many of the sampled blocks its tag equals the stored one.</summary>
@@ -48,6 +50,8 @@ public sealed class AlgorithmDetection
     public required AlgorithmDetectionOutcome Outcome { get; init; }
     /// <summary>The detected algorithm (integritysetup spelling), only when <see cref="Outcome"/> is Detected.</summary>
     public string? Algorithm { get; init; }
+    /// <summary>With <see cref="AlgorithmDetectionOutcome.Unkeyed"/>: the unkeyed algorithm the tags match although a key was given.</summary>
+    public string? UnkeyedMatch { get; init; }
     /// <summary>True when a key was given: the candidates were the keyed algorithms with that key.</summary>
     public bool WithKey { get; init; }
     public required int TagSize { get; init; }
@@ -71,6 +75,7 @@ public sealed class AlgorithmDetection
         AlgorithmDetectionOutcome.NoMatch => WithKey
             ? Inv($"every candidate mismatched: no keyed algorithm matches any of {SampledBlocks} sampled blocks with this key ({Tried()}): the key is wrong, the volume is unkeyed (omit the key), or the tags are damaged")
             : Inv($"every candidate mismatched (damaged tags?): no algorithm matches any of {SampledBlocks} sampled blocks ({Tried()}); or the volume uses a keyed algorithm with a {TagSize}-byte tag"),
+        AlgorithmDetectionOutcome.Unkeyed => Inv($"a key was given, but no keyed algorithm matches and the tags match {UnkeyedMatch}, which takes no key ({Tried()})"),
         AlgorithmDetectionOutcome.Ambiguous => Inv($"the evidence is tied: {string.Join(", ", Candidates.Where(c => c.Matched > 0))} of {SampledBlocks} sampled blocks match"),
         _ => Inv($"no evidence: none of the sampled blocks can prove an algorithm ({DiscardedBlocks} carry the discard filler; blocks not recalculated yet or in an interrupted write are not sampled)"),
     };
@@ -82,6 +87,9 @@ public sealed class AlgorithmDetection
     public TagAlgorithm Require(string path)
     {
         if (Outcome == AlgorithmDetectionOutcome.Detected && Detected is not null) return Detected;
+        if (Outcome == AlgorithmDetectionOutcome.Unkeyed)
+            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
+                $"{path}: {Summary}. Omit the key file (--integrity-key-file / -KeyFile).", path);
         string advice = " Give the algorithm (--integrity / -Algorithm" + (Outcome == AlgorithmDetectionOutcome.KeyNeeded ? ", and the key file: --integrity-key-file / -KeyFile" : "") + ").";
         throw new IntegrityVolumeException(Outcome == AlgorithmDetectionOutcome.KeyNeeded ? ErrorIds.KeyRequired : ErrorIds.AlgorithmNotDetected,
             ErrorKind.InvalidArgument, $"{path}: no tag algorithm detected: {Summary}.{advice}", path);

@@ -90,6 +90,7 @@ internal static class AlgorithmDetector
             interrupted, AlgorithmDetection.MaxSampleBlocks, out int discarded, ct);
         int tagsRead = samples.Count + discarded;
         var candidates = new List<(TagAlgorithm Algorithm, int Matched)>();
+        TagAlgorithm? unkeyed = null;
         if (samples.Count > 0)
         {
             // Exact digest size first (integritysetup's default tag size); the rest only when none of those matches.
@@ -105,7 +106,16 @@ internal static class AlgorithmDetector
             }
         }
         var matching = candidates.Where(c => c.Matched > 0).ToArray();
-        var outcome = samples.Count == 0 ? AlgorithmDetectionOutcome.NoEvidence
+        // A key, but no keyed match: an unkeyed algorithm that matches says the key is the mistake (KeyNotAllowed).
+        if (key is not null && samples.Count > 0 && matching.Length == 0)
+            foreach (var a in TagAlgorithm.All.Where(a => !a.IsKeyed && a.DigestSize == g.TagSize))
+            {
+                int matched = AlgorithmSamples.CountMatches(sb, a, null, samples);
+                candidates.Add((a, matched));
+                if (matched > 0) unkeyed = a;
+            }
+        var outcome = unkeyed is not null ? AlgorithmDetectionOutcome.Unkeyed
+            : samples.Count == 0 ? AlgorithmDetectionOutcome.NoEvidence
             : matching.Length == 1 ? AlgorithmDetectionOutcome.Detected
             : matching.Length > 1 ? AlgorithmDetectionOutcome.Ambiguous
             : key is null && TagAlgorithm.All.Any(a => a.IsKeyed && a.DigestSize == g.TagSize) ? AlgorithmDetectionOutcome.KeyNeeded
@@ -115,6 +125,7 @@ internal static class AlgorithmDetector
         {
             Outcome = outcome,
             Algorithm = detected?.IntegritysetupName,
+            UnkeyedMatch = unkeyed?.IntegritysetupName,
             Detected = detected,
             WithKey = key is not null,
             TagSize = g.TagSize,

@@ -88,6 +88,17 @@ public class AlgorithmDetectionTests
         Assert.Equal(ErrorIds.AlgorithmNotDetected, Assert.Throws<IntegrityVolumeException>(() => bad.Require("p04")).ErrorId);
     }
 
+    [Fact]
+    public void AKeyForAnUnkeyedVolumeIsRefusedNotIgnored()
+    {
+        using var key = new IntegrityKey(new byte[32]);
+        var d = VolumeOperations.DetectAlgorithm(new VolumeLocation { Path = new FixtureCase("p03").Image("clean.img.gz") }, key);
+        Assert.Equal(AlgorithmDetectionOutcome.Unkeyed, d.Outcome);
+        Assert.Null(d.Algorithm);
+        Assert.Equal("sha256", d.UnkeyedMatch);
+        Assert.Equal(ErrorIds.KeyNotAllowed, Assert.Throws<IntegrityVolumeException>(() => d.Require("p03")).ErrorId);
+    }
+
     /// <summary>Overwrite the tag of every block for which <paramref name="damage"/> says so with 0x5A bytes.</summary>
     private static void DamageTags(string path, Func<ulong, bool> damage)
     {
