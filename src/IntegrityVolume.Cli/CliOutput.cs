@@ -149,6 +149,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<VerifyVerdict>), typeof(CamelCaseEnumConverter<ErrorKind>),
         typeof(CamelCaseEnumConverter<IntegrityTabSeverity>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
+        typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]
