@@ -28,7 +28,8 @@ public static class KernelCrypto
         string name = Inner(kernelName);
         if (!File.Exists(procCrypto)) return KernelAlgorithmState.Unknown;
         if (Listed(name, procCrypto)) return KernelAlgorithmState.Available;
-        bool haveModules = Directory.Exists("/lib/modules/" + ReleaseName());
+        string release = ReleaseName();
+        bool haveModules = release.Length > 0 && (Directory.Exists("/lib/modules/" + release) || Directory.Exists("/usr/lib/modules/" + release));
         if (!haveModules) return KernelAlgorithmState.Unknown;
         if (tryLoad && TryModprobe("crypto-" + name) && Listed(name, procCrypto)) return KernelAlgorithmState.Available;
         return KernelAlgorithmState.Missing;
@@ -84,8 +85,14 @@ public static class KernelCrypto
 
     private static bool TryModprobe(string alias)
     {
-        foreach (var exe in new[] { "/usr/sbin/modprobe", "/sbin/modprobe" })
+        // The kernel's own helper first (/proc/sys/kernel/modprobe: what crypto_alloc's request_module runs).
+        string? helper = null;
+        try { helper = File.ReadAllText("/proc/sys/kernel/modprobe").Trim(); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        foreach (var exe in new[] { helper, "/usr/sbin/modprobe", "/sbin/modprobe" })
         {
+            if (string.IsNullOrEmpty(exe)) continue;
             if (!File.Exists(exe)) continue;
             try
             {
