@@ -78,7 +78,11 @@ public sealed class TagAlgorithm
         if (name.Contains('(') || name.Contains(')')) return name;
         int dash = name.IndexOf('-');
         if (dash <= 0 || dash == name.Length - 1 || char.IsAsciiDigit(name[dash + 1])) return name;
-        return $"{name[..dash]}({name[(dash + 1)..]})";
+        string mode = name[..dash];
+        // hmac/phmac in any case (HMAC-sha512): the kernel's template names are lower case.
+        foreach (var prefix in KeyedPrefixes)
+            if (mode.Equals(prefix, StringComparison.OrdinalIgnoreCase)) mode = prefix;
+        return $"{mode}({name[(dash + 1)..]})";
     }
 
     /// <summary>The kernel's spelling to integritysetup's and systemd's: hmac(sha256) is hmac-sha256.</summary>

@@ -24,9 +24,9 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter]
     public long Size { get; set; }
 
-    /// <summary>Bytes per tag; default the algorithm's digest size.</summary>
+    /// <summary>Bytes per tag; default (or 0, as integritysetup reads it) the algorithm's digest size.</summary>
     [Parameter]
-    [ValidateRange(1, 65535)]
+    [ValidateRange(0, 65535)]
     public int TagSize { get; set; }
 
     [Parameter]
@@ -115,7 +115,7 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 Volume = location,
                 CreateSizeBytes = size,
                 Integrity = integrity,
-                TagSize = IsBound(nameof(TagSize)) ? TagSize : null,
+                TagSize = IsBound(nameof(TagSize)) && TagSize != 0 ? TagSize : null,
                 SectorSize = SectorSize,
                 JournalSizeBytes = IsBound(nameof(JournalSize)) ? JournalSize : null,
                 InterleaveSectors = IsBound(nameof(InterleaveSectors)) ? InterleaveSectors : null,

@@ -4,7 +4,8 @@
 # (and the real binary fails on it the same way); a 0644 key file draws systemd's warning and ours.
 SI=/usr/lib/systemd/systemd-integritysetup
 [ -x "$SI" ] || die "$SI missing (tests/kernel/setup.sh installs systemd)"
-ver=$(ls /usr/lib/*/systemd/libsystemd-shared-*.so /usr/lib/systemd/libsystemd-shared-*.so 2>/dev/null | sed -n 's/.*libsystemd-shared-\([0-9]*\).*/\1/p' | head -n1)
+ver=$( (ls /usr/lib/*/systemd/libsystemd-shared-*.so /usr/lib/systemd/libsystemd-shared-*.so 2>/dev/null || true) | sed -n 's/.*libsystemd-shared-\([0-9]*\).*/\1/p' | head -n1)
+[ -n "$ver" ] || die "no libsystemd-shared-<version>.so: which systemd is this?"
 log "systemd $ver"
 pattern p.bin 1024 9
 head -c 32 /dev/urandom > k32.key
