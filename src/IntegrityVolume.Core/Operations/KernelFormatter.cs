@@ -123,6 +123,8 @@ public static class KernelFormatter
                 {
                     Algorithm = r.Integrity.Algorithm.KernelName, Key = r.Integrity.Key, Mode = IntegrityMode.Direct,
                     JournalMacAlgorithm = r.JournalIntegrity?.KernelName, JournalMacKey = r.JournalIntegrityKey,
+                    // The resume replays the journal in mode D too: an encrypted one needs its cipher (integritysetup's wipe has it).
+                    JournalCryptAlgorithm = r.JournalCrypt, JournalCryptKey = r.JournalCryptKey,
                 }, dataDev, r.Volume.ReservedSectors);
                 string wipeName = TemporaryNamePrefix + Guid.NewGuid().ToString("D");
                 var wipe = dm.Create(wipeName, IntegrityMappings.UuidFor(wipeName));

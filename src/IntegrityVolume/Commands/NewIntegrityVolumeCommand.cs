@@ -57,6 +57,10 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Format for another kernel: only warn when the running kernel lacks the algorithm (integritysetup refuses).</summary>
+    [Parameter]
+    public SwitchParameter AnyKernel { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -81,6 +85,11 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 return;
             request = built;
             string path = built.Volume.Path;
+            // As integritysetup: the running kernel must know the algorithm (it computes the tags once opened).
+            if (!TryInvoke(path, () => IntegrityVolume.Core.Hashing.KernelCrypto.CheckForFormat(built.Integrity.Algorithm.KernelName, AnyKernel,
+                    IntegrityVolume.Core.Kernel.DeviceMapperClient.IsAvailable()) ?? "", out var kernelWarning))
+                return;
+            if (kernelWarning.Length > 0) WriteWarning(kernelWarning);
             if (!TryInvoke(path, () => VolumeOperations.PlanFormat(built), out var plan))
                 return;
             if (!ShouldProcess(RequestBuilder.FormatTarget(built, plan.Volume), RequestBuilder.FormatAction, out bool whatIf))
