@@ -30,7 +30,8 @@ public static class KernelCrypto
         if (Listed(name, procCrypto)) return KernelAlgorithmState.Available;
         string release = ReleaseName();
         bool haveModules = release.Length > 0 && (Directory.Exists("/lib/modules/" + release) || Directory.Exists("/usr/lib/modules/" + release));
-        if (!haveModules) return KernelAlgorithmState.Unknown;
+        // Without modules, or without root to load one (modprobe), an unlisted name may still be available.
+        if (!haveModules || !Environment.IsPrivilegedProcess) return KernelAlgorithmState.Unknown;
         if (tryLoad && TryModprobe("crypto-" + name) && Listed(name, procCrypto)) return KernelAlgorithmState.Available;
         return KernelAlgorithmState.Missing;
     }
