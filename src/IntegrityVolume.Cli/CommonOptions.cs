@@ -75,9 +75,9 @@ internal static class CommonOptions
             $"Journal MAC algorithm (journal_mac), as at format, e.g. hmac-sha256 (one of {string.Join(", ", TagAlgorithm.Names)}); verify checks the superblock MAC with it as the kernel does.",
             "Key file of the journal MAC.", null);
 
-        /// <summary>--journal-crypt, --journal-crypt-key-file, --journal-crypt-key-size (open only: the kernel encrypts).</summary>
+        /// <summary>--journal-crypt, --journal-crypt-key-file, --journal-crypt-key-size (the kernel encrypts).</summary>
         public static AlgorithmOptions JournalCrypt() => new("--journal-crypt", null,
-            "Journal encryption (kernel skcipher name, e.g. ctr(aes)).", "Key file of the journal encryption.", null);
+            "Journal encryption cipher, as integritysetup spells it (cbc-aes, ctr-aes, xts-aes) or the kernel (cbc(aes)).", "Key file of the journal encryption.", null);
 
         public void AddTo(Command c) { c.Options.Add(Algorithm); c.Options.Add(KeyFile); c.Options.Add(KeySize); }
 

@@ -42,6 +42,10 @@ public static class ErrorIds
     public const string AlgorithmMismatch = "AlgorithmMismatch";
     /// <summary>No algorithm given and none detected: every candidate mismatched (damaged tags?), tied evidence, or no evidence (KeyRequired when a key is needed).</summary>
     public const string AlgorithmNotDetected = "AlgorithmNotDetected";
+    /// <summary>The running kernel's crypto API has no such algorithm (not in /proc/crypto, no module): it could not open the volume.</summary>
+    public const string AlgorithmNotInKernel = "AlgorithmNotInKernel";
+    /// <summary>--journal-crypt for a volume whose journal was formatted unencrypted (its commit ids read in plain text).</summary>
+    public const string JournalNotEncrypted = "JournalNotEncrypted";
 
     // Parameters.
     public const string InvalidParameter = "InvalidParameter";

@@ -107,6 +107,15 @@ public sealed record FormatRequest : IDisposable
     /// <summary>journal_mac algorithm (e.g. hmac-sha256); sets HAVE_JOURNAL_MAC.</summary>
     public TagAlgorithm? JournalIntegrity { get; init; }
     public IntegrityKey? JournalIntegrityKey { get; init; }
+    /// <summary>
+    /// journal_crypt cipher (integritysetup's cbc-aes or the kernel's cbc(aes)) and its key: the kernel writes the
+    /// initial journal encrypted, so only the kernel-side format (KernelFormatter) takes it. Nothing records it.
+    /// </summary>
+    public string? JournalCrypt { get; init; }
+    public IntegrityKey? JournalCryptKey { get; init; }
+    /// <summary>journal_watermark: and commit_time: of the format table (integritysetup passes them; nothing stores them).</summary>
+    public uint? JournalWatermark { get; init; }
+    public uint? CommitTimeMs { get; init; }
     /// <summary>Bitmap granularity in sectors (recorded as log2_blocks_per_bitmap_bit).</summary>
     public ulong? BitmapSectorsPerBit { get; init; }
     /// <summary>Skip tag initialisation; the volume is marked RECALCULATING so the kernel computes the tags.</summary>
@@ -124,12 +133,22 @@ public sealed record FormatRequest : IDisposable
     {
         if (!NoWipe) Integrity.Validate();
         RequestChecks.JournalIntegrity(JournalIntegrity, JournalIntegrityKey);
+        if (JournalCrypt is null && JournalCryptKey is not null)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "A journal encryption key (--journal-crypt-key-file / -JournalCryptKeyFile) needs the journal cipher (--journal-crypt / -JournalCrypt, e.g. cbc-aes).");
+        if (JournalCrypt is not null && JournalCryptKey is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
+                $"The journal cipher {JournalCrypt} needs its key (--journal-crypt-key-file / -JournalCryptKeyFile).", JournalCrypt);
+        if (JournalCrypt is not null) TagAlgorithm.ToKernelName(JournalCrypt);
+        if (JournalWatermark > 100)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"The journal watermark {JournalWatermark} (--journal-watermark) is a percentage (0 to 100).");
         if (CreateSizeBytes is long size && size <= 0)
             throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
                 $"The image size {size} (--size / -Size) must be a positive number of bytes.", Volume.Path);
     }
 
-    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); }
+    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); JournalCryptKey?.Dispose(); }
 }
 
 /// <summary>Offline write. Disposing it disposes the key it carries.</summary>

@@ -86,6 +86,22 @@ public static class VolumeOperations
         return AlgorithmDetector.Detect(v.Meta, v.Data, v.Superblock, v.Geometry, WriteIntent.Read(v.Meta, volume.ReservedSectors), key, ct);
     }
 
+    /// <summary>
+    /// journal_crypt on a journal formatted without it makes the kernel's replay read bad commit ids and fail every
+    /// I/O: refuse (JournalNotEncrypted) when the journal's commit ids read in plain text. Bitmap volumes (DIRTY_BITMAP)
+    /// hold a bitmap there and are not judged.
+    /// </summary>
+    public static void RefusePlainJournalForJournalCrypt(VolumeLocation volume)
+    {
+        using var v = OpenVolume(volume, write: false);
+        if (v.Superblock.HasFlag(IntegrityVolume.Core.Format.SuperblockFlags.DirtyBitmap)) return;
+        if (Journal.JournalInspector.HasPlainCommitIds(v.Meta, v.Geometry))
+            throw new IntegrityVolumeException(ErrorIds.JournalNotEncrypted, ErrorKind.InvalidArgument,
+                $"{volume.Path}: the journal was formatted unencrypted (its commit ids read in plain text); with --journal-crypt the " +
+                "kernel would decrypt it into garbage and fail every I/O. Open it without --journal-crypt (the cipher is chosen at format: " +
+                "ivol format --journal-crypt / integritysetup format --journal-crypt).", volume.Path);
+    }
+
     /// <summary>Read the superblock only (no layout checks), e.g. to build a device-mapper table.</summary>
     public static Superblock ReadSuperblock(VolumeLocation volume)
     {
@@ -233,13 +249,23 @@ public static class VolumeOperations
     public static FormatResult PlanFormat(FormatRequest request, CancellationToken ct = default)
     {
         request.Validate();
+        RefuseJournalCrypt(request);
         return Formatter.Plan(request, ct);
+    }
+
+    // The kernel encrypts the initial journal (init_journal through journal_crypt); only its format writes one.
+    private static void RefuseJournalCrypt(FormatRequest request)
+    {
+        if (request.JournalCrypt is not null)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "An encrypted journal (--journal-crypt) is written by the kernel: format with --kernel / -Kernel.", request.Volume.Path);
     }
 
     /// <summary>Format a device or image in userspace, byte-identical to the kernel's format plus tag initialisation.</summary>
     public static FormatResult Format(FormatRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
         request.Validate();
+        RefuseJournalCrypt(request);
         return Formatter.Format(request, progress, ct);
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Hashing;
 
 namespace IntegrityVolume.Cli.Commands;
 
@@ -11,8 +12,12 @@ internal static class FormatCommand
         var volume = new CommonOptions.VolumeOptions();
         var algorithm = CommonOptions.AlgorithmOptions.Integrity();
         var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
+        var journalCrypt = CommonOptions.AlgorithmOptions.JournalCrypt();
+        var watermark = new Option<uint?>("--journal-watermark") { Description = "Journal watermark of the format table, as integritysetup passes it (an activation parameter: not stored; give it at open)." };
+        var commitTime = new Option<uint?>("--journal-commit-time") { Description = "Journal commit time (ms) of the format table, as integritysetup passes it (not stored; give it at open)." };
+        var anyKernel = new Option<bool>("--any-kernel") { Description = "Format for another kernel: only warn when the running kernel lacks the algorithm (integritysetup refuses)." };
         var size = new Option<string?>("--size") { Description = "Create the image file with this size (e.g. 64M, 1G)." };
-        var tagSize = new Option<int?>("--tag-size", "-t") { Description = "Bytes per tag (default: the algorithm's digest size)." };
+        var tagSize = new Option<int?>("--tag-size", "-t") { Description = "Bytes per tag (default, or 0: the algorithm's digest size)." };
         var sectorSize = new Option<int>("--sector-size", "-s") { Description = "Block size: 512, 1024, 2048 or 4096.", DefaultValueFactory = _ => 512 };
         var journalSize = new Option<string?>("--journal-size", "-j") { Description = "Journal size in bytes (default min(64 MiB, device/128))." };
         var interleave = new Option<ulong?>("--interleave-sectors") { Description = "Interleave area size in sectors (default 32768)." };
@@ -32,11 +37,12 @@ internal static class FormatCommand
         {
             size, tagSize, sectorSize, journalSize, interleave, legacyPadding, legacyHmac,
             bitmapMode, sectorsPerBit, noWipe, batch,
-            force, dryRun, salt, kernel, json, progressJson,
+            force, dryRun, salt, kernel, json, progressJson, watermark, commitTime, anyKernel,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
         journalIntegrity.AddTo(cmd);
+        journalCrypt.AddTo(cmd);
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
                 bool asJson = p.GetValue(json);
@@ -47,24 +53,33 @@ internal static class FormatCommand
                 var journalAlgorithm = journalIntegrity.Parse(p);
                 using var key = algorithm.ReadKey(p);
                 using var journalKey = journalIntegrity.ReadKey(p);
+                using var journalCryptKey = journalCrypt.ReadKey(p);
+                // integritysetup formats through the kernel, which writes the encrypted journal: so does --journal-crypt here.
+                bool useKernel = p.GetValue(kernel) || journalCrypt.Name(p) is not null;
+                if (!p.GetValue(kernel) && useKernel)
+                    Console.Error.WriteLine("ivol: --journal-crypt: formatting through the kernel (--kernel), which writes the encrypted journal.");
+                if (KernelCrypto.CheckForFormat(tagAlgorithm.KernelName, p.GetValue(anyKernel), IntegrityVolume.Core.Kernel.DeviceMapperClient.IsAvailable()) is { } warning)
+                    Console.Error.WriteLine("ivol: warning: " + warning);
                 var request = new FormatRequest
                 {
                     Volume = volume.Read(p),
                     CreateSizeBytes = p.GetValue(size) is { } s ? CommonOptions.ParseSize(s) : null,
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
-                    TagSize = p.GetValue(tagSize), SectorSize = p.GetValue(sectorSize),
+                    TagSize = p.GetValue(tagSize) is int t and not 0 ? t : null, SectorSize = p.GetValue(sectorSize),
                     JournalSizeBytes = p.GetValue(journalSize) is { } js ? CommonOptions.ParseSize(js) : null,
                     InterleaveSectors = p.GetValue(interleave),
                     LegacyPadding = p.GetValue(legacyPadding), LegacyHmac = p.GetValue(legacyHmac),
                     JournalIntegrity = journalAlgorithm,
                     JournalIntegrityKey = journalKey,
+                    JournalCrypt = journalCrypt.Name(p), JournalCryptKey = journalCryptKey,
+                    JournalWatermark = p.GetValue(watermark), CommitTimeMs = p.GetValue(commitTime),
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
                     Salt = saltBytes,
                 };
-                var plan = p.GetValue(kernel) ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
+                var plan = useKernel ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return ExitCodes.Success; }
                 if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return ExitCodes.UsageError;
-                var result = p.GetValue(kernel)
+                var result = useKernel
                     ? IntegrityVolume.Core.Operations.KernelFormatter.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation)
                     : VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 Print(result, asJson);

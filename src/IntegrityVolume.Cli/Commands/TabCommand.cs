@@ -26,6 +26,18 @@ internal static class TabCommand
         DefaultValueFactory = _ => IntegrityTab.DefaultPath,
     };
 
+    private static Option<int?> SystemdVersionOption() => new("--systemd-version")
+    {
+        Description = "The systemd version that attaches the volumes at boot, for its list of algorithms (default: the installed one, from libsystemd-shared-<version>.so).",
+    };
+
+    private static int? SystemdVersion(ParseResult p, Option<int?> o) => p.GetValue(o) ?? SystemdIntegritysetup.InstalledVersion();
+
+    /// <summary>systemd-integritysetup's key-file warnings (mode too permissive, not owned by root) as problems of the lines.</summary>
+    private static IEnumerable<IntegrityTabProblem> KeyFileProblems(IntegrityTab tab) =>
+        tab.Entries.Where(e => e.KeyFile is not null).SelectMany(e => SystemdIntegritysetup.KeyFileWarnings(e.KeyFile!)
+            .Select(w => new IntegrityTabProblem(e.LineNumber, ErrorIds.IntegrityTabInvalidKeyFile, IntegrityTabSeverity.Warning, w)));
+
     private static Command List()
     {
         var file = FileOption();
@@ -62,13 +74,14 @@ internal static class TabCommand
     {
         var file = FileOption();
         var json = CommonOptions.Json();
-        var cmd = new Command("check", "Validate an integritytab file as systemd's generator would read it; exit 2 on errors.") { file, json };
+        var systemd = SystemdVersionOption();
+        var cmd = new Command("check", "Validate an integritytab file as systemd's generator and the installed systemd-integritysetup would read it; exit 2 on errors.") { file, systemd, json };
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
             string path = p.GetValue(file)!;
             var tab = IntegrityTab.Load(path);
-            var problems = tab.Validate();
+            var problems = tab.Validate(SystemdVersion(p, systemd)).Concat(KeyFileProblems(tab)).OrderBy(x => x.LineNumber).ToList();
             bool valid = problems.All(x => x.Severity != IntegrityTabSeverity.Error);
             if (asJson) CliOutput.WriteJson(new TabCheckResult { Path = path, Exists = tab.Exists, Valid = valid, Problems = problems.ToArray() });
             else
@@ -86,7 +99,7 @@ internal static class TabCommand
     {
         var name = new Argument<string>("name") { Description = "Volume name: systemd attaches it as /dev/mapper/<name>." };
         var device = new Argument<string>("device") { Description = "Device holding superblock, journal and tags: an absolute path, or UUID=, PARTUUID=, LABEL=, PARTLABEL=." };
-        var integrity = new Option<string?>("--integrity", "-I") { Description = $"Tag algorithm as at format (systemd accepts {string.Join(", ", IntegrityTabEntry.SystemdAlgorithms)}). Default: {Core.Hashing.TagAlgorithm.DefaultName}, hmac-sha256 with a key file." };
+        var integrity = new Option<string?>("--integrity", "-I") { Description = $"Tag algorithm as at format (systemd accepts {string.Join(", ", IntegrityTabEntry.SystemdAlgorithms)}; xxhash64 from v257, hmac-sha512 and phmac-* from v259). Default: {Core.Hashing.TagAlgorithm.DefaultName}, hmac-sha256 with a key file." };
         var keyFile = new Option<string?>("--integrity-key-file") { Description = "Key file of a keyed algorithm (made absolute; at most 4096 bytes, all of it is the key)." };
         var dataDevice = CommonOptions.DataDevice();
         var discards = new Option<bool>("--allow-discards") { Description = "Pass discards down (kernel 5.7+)." };
@@ -102,6 +115,8 @@ internal static class TabCommand
         {
             name, device, integrity, keyFile, dataDevice, discards, mode, watermark, commitTime, extra, file, dryRun, json,
         };
+        var systemd = SystemdVersionOption();
+        cmd.Options.Add(systemd);
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             bool asJson = p.GetValue(json);
@@ -118,10 +133,12 @@ internal static class TabCommand
                 AllowDiscards = p.GetValue(discards), DataDevice = data,
                 JournalWatermarkPercent = p.GetValue(watermark), JournalCommitTime = p.GetValue(commitTime),
                 ExtraOptions = p.GetValue(extra) ?? Array.Empty<string>(),
+                SystemdVersion = SystemdVersion(p, systemd),
             });
             CheckKeyFile(key);
             warnings.AddRange(DeviceWarnings(entry));
-            var r = IntegrityTab.AddOrReplace(path, entry, p.GetValue(dryRun));
+            if (key is not null) warnings.AddRange(SystemdIntegritysetup.KeyFileWarnings(key));
+            var r = IntegrityTab.AddOrReplace(path, entry, p.GetValue(dryRun), SystemdVersion(p, systemd));
             r = WithWarnings(r, warnings);
             if (asJson) CliOutput.WriteJson(r);
             else

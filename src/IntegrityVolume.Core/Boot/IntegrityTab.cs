@@ -109,7 +109,7 @@ public sealed class IntegrityTab
     public string ToText() => _lines.Count == 0 ? "" : string.Join('\n', _lines.Select(l => l.Text)) + (_endsWithNewline ? "\n" : "");
 
     /// <summary>Every problem in the file: per line, plus duplicate volume names (the generator fails on the second).</summary>
-    public IReadOnlyList<IntegrityTabProblem> Validate()
+    public IReadOnlyList<IntegrityTabProblem> Validate(int? systemdVersion = null)
     {
         var problems = new List<IntegrityTabProblem>();
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -127,7 +127,7 @@ public sealed class IntegrityTab
             if (fields.Length > 4)
                 problems.Add(new IntegrityTabProblem(i + 1, ErrorIds.IntegrityTabExtraFields, IntegrityTabSeverity.Warning,
                     $"'{string.Join(' ', fields[4..])}' after the options field is ignored by systemd."));
-            problems.AddRange(e.Check());
+            problems.AddRange(e.Check(systemdVersion));
             if (seen.TryGetValue(e.Name, out int first))
                 problems.Add(new IntegrityTabProblem(i + 1, ErrorIds.IntegrityTabDuplicateName, IntegrityTabSeverity.Error,
                     $"Volume '{e.Name}' is already defined on line {first}; systemd's generator fails on the second definition."));
@@ -236,14 +236,14 @@ public sealed class IntegrityTab
 #pragma warning restore CA1416
 
     /// <summary>Add or replace an entry in a file (created when missing); with dry run, report what would happen.</summary>
-    public static IntegrityTabUpdateResult AddOrReplace(string path, IntegrityTabEntry entry, bool dryRun = false)
+    public static IntegrityTabUpdateResult AddOrReplace(string path, IntegrityTabEntry entry, bool dryRun = false, int? systemdVersion = null)
     {
         var tab = Load(path);
         var r = tab.Set(entry);
         if (r.Changed && !dryRun) tab.Save(path);
         // Warnings about the entry, and errors elsewhere in the file that systemd will trip over (left as they are).
-        var warnings = entry.Check().Where(p => p.Severity == IntegrityTabSeverity.Warning).Select(p => p.Message)
-            .Concat(tab.Validate().Where(p => p.Severity == IntegrityTabSeverity.Error)
+        var warnings = entry.Check(systemdVersion).Where(p => p.Severity == IntegrityTabSeverity.Warning).Select(p => p.Message)
+            .Concat(tab.Validate(systemdVersion).Where(p => p.Severity == IntegrityTabSeverity.Error)
                 .Select(p => $"{path}:{p.LineNumber}: {p.Message} [{p.ErrorId}]"));
         return new IntegrityTabUpdateResult
         {

@@ -37,6 +37,8 @@ public sealed record IntegrityTabEntrySpec
     public string? JournalCommitTime { get; init; }
     /// <summary>Further options written verbatim after the known ones (e.g. noauto, nofail, _netdev).</summary>
     public IReadOnlyList<string> ExtraOptions { get; init; } = Array.Empty<string>();
+    /// <summary>The systemd version that will attach it (SystemdIntegritysetup.InstalledVersion); null: any version.</summary>
+    public int? SystemdVersion { get; init; }
 }
 
 /// <summary>
@@ -176,7 +178,7 @@ public sealed class IntegrityTabEntry
         var entry = new IntegrityTabEntry { Name = spec.Name, Device = spec.Device, KeyFile = spec.KeyFile, Options = options };
         var fieldError = CheckFieldSyntax(entry);
         if (fieldError is not null) throw ToException(fieldError, null, ErrorKind.InvalidArgument);
-        var error = entry.Check().FirstOrDefault(p => p.Severity == IntegrityTabSeverity.Error);
+        var error = entry.Check(spec.SystemdVersion).FirstOrDefault(p => p.Severity == IntegrityTabSeverity.Error);
         if (error is not null) throw ToException(error, null, ErrorKind.InvalidArgument);
         return entry;
     }
@@ -203,7 +205,9 @@ public sealed class IntegrityTabEntry
     }
 
     /// <summary>Every finding about this entry, as systemd's generator and systemd-integritysetup attach would judge it.</summary>
-    public IReadOnlyList<IntegrityTabProblem> Check()
+    /// <param name="systemdVersion">The systemd that attaches it: its own algorithm list (older ones refuse xxhash64 and
+    /// hmac-sha512: "Unsupported integrity algorithm"); null: the names any version accepts.</param>
+    public IReadOnlyList<IntegrityTabProblem> Check(int? systemdVersion = null)
     {
         var problems = new List<IntegrityTabProblem>();
         void Add(string id, IntegrityTabSeverity s, string message) => problems.Add(new IntegrityTabProblem(LineNumber, id, s, message));
@@ -250,9 +254,11 @@ public sealed class IntegrityTabEntry
             else if (o.StartsWith("integrity-algorithm=", StringComparison.Ordinal))
             {
                 string a = o[20..];
-                if (!SystemdAlgorithms.Contains(a, StringComparer.Ordinal))
-                    Add(ErrorIds.IntegrityTabUnknownAlgorithm, E,
-                        $"integrity-algorithm={a} is not one systemd-integritysetup accepts ({string.Join(", ", SystemdAlgorithms)}).");
+                var accepted = SystemdIntegritysetup.AlgorithmsFor(systemdVersion);
+                if (!accepted.Contains(a, StringComparer.Ordinal))
+                    Add(ErrorIds.IntegrityTabUnknownAlgorithm, E, systemdVersion is int v && SystemdIntegritysetup.FirstVersionAccepting(a) is int first
+                        ? $"integrity-algorithm={a} needs systemd {first} or later; systemd {v} here fails with \"Unsupported integrity algorithm ({a})\" (it accepts {string.Join(", ", accepted)})."
+                        : $"integrity-algorithm={a} is not one systemd-integritysetup accepts ({string.Join(", ", accepted)}).");
             }
             else
                 Add(ErrorIds.IntegrityTabUnknownOption, W, $"Unknown option '{o}': systemd logs a warning and ignores it.");

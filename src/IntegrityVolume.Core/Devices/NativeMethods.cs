@@ -140,6 +140,17 @@ internal static unsafe partial class NativeMethods
         return (*(uint*)(buf + 136), *(uint*)(buf + 140), *(ulong*)(buf + 32));
     }
 
+    /// <summary>The owner's uid (statx stx_uid, follows symlinks); null when statx is missing or fails.</summary>
+    public static uint? OwnerUid(string path)
+    {
+        const int AT_FDCWD = -100;
+        const uint STATX_UID = 8;
+        byte* buf = stackalloc byte[256];
+        new Span<byte>(buf, 256).Clear();
+        try { return StatxNative(AT_FDCWD, path, 0, STATX_UID, buf) == 0 ? *(uint*)(buf + 20) : null; }
+        catch (EntryPointNotFoundException) { return null; }
+    }
+
     // Without statx (glibc < 2.28): block devices named in /dev map to sysfs by name.
     private static NodeInfo? StatFallback(string path)
     {

@@ -33,7 +33,7 @@ public sealed class TagAlgorithm
 
     public static readonly IReadOnlyList<TagAlgorithm> All = new[]
     {
-        new TagAlgorithm("crc32c", 4, _ => new Crc32CHasher()),
+        new TagAlgorithm("crc32c", 4, k => k is null ? new Crc32CHasher() : new Crc32CHasher(Crc32CHasher.SeedFromKey(k.Span))),
         new TagAlgorithm("crc32", 4, _ => new KernelCrc32Hasher()),
         new TagAlgorithm("xxhash64", 8, _ => new XxHash64Hasher()),
         new TagAlgorithm("sha1", 20, _ => new IncrementalHasher(IncrementalHash.CreateHash(HashAlgorithmName.SHA1))),
@@ -69,15 +69,20 @@ public sealed class TagAlgorithm
     public static TagAlgorithm ParseOrDefault(string? name) => string.IsNullOrWhiteSpace(name) ? Default : Parse(name);
 
     /// <summary>
-    /// integritysetup's and systemd's spelling to the kernel crypto API's: hmac-sha256 is hmac(sha256), phmac-sha256
-    /// is phmac(sha256) (prefix case-insensitive); other names, and names already in kernel spelling, are unchanged.
+    /// integritysetup's spelling to the kernel crypto API's, its rule (crypt_parse_hash_integrity_mode): "a-b" is
+    /// "a(b)" unless b starts with a digit (blake2b-256, sha3-256 stay); hmac-sha256 is hmac(sha256), cbc-aes is
+    /// cbc(aes). Names without '-' and names already in kernel spelling (with parentheses) are unchanged.
     /// </summary>
     public static string KernelSpelling(string name)
     {
+        if (name.Contains('(') || name.Contains(')')) return name;
+        int dash = name.IndexOf('-');
+        if (dash <= 0 || dash == name.Length - 1 || char.IsAsciiDigit(name[dash + 1])) return name;
+        string mode = name[..dash];
+        // hmac/phmac in any case (HMAC-sha512): the kernel's template names are lower case.
         foreach (var prefix in KeyedPrefixes)
-            if (name.StartsWith(prefix + "-", StringComparison.OrdinalIgnoreCase) && !name.Contains('('))
-                return $"{prefix}({name[(prefix.Length + 1)..]})";
-        return name;
+            if (mode.Equals(prefix, StringComparison.OrdinalIgnoreCase)) mode = prefix;
+        return $"{mode}({name[(dash + 1)..]})";
     }
 
     /// <summary>The kernel's spelling to integritysetup's and systemd's: hmac(sha256) is hmac-sha256.</summary>
@@ -112,19 +117,50 @@ public sealed class TagAlgorithm
     /// The key rule (the kernel's: internal_hash and journal_mac take a key exactly when the algorithm is keyed):
     /// KeyRequired without one, KeyNotAllowed with one it would ignore. <paramref name="option"/> names the key option.
     /// </summary>
-    public void ValidateKey(IntegrityKey? key, string option = "--integrity-key-file / -KeyFile") =>
-        ValidateKey(KernelName, key is not null, option);
+    public void ValidateKey(IntegrityKey? key, string option = "--integrity-key-file / -KeyFile")
+    {
+        ValidateKey(KernelName, key?.Length, option);
+        // The kernel seeds crc32 and xxhash64 with a key too; this engine computes the seeded crc32c only.
+        if (key is not null && !IsKeyed && KernelName != "crc32c")
+            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
+                $"{IntegritysetupName} with a key (a seed) is computed by the kernel only; ivol computes a seeded crc32c ({option}).", KernelName);
+    }
 
     /// <summary>The key rule for any kernel algorithm name (also those only the kernel computes, such as phmac).</summary>
-    public static void ValidateKey(string name, bool hasKey, string option = "--integrity-key-file / -KeyFile")
+    public static void ValidateKey(string name, bool hasKey, string option = "--integrity-key-file / -KeyFile") =>
+        ValidateKey(name, hasKey ? -1 : null, option);
+
+    /// <summary>
+    /// The checksums the kernel marks CRYPTO_ALG_OPTIONAL_KEY: a key replaces their seed and must have exactly this
+    /// many bytes (crc32/crc32c: 4, get_unaligned_le32; xxhash64: 8, get_unaligned_le64); null for other algorithms.
+    /// </summary>
+    public static int? OptionalKeySize(string name) => KernelSpelling(name.Trim().ToLowerInvariant()) switch
+    {
+        "crc32" or "crc32c" => 4,
+        "xxhash64" => 8,
+        _ => null,
+    };
+
+    /// <summary>
+    /// The key rule with the key's length (-1 = length unknown): hmac/phmac need a key, the seeded checksums take an
+    /// optional key of their seed's size (the kernel's setkey refuses any other length), the rest take none.
+    /// </summary>
+    public static void ValidateKey(string name, int? keyLength, string option)
     {
         bool keyed = IsKeyedName(name);
-        if (keyed && !hasKey)
+        if (keyed && keyLength is null)
             throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
                 $"{IntegritysetupSpelling(name)} is keyed: give the key file ({option}).", name);
-        if (!keyed && hasKey)
-            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
-                $"{IntegritysetupSpelling(name)} takes no key ({option}).", name);
+        if (keyed || keyLength is null) return;
+        if (OptionalKeySize(name) is int seedSize)
+        {
+            if (keyLength >= 0 && keyLength != seedSize)
+                throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
+                    $"A {IntegritysetupSpelling(name)} key is its {seedSize}-byte seed; this one has {keyLength} bytes ({option}, --integrity-key-size {seedSize}).", name);
+            return;
+        }
+        throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
+            $"{IntegritysetupSpelling(name)} takes no key ({option}).", name);
     }
 
     /// <summary>A hasher for one worker, holding what it derives from the key until disposed.</summary>

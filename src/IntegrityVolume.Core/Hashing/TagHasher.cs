@@ -137,10 +137,16 @@ internal abstract class CrcTagHasher : TagHasher
     }
 }
 
-/// <summary>crc32c: init ~0, final XOR ~0, stored little-endian (crypto/crc32c_generic.c).</summary>
+/// <summary>
+/// crc32c: init ~0, final XOR ~0, stored little-endian (crypto/crc32c_generic.c); a 4-byte key (setkey) replaces the
+/// initial register with get_unaligned_le32(key), the final XOR stays.
+/// </summary>
 internal sealed class Crc32CHasher : CrcTagHasher
 {
-    protected override uint Initial => 0xFFFFFFFFu;
+    private readonly uint _seed;
+    public Crc32CHasher(uint seed = 0xFFFFFFFFu) => _seed = seed;
+    public static uint SeedFromKey(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt32LittleEndian(key);
+    protected override uint Initial => _seed;
     protected override uint FinalXor => 0xFFFFFFFFu;
     protected override uint Update(uint crc, ReadOnlySpan<byte> data) => Crc32C.Update(crc, data);
 
@@ -154,7 +160,7 @@ internal sealed class Crc32CHasher : CrcTagHasher
     {
         if (!BitConverter.IsLittleEndian) return false;
         int count = blocks.Length / blockSize, k = 0;
-        uint afterSalt = Crc32C.Update(0xFFFFFFFFu, salt);
+        uint afterSalt = Crc32C.Update(_seed, salt);
         // The LE64 sector is one 8-byte crc32 step on a little-endian machine.
         for (; k + 4 <= count; k += 4)
         {

@@ -197,6 +197,21 @@ public static class JournalInspector
         return new JournalRing(seqs, lastUsed, writeStart, walked, want);
     }
 
+    /// <summary>
+    /// Whether the journal was written unencrypted: every sector of section 0 carries a plain commit id. An encrypted
+    /// journal (journal_crypt: sections encrypted, or XORed with a stream cipher's keystream) never does, so opening
+    /// a plain one with journal_crypt would decrypt it into bad commit ids and fail the device.
+    /// </summary>
+    public static bool HasPlainCommitIds(IBlockReader meta, Geometry g)
+    {
+        if (g.JournalSections == 0) return false;
+        var section = new byte[g.JournalSectionSectors * 512];
+        ReadSection(meta, g, 0, section);
+        for (uint j = 0; j < g.JournalSectionSectors; j++)
+            if (FindSeq(section, 0, j) < 0) return false;
+        return true;
+    }
+
     /// <summary>rw_section_mac (read): the 64-byte section MAC, 8 bytes at offset 496 of each of the 8 metadata sectors.</summary>
     internal static bool MacMatches(byte[] section, Geometry g, uint index, Superblock sb, TagHasher journalMac)
     {

@@ -330,6 +330,24 @@ public sealed unsafe class DeviceMapperClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// DM_TARGET_MSG (dmsetup message): a struct dm_target_msg (LE64 sector, NUL-terminated text). Messages starting
+    /// with '@' go to device-mapper itself (@cancel_deferred_remove), the rest to the target at that sector.
+    /// </summary>
+    public void SendMessage(string name, ulong sector, string message)
+    {
+        ValidateName(name);
+        byte[] text = Encoding.UTF8.GetBytes(message);
+        var payload = new byte[Align8(8 + text.Length + 1)];
+        BitConverter.TryWriteBytes(payload.AsSpan(0), sector);
+        text.CopyTo(payload, 8);
+        Call(Dm.TARGET_MSG, name, 0, DmIoctlHeader.Size + payload.Length, payload: payload, errorMap: e => e switch
+        {
+            NativeMethods.ENXIO => new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"No device-mapper device named '{name}'.", name),
+            _ => DefaultError(Dm.TARGET_MSG, name, e),
+        });
+    }
+
     // ------------------------------------------------------------------ plumbing
 
     private sealed class Reply
@@ -438,6 +456,7 @@ public sealed unsafe class DeviceMapperClient : IDisposable
             LiveTablePresent = (h.Flags & Dm.ACTIVE_PRESENT_FLAG) != 0,
             InactiveTablePresent = (h.Flags & Dm.INACTIVE_PRESENT_FLAG) != 0,
             UeventGenerated = (h.Flags & Dm.UEVENT_GENERATED_FLAG) != 0,
+            DeferredRemovePending = (h.Flags & Dm.DEFERRED_REMOVE) != 0,
         };
     }
 

@@ -30,6 +30,8 @@ public sealed record DmDeviceInfo
     public bool InactiveTablePresent { get; init; }
     /// <summary>The kernel generated a uevent for this operation (udev will act on it).</summary>
     internal bool UeventGenerated { get; init; }
+    /// <summary>A deferred removal is pending (removed on last close unless cancelled).</summary>
+    public bool DeferredRemovePending { get; init; }
     public string NodePath => DeviceNodes.MapperPath(Name);
 }
 

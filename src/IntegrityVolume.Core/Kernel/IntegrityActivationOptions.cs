@@ -34,12 +34,23 @@ public sealed record IntegrityActivationOptions : IDisposable
             throw Invalid("Bitmap mode, discards and recalculation need an integrity algorithm (internal_hash).");
         if (alg is not null && TagAlgorithm.IsKeyedName(alg) && Key is null)
             throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument, $"{alg} is keyed: give the key (--integrity-key-file / -KeyFile).", alg);
+        // A seeded checksum (crc32c with a 4-byte key): the kernel's setkey refuses any other length.
+        if (alg is not null && Key is not null && TagAlgorithm.OptionalKeySize(alg) is int seed && Key.Length != seed)
+            TagAlgorithm.ValidateKey(alg, Key.Length, "--integrity-key-file / -KeyFile");
         if (Key is not null && alg is null)
             throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument, "A key was given without an algorithm.");
         if (JournalMacAlgorithm is null && JournalMacKey is not null)
             throw Invalid("A journal integrity key (--journal-integrity-key-file / -JournalIntegrityKeyFile) needs the journal integrity algorithm (--journal-integrity / -JournalIntegrity, e.g. hmac-sha256).");
         if (JournalCryptAlgorithm is null && JournalCryptKey is not null)
             throw Invalid("A journal encryption key (--journal-crypt-key-file) needs the journal encryption algorithm (--journal-crypt).");
+        if (JournalCryptAlgorithm is not null)
+        {
+            // integritysetup's spelling (cbc-aes) becomes the kernel's (cbc(aes)); a cipher always needs its key.
+            TagAlgorithm.ToKernelName(JournalCryptAlgorithm);
+            if (JournalCryptKey is null)
+                throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
+                    $"The journal cipher {JournalCryptAlgorithm} needs its key (--journal-crypt-key-file / -JournalCryptKeyFile).", JournalCryptAlgorithm);
+        }
         if (Mode == IntegrityMode.Bitmap && (JournalWatermark is not null || CommitTimeMs is not null))
             throw Invalid("Journal options (watermark, commit time) do not apply in bitmap mode.");
         if (Mode != IntegrityMode.Bitmap && (SectorsPerBit is not null || BitmapFlushIntervalMs is not null))

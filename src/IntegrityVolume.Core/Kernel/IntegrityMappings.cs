@@ -101,6 +101,9 @@ public static class IntegrityMappings
 
         // The superblock decides tag size, block size, size and flags; the algorithm is not stored (the user tells).
         ct.ThrowIfCancellationRequested();
+        if (r.Options.JournalCryptAlgorithm is not null && r.Options.Mode == IntegrityMode.Journal)
+            VolumeOperations.RefusePlainJournalForJournalCrypt(new VolumeLocation
+                { Path = r.Device, DataDevicePath = r.DataDevice, ReservedSectors = r.ReservedSectors });
 
         var loops = new List<LoopDevice>();
         try
@@ -177,6 +180,19 @@ public static class IntegrityMappings
             if (LoopDevice.GetBackingFile(dev.ToString()) is null) detached.Add(path);
         }
         return new IntegrityCloseResult(name, false, detached);
+    }
+
+    /// <summary>
+    /// integritysetup close --cancel-deferred: keep a mapping whose deferred removal is pending (the device-mapper
+    /// message @cancel_deferred_remove). Returns whether a removal was pending.
+    /// </summary>
+    public static bool CancelDeferredClose(string name)
+    {
+        DeviceMapperClient.ValidateName(name);
+        using var dm = DeviceMapperClient.Open();
+        var info = dm.GetInfo(name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
+        dm.SendMessage(name, 0, "@cancel_deferred_remove");
+        return info.DeferredRemovePending;
     }
 
     private static bool HasHolders(DeviceNumber dev)

@@ -122,7 +122,7 @@ public sealed partial record IntegrityTable
             LegacyRecalculate = o.LegacyRecalculate,
             // The table borrows the keys' own arrays (no copy): disposing the options zeroes them here too.
             InternalHash = alg is null ? null : new TableAlgorithm(alg, o.Key?.Borrow()),
-            JournalCrypt = o.JournalCryptAlgorithm is null ? null : new TableAlgorithm(o.JournalCryptAlgorithm, o.JournalCryptKey?.Borrow()),
+            JournalCrypt = o.JournalCryptAlgorithm is null ? null : new TableAlgorithm(TableAlgorithm.KernelName(o.JournalCryptAlgorithm), o.JournalCryptKey?.Borrow()),
             JournalMac = o.JournalMacAlgorithm is null ? null : new TableAlgorithm(TableAlgorithm.KernelName(o.JournalMacAlgorithm), o.JournalMacKey?.Borrow()),
         };
     }

@@ -123,6 +123,8 @@ public static class KernelFormatter
                 {
                     Algorithm = r.Integrity.Algorithm.KernelName, Key = r.Integrity.Key, Mode = IntegrityMode.Direct,
                     JournalMacAlgorithm = r.JournalIntegrity?.KernelName, JournalMacKey = r.JournalIntegrityKey,
+                    // The resume replays the journal in mode D too: an encrypted one needs its cipher (integritysetup's wipe has it).
+                    JournalCryptAlgorithm = r.JournalCrypt, JournalCryptKey = r.JournalCryptKey,
                 }, dataDev, r.Volume.ReservedSectors);
                 string wipeName = TemporaryNamePrefix + Guid.NewGuid().ToString("D");
                 var wipe = dm.Create(wipeName, IntegrityMappings.UuidFor(wipeName));
@@ -183,10 +185,14 @@ public static class KernelFormatter
         if (r.JournalSizeBytes is long j) args.Add(U("journal_sectors:", (ulong)(j / 512)));
         if (r.BitmapSectorsPerBit is ulong spb) args.Add(U("sectors_per_bit:", spb));
         if (r.InterleaveSectors is ulong il) args.Add(U("interleave_sectors:", il));
+        if (r.JournalWatermark is uint wm) args.Add(U("journal_watermark:", wm));
+        if (r.CommitTimeMs is uint ct) args.Add(U("commit_time:", ct));
         args.Add(U("block_size:", (ulong)r.SectorSize));
         string alg = r.Integrity.Algorithm.KernelName;
         byte[]? zeroKey = r.Integrity.Key is null ? null : new byte[r.Integrity.Key.Length];
         args.Add("internal_hash:" + new TableAlgorithm(alg, zeroKey).Render(keys));
+        if (r.JournalCrypt is not null)
+            args.Add("journal_crypt:" + new TableAlgorithm(TableAlgorithm.KernelName(r.JournalCrypt), r.JournalCryptKey?.Borrow()).Render(keys));
         if (r.JournalIntegrity is not null)
             args.Add("journal_mac:" + new TableAlgorithm(r.JournalIntegrity.KernelName, r.JournalIntegrityKey?.Borrow()).Render(keys));
         if (!r.LegacyPadding) args.Add("fix_padding");
@@ -199,7 +205,7 @@ public static class KernelFormatter
     /// <summary>The format table for a request, devices named as given (a path or major:minor); keys as <paramref name="keys"/>.</summary>
     public static string FormatTable(FormatRequest request, string metadataDevice, string? dataDevice = null, KeyRendering keys = KeyRendering.Zeros)
     {
-        int tagSize = request.TagSize ?? request.Integrity.Algorithm.DigestSize;
+        int tagSize = request.TagSize is int t and not 0 ? t : request.Integrity.Algorithm.DigestSize;
         return $"0 {FormatTableSectors} {IntegrityTable.TargetType} " +
                FormatTableParameters(request, tagSize, dataDevice ?? metadataDevice, dataDevice is null ? null : metadataDevice, keys);
     }

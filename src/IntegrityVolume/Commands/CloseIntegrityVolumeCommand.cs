@@ -30,6 +30,10 @@ public sealed class CloseIntegrityVolumeCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public SwitchParameter Deferred { get; set; }
 
+    /// <summary>Keep a volume whose deferred removal is pending (integritysetup close --cancel-deferred).</summary>
+    [Parameter]
+    public SwitchParameter CancelDeferred { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -42,6 +46,20 @@ public sealed class CloseIntegrityVolumeCommand : IntegrityVolumeCmdletBase
         {
             if (!TryInvoke(name, () => MappingRequests.ValidateName(name)))
                 continue;
+            if (CancelDeferred)
+            {
+                if (Deferred)
+                {
+                    TryInvoke(name, () => throw new IntegrityVolume.Core.IntegrityVolumeException(IntegrityVolume.Core.ErrorIds.InvalidParameter,
+                        IntegrityVolume.Core.ErrorKind.InvalidArgument, "-CancelDeferred and -Deferred cannot be used together."));
+                    continue;
+                }
+                if (!ShouldProcess(MappingRequests.CloseTarget(name), "Cancel deferred removal", out _))
+                    continue;
+                if (TryInvoke(name, () => IntegrityMappings.CancelDeferredClose(name), out bool pending))
+                    WriteVerbose(pending ? $"{name}: deferred removal cancelled." : $"{name}: no deferred removal was pending.");
+                continue;
+            }
             if (!ShouldProcess(MappingRequests.CloseTarget(name), MappingRequests.CloseActionFor(Deferred), out _))
                 continue;
             if (!TryInvoke(name, () => IntegrityMappings.Close(name, Deferred), out var result))

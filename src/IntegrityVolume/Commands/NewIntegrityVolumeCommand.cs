@@ -24,9 +24,9 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter]
     public long Size { get; set; }
 
-    /// <summary>Bytes per tag; default the algorithm's digest size.</summary>
+    /// <summary>Bytes per tag; default (or 0, as integritysetup reads it) the algorithm's digest size.</summary>
     [Parameter]
-    [ValidateRange(1, 65535)]
+    [ValidateRange(0, 65535)]
     public int TagSize { get; set; }
 
     [Parameter]
@@ -57,6 +57,10 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Format for another kernel: only warn when the running kernel lacks the algorithm (integritysetup refuses).</summary>
+    [Parameter]
+    public SwitchParameter AnyKernel { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -81,6 +85,11 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 return;
             request = built;
             string path = built.Volume.Path;
+            // As integritysetup: the running kernel must know the algorithm (it computes the tags once opened).
+            if (!TryInvoke(path, () => IntegrityVolume.Core.Hashing.KernelCrypto.CheckForFormat(built.Integrity.Algorithm.KernelName, AnyKernel,
+                    IntegrityVolume.Core.Kernel.DeviceMapperClient.IsAvailable()) ?? "", out var kernelWarning))
+                return;
+            if (kernelWarning.Length > 0) WriteWarning(kernelWarning);
             if (!TryInvoke(path, () => VolumeOperations.PlanFormat(built, CancellationToken), out var plan))
                 return;
             if (!ShouldProcess(RequestBuilder.FormatTarget(built, plan.Volume), RequestBuilder.FormatAction, out bool whatIf))
@@ -115,7 +124,7 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 Volume = location,
                 CreateSizeBytes = size,
                 Integrity = integrity,
-                TagSize = IsBound(nameof(TagSize)) ? TagSize : null,
+                TagSize = IsBound(nameof(TagSize)) && TagSize != 0 ? TagSize : null,
                 SectorSize = SectorSize,
                 JournalSizeBytes = IsBound(nameof(JournalSize)) ? JournalSize : null,
                 InterleaveSectors = IsBound(nameof(InterleaveSectors)) ? InterleaveSectors : null,

@@ -16,6 +16,13 @@ public class TagAlgorithmRegistryTests
     [InlineData("hmac(sha256)", "hmac(sha256)")]
     [InlineData("crc32c", "crc32c")]
     [InlineData("blake2b-256", "blake2b-256")]
+    // integritysetup's rule (crypt_parse_hash_integrity_mode): a-b is a(b) unless b starts with a digit.
+    [InlineData("cbc-aes", "cbc(aes)")]
+    [InlineData("ctr-aes", "ctr(aes)")]
+    [InlineData("xts-aes", "xts(aes)")]
+    [InlineData("sha3-256", "sha3-256")]
+    [InlineData("xxhash64", "xxhash64")]
+    [InlineData("cbc(aes)", "cbc(aes)")]
     public void KernelSpelling(string given, string kernel)
     {
         Assert.Equal(kernel, TagAlgorithm.ToKernelName(given));

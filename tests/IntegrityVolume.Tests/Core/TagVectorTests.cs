@@ -72,7 +72,8 @@ public class TagVectorTests
     {
         var ex = Assert.Throws<IntegrityVolumeException>(() => TagAlgorithm.Parse("hmac-sha256").CreateHasher(null));
         Assert.Equal(ErrorIds.KeyRequired, ex.ErrorId);
-        ex = Assert.Throws<IntegrityVolumeException>(() => TagAlgorithm.Parse("crc32c").CreateHasher(new IntegrityKey(new byte[4])));
+        // crc32c takes a 4-byte seed (CRYPTO_ALG_OPTIONAL_KEY); any other length is refused as the kernel's setkey does.
+        ex = Assert.Throws<IntegrityVolumeException>(() => TagAlgorithm.Parse("crc32c").CreateHasher(new IntegrityKey(new byte[16])));
         Assert.Equal(ErrorIds.KeyNotAllowed, ex.ErrorId);
     }
 }
