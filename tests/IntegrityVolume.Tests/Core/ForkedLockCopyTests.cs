@@ -12,7 +12,10 @@ namespace IntegrityVolume.Tests.Core;
 /// for its whole life, when a descriptor lacks O_CLOEXEC). Such a copy of a lock this process has let go of is not
 /// another process using the volume: the lock is waited for (bounded), not reported as DeviceInUse. Seen as a flaky
 /// DeviceInUse in xunit runs under load, where other tests start ivol child processes in parallel.
+/// Runs alone (its own collection, not parallel): the descriptor it leaves without O_CLOEXEC would otherwise be
+/// inherited by the children other tests start meanwhile, and held for their whole life.
 /// </summary>
+[Collection(nameof(ForkedLockCopyTests))]
 public class ForkedLockCopyTests
 {
     [DllImport("libc", SetLastError = true)] private static extern int open(string path, int flags);
@@ -54,3 +57,6 @@ public class ForkedLockCopyTests
         Assert.DoesNotContain("started by this one", ex.Message);
     }
 }
+
+[CollectionDefinition(nameof(ForkedLockCopyTests), DisableParallelization = true)]
+public class ForkedLockCopyCollection { }

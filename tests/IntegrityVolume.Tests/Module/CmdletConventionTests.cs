@@ -97,7 +97,6 @@ public class CmdletConventionTests
         {
             "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
-            "Write-IntegrityVolumeData" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",
         };
         Assert.Equal($"IntegrityVolume.Commands.{expectedBase}", c.BaseTypeFullName);
