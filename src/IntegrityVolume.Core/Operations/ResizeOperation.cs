@@ -146,9 +146,33 @@ internal static class ResizeOperation
                 "logical volume first, then resize without a size (the volume then fills the device).", dev.Path);
         ulong newSectors = (ulong)newBytes / 512;
         var ng = g.SeparateMetadata ? g.Resized(metaSectors, newSectors, r.Volume.Path) : g.Resized(newSectors, newSectors, r.Volume.Path);
+        if (isImage && !g.SeparateMetadata && ng.ProvidedDataSectors > g.ProvidedDataSectors)
+        {
+            // The file is sparse, but the new tail's metadata runs are written: they must fit the file system (a size
+            // near 2^63 bytes would otherwise be "created" on tmpfs and then take forever to tag).
+            ulong runs = (ng.Areas - g.Areas + 1) * ng.MetadataRunSectors * 512;
+            long free = FreeBytes(dev.Path);
+            if (free >= 0 && runs > (ulong)free)
+                throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                    $"{dev.Path}: growing to {newBytes} bytes writes {runs} bytes of tags, more than the {free} bytes free on its file system.", dev.Path);
+        }
         if (g.SeparateMetadata && r.SizeSectors is null && r.DeviceSizeBytes is null && dev.Length == (long)(g.DataDeviceSectors * 512) && ng.ProvidedDataSectors == g.ProvidedDataSectors)
             warnings.Add("With a separate data device the volume's size follows the data device; growing the metadata device changes nothing.");
         return new Prepared(g, ng, dev.Length, newBytes, isImage, warnings);
+    }
+
+    /// <summary>Bytes available on the file system holding <paramref name="path"/> (the longest mount point above it); -1 unknown.</summary>
+    private static long FreeBytes(string path)
+    {
+        try
+        {
+            string full = System.IO.Path.GetFullPath(path);
+            var drive = DriveInfo.GetDrives()
+                .Where(d => full.StartsWith(d.Name.EndsWith('/') ? d.Name : d.Name + "/", StringComparison.Ordinal) || full == d.Name)
+                .OrderByDescending(d => d.Name.Length).FirstOrDefault();
+            return drive?.AvailableFreeSpace ?? -1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
     }
 
     /// <summary>The smallest device (sectors) whose layout provides at least <paramref name="want"/> sectors.</summary>
