@@ -30,11 +30,11 @@ public sealed class ResizeIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     /// <summary>New size in bytes of the device or image holding the data (integritysetup --device-size); an image file
     /// is grown or truncated to it. Default: the device's current size.</summary>
     [Parameter]
-    public long? Size { get; set; }
+    public long Size { get; set; }
 
     /// <summary>New data size in 512-byte sectors (integritysetup --size).</summary>
     [Parameter]
-    public ulong? SizeSectors { get; set; }
+    public ulong SizeSectors { get; set; }
 
     /// <summary>Shrink although the cut tail holds written blocks (they are listed in CutRanges), without a prompt.</summary>
     [Parameter]
@@ -51,6 +51,9 @@ public sealed class ResizeIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 
     protected override int ProgressActivityId => 0x1A15;
 
+    private long? SizeBytes => MyInvocation.BoundParameters.ContainsKey(nameof(Size)) ? Size : null;
+    private ulong? SectorsGiven => MyInvocation.BoundParameters.ContainsKey(nameof(SizeSectors)) ? SizeSectors : null;
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == NameParameterSet)
@@ -64,13 +67,14 @@ public sealed class ResizeIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
 
     private void ResizeActive()
     {
-        if (Size is long b && (b <= 0 || b % 512 != 0))
+        long? bytesGiven = SizeBytes;
+        if (bytesGiven is long b && (b <= 0 || b % 512 != 0))
         {
             TryInvoke<bool>(Name, () => throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
                 $"-Size {b} must be a positive multiple of 512 bytes.", Name), out _);
             return;
         }
-        ulong? sectors = SizeSectors ?? (Size is long bytes ? (ulong)bytes / 512 : null);
+        ulong? sectors = SectorsGiven ?? (bytesGiven is long bytes ? (ulong)bytes / 512 : null);
         string action = sectors is ulong s
             ? string.Create(CultureInfo.InvariantCulture, $"Resize the active mapping to {s} sectors (reload through the kernel)")
             : "Resize the active mapping to its device's size (reload through the kernel)";
@@ -136,7 +140,7 @@ public sealed class ResizeIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
             Volume = Location(ResolveSingleExisting(input)) with { WaitForLock = Wait },
             Integrity = Integrity(),
             JournalIntegrity = journalAlgorithm, JournalIntegrityKey = journalKey,
-            DeviceSizeBytes = Size, SizeSectors = SizeSectors, Force = Force,
+            DeviceSizeBytes = SizeBytes, SizeSectors = SectorsGiven, Force = Force,
         };
     }
 }
