@@ -263,6 +263,11 @@ internal static class ResizeOperation
         meta.Read(offset, area);
         BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(16), provided);
         if (sb.RecalcSector > provided) BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(32), provided);
+        // A finished recalculation (recalc_sector at the old end, the flag never cleared) covers the new tail too, whose
+        // tags are written: recalc_sector follows the end, as after the kernel's own grow. Otherwise a keyed volume
+        // would look unfinished and the kernel refuses it ("Recalculating with HMAC is disabled for security reasons").
+        else if (sb.HasFlag(SuperblockFlags.Recalculating) && sb.RecalcSector >= sb.ProvidedDataSectors && provided > sb.ProvidedDataSectors)
+            BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(32), provided);
         if (mac is not null) JournalWriter.SignSuperblock(area, mac);
         meta.Write(offset, area.AsSpan(0, 512));
         meta.Flush();

@@ -277,6 +277,10 @@ public class ResizeTests
         (code, var output, err) = Cli.CliTests.Ivol("resize", copy.Path, "--device-size", "32M", "--json");
         Assert.Equal(0, code);
         Assert.Contains("\"action\": \"grow\"", output);
+        // p16 is RECALCULATING with recalc_sector at its end (the kernel's grow): it stays at the end.
+        var info = VolumeOperations.Inspect(At(copy.Path));
+        Assert.Equal(info.ProvidedDataSectors, info.RecalcSector);
+        Assert.True(info.ProvidedDataSectors > 48456);
         (code, _, err) = Cli.CliTests.Ivol("resize", copy.Path, "--size", "18446744073709551615");
         Assert.Equal(2, code);
         Assert.Contains("[InvalidSize]", err);
