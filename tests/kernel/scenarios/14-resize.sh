@@ -45,7 +45,7 @@ diff -u theirs.txt ours.txt || die "integritysetup dump differs after the two gr
 log "ok: integritysetup dump identical"
 cmp -n 512 b.img k.img || die "superblock sector differs"
 init=$(ivol dump b.img --json > d.json && json d.json 'j["initialSectors"]')
-cmp <(tail -c +$((init * 512 + 1)) b.img) <(tail -c +$((init * 512 + 1)) k.img) || die "data or tags differ after the journal"
+cmp -i $((init * 512)) b.img k.img || die "data or tags differ after the journal"   # (no /dev/fd in the guest)
 log "ok: superblock, data and tags byte-identical to the kernel's grow"
 for f in b.img k.img; do
     expect_rc 0 ivol verify "$f" --integrity crc32c --json
@@ -77,7 +77,9 @@ expect_eq "$(kernel_failed_sectors | wc -l)" "0" "kernel checksum failures (onli
 expect_rc 0 ivol close oc
 integritysetup close oe
 losetup -d "$Lc" "$Le"
-diff -u <(integritysetup dump e.img | tail -n +2) <(integritysetup dump c.img | tail -n +2) || die "dump differs after the online grows"
+integritysetup dump e.img | tail -n +2 > theirs.txt
+integritysetup dump c.img | tail -n +2 > ours.txt
+diff -u theirs.txt ours.txt || die "dump differs after the online grows"
 for f in c.img e.img; do
     expect_rc 0 ivol verify "$f" --integrity crc32c --json
     echo "$OUT" > v.json
