@@ -96,12 +96,14 @@ expect_eq "$(stat -c %s s.img)" "$((24 << 20))" "refused shrink left the file"
 expect_rc 0 ivol resize s.img --device-size 16M --force --json
 echo "$OUT" > s.json
 expect_eq "$(json s.json 'j["cutBlocks"]')" "600" "cut blocks"
-expect_eq "$(json s.json 'j["newProvidedDataSectors"]')" "32328" "shrunk provided_data_sectors"
+shrunk=$(json s.json 'j["newProvidedDataSectors"]')   # the 24 MiB format's journal is bigger than a 16 MiB one's
+[ "$shrunk" -ge 32000 ] && [ "$shrunk" -lt 40000 ] || die "shrunk provided_data_sectors $shrunk"
 expect_eq "$(stat -c %s s.img)" "$((16 << 20))" "file truncated"
 L=$(losetup -f --show s.img)
 dmesg -C
 integritysetup open "$L" rs --integrity crc32c
-expect_eq "$(blockdev --getsz /dev/mapper/rs)" "32328" "kernel maps the shrunk size"
+expect_eq "$(blockdev --getsz /dev/mapper/rs)" "$shrunk" "kernel maps the shrunk size"
+expect_eq "$(dmsetup status rs | awk '{print $5}')" "$shrunk" "kernel's own provided_data_sectors for the truncated file"
 dd if=/dev/mapper/rs of=/dev/null bs=1M iflag=direct status=none || die "full read of the shrunk volume failed"
 expect_eq "$(kernel_failed_sectors | wc -l)" "0" "kernel checksum failures (shrunk)"
 integritysetup close rs
