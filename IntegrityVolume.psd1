@@ -30,6 +30,7 @@
         'Get-IntegrityVolume'
         'New-IntegrityVolume'
         'Open-IntegrityVolume'
+        'Resize-IntegrityVolume'
         'Test-IntegrityVolume'
         'Write-IntegrityVolumeData'
     )

@@ -26,6 +26,7 @@ $IvolFqid = @{
     Get   = 'IntegrityVolume.Commands.GetIntegrityVolumeCommand'
     Test  = 'IntegrityVolume.Commands.TestIntegrityVolumeCommand'
     Write = 'IntegrityVolume.Commands.WriteIntegrityVolumeDataCommand'
+    Resize = 'IntegrityVolume.Commands.ResizeIntegrityVolumeCommand'
 }
 
 . $PSScriptRoot/discovery.ps1   # Test-IvolAcceptance

@@ -155,6 +155,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(VerifyResult))]
 [JsonSerializable(typeof(FormatResult))]
 [JsonSerializable(typeof(WriteResult))]
+[JsonSerializable(typeof(ResizeResult))]
 [JsonSerializable(typeof(CliError))]
 [JsonSerializable(typeof(IntegrityMappingInfo))]
 [JsonSerializable(typeof(IntegrityMappingInfo[]))]

@@ -67,6 +67,8 @@ public static class ErrorIds
     public const string OffsetOutOfRange = "OffsetOutOfRange";
     public const string KeyMismatch = "KeyMismatch";
     public const string WriteInterrupted = "WriteInterrupted";
+    /// <summary>A shrink would cut blocks that hold data (non-zero data or a non-zero-block tag); -Force / --force cuts them.</summary>
+    public const string ResizeWouldCutData = "ResizeWouldCutData";
 
     // Kernel: device-mapper, loop devices, device nodes (Kernel/).
     /// <summary>No device-mapper: /dev/mapper/control missing or not a device-mapper node, dm-mod not loaded.</summary>

@@ -272,4 +272,15 @@ public static class VolumeOperations
     /// <summary>Fill a closed volume's logical content from a plain file, computing every tag (no kernel needed).</summary>
     public static WriteResult Write(WriteRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         DataWriter.Write(request, progress, ct);
+
+    /// <summary>What an offline resize would do (new size, the written blocks a shrink would cut), writing nothing (-WhatIf).</summary>
+    public static ResizeResult PlanResize(ResizeRequest request, CancellationToken ct = default) => ResizeOperation.Plan(request, ct);
+
+    /// <summary>Grow or shrink a closed volume (image or device): new tail tagged, superblock updated last.</summary>
+    public static ResizeResult Resize(ResizeRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        ResizeOperation.Resize(request, progress, ct);
+
+    /// <summary>Resize an active mapping through the kernel (integritysetup resize; a grown tail is wiped or recalculated).</summary>
+    public static ResizeResult ResizeActive(OnlineResizeRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        ResizeOnline.Resize(request, progress, ct);
 }

@@ -20,7 +20,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
     }
 
     public string Path { get; }
-    public long Length { get; }
+    public long Length { get; private set; }
     public long Sectors => Length / 512;
     public bool IsBlockDevice { get; }
     public bool Writable { get; }
@@ -115,6 +115,17 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         if (length <= 0) return true;
         if (IsBlockDevice) return NativeMethods.IoctlRange(_fd, NativeMethods.BLKZEROOUT, new[] { (ulong)offset, (ulong)length }) == 0;
         return NativeMethods.Fallocate(_fd, NativeMethods.FALLOC_FL_PUNCH_HOLE | NativeMethods.FALLOC_FL_KEEP_SIZE, offset, length) == 0;
+    }
+
+    /// <summary>Grow or shrink an image file (ftruncate; a grown tail reads as zeros) and sync it. Not for block devices.</summary>
+    public void SetFileLength(long length)
+    {
+        if (IsBlockDevice) throw new InvalidOperationException("A block device's size cannot be changed here.");
+        if (NativeMethods.Ftruncate(_fd, length) != 0)
+            throw new IntegrityVolumeException(ErrorIds.DeviceWriteFailed, ErrorKind.DeviceError,
+                $"{Path}: changing the file size to {length} bytes failed ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}).", Path);
+        Length = length;
+        Flush();
     }
 
     public void Flush()

@@ -38,6 +38,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     public static partial int Fallocate(int fd, int mode, long offset, long len);
 
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    public static partial int Ftruncate(int fd, long length);
+
     /// <summary>Returns 0 or an errno (posix_fadvise does not set errno).</summary>
     [LibraryImport("libc", EntryPoint = "posix_fadvise")]
     public static partial int PosixFadvise(int fd, long offset, long length, int advice);

@@ -223,6 +223,39 @@ public sealed record Geometry
         catch (OverflowException) { return false; }
     }
 
+    /// <summary>
+    /// This volume's layout on devices of a new size, as the kernel's constructor computes it at the next activation
+    /// (get_provided_data_sectors from the device, then calculate_device_limits; with a separate metadata device
+    /// the buffer is halved down to 8 sectors before giving up). Everything but provided_data_sectors is kept:
+    /// the interleave areas stay where they are and new ones follow. DeviceTooSmall when nothing fits.
+    /// </summary>
+    public Geometry Resized(ulong metadataDeviceSectors, ulong dataDeviceSectors, string? target = null)
+    {
+        const ulong maxDeviceSectors = (ulong)long.MaxValue / 512;
+        if (metadataDeviceSectors > maxDeviceSectors || dataDeviceSectors > maxDeviceSectors)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"A device of {Math.Max(metadataDeviceSectors, dataDeviceSectors)} sectors is larger than 2^63 bytes.", target);
+        var g = this with { MetadataDeviceSectors = metadataDeviceSectors, DataDeviceSectors = SeparateMetadata ? dataDeviceSectors : metadataDeviceSectors, ProvidedDataSectors = 0 };
+        if (g.InitialSectors + MetadataPaddingSectors >= metadataDeviceSectors || metadataDeviceSectors <= Start)
+            throw new IntegrityVolumeException(ErrorIds.DeviceTooSmall, ErrorKind.InvalidArgument,
+                $"A device of {metadataDeviceSectors} sectors is too small for this volume's superblock and journal ({Start + g.InitialSectors + MetadataPaddingSectors} sectors and more).", target);
+        if (SeparateMetadata)
+        {
+            ulong p = g.DataDeviceSectors & ~(ulong)(SectorsPerBlock - 1);
+            var sep = g with { ProvidedDataSectors = p };
+            for (int log2Buffer = DefaultLog2BufferSectors; log2Buffer >= 3; log2Buffer--)
+                if (p > 0 && sep.FitsDevice(log2Buffer)) return sep;
+            throw new IntegrityVolumeException(ErrorIds.DeviceTooSmall, ErrorKind.InvalidArgument,
+                p == 0 ? $"A data device of {dataDeviceSectors} sectors holds no {BlockSize}-byte block."
+                       : $"The metadata device ({metadataDeviceSectors} sectors) is too small for the tags of {p} data sectors; grow the metadata device first.", target);
+        }
+        ulong max = g.MaxProvidedSectors();
+        if (max == 0)
+            throw new IntegrityVolumeException(ErrorIds.DeviceTooSmall, ErrorKind.InvalidArgument,
+                $"A device of {metadataDeviceSectors} sectors leaves no room for data after this volume's superblock, journal and first metadata run.", target);
+        return g with { ProvidedDataSectors = max };
+    }
+
     /// <summary>What the kernel's format (initialize_superblock) needs to know.</summary>
     public sealed record FormatInput
     {

@@ -297,6 +297,25 @@ public sealed unsafe class DeviceMapperClient : IDisposable
         return InfoFrom(reply.Header);
     }
 
+    /// <summary>
+    /// Reload a live device with a new table (dmsetup reload + suspend + resume, as libdevmapper's reload does): load
+    /// into the inactive slot, suspend (the old table's postsuspend runs: dm-integrity flushes and syncs), resume (the new
+    /// table's resume runs: dm-integrity writes the superblock when provided_data_sectors changed). If the suspend fails
+    /// the inactive table is dropped and the old one keeps running; if the resume fails the device stays suspended.
+    /// </summary>
+    public DmDeviceInfo Reload(string name, IReadOnlyList<DmTarget> targets, bool readOnly = false, bool secureData = false,
+        bool noFlush = false, bool skipLockfs = false, uint udevCookie = 0)
+    {
+        LoadTable(name, targets, readOnly, secureData);
+        try { Suspend(name, noFlush, skipLockfs); }
+        catch
+        {
+            try { ClearInactiveTable(name); } catch (IntegrityVolumeException) { }
+            throw;
+        }
+        return Resume(name, udevCookie);
+    }
+
     /// <summary>DM_TABLE_CLEAR: drop the inactive table.</summary>
     public void ClearInactiveTable(string name)
     {

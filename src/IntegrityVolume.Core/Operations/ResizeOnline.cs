@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Kernel;
+
+namespace IntegrityVolume.Core.Operations;
+
+/// <summary>
+/// integritysetup resize for an active mapping. Kernel rules (dm-integrity target 1.5+, kernel 6.1):
+/// dm_integrity_ctr computes provided_data_sectors from the device's current size (get_provided_data_sectors, not from
+/// the superblock) and refuses a table longer than that ("Not enough provided sectors"); dm_integrity_resume writes
+/// the new provided_data_sectors into the superblock (one FUA write) when it differs from the stored one. The tags of a
+/// grown tail are whatever the device held, so the tail is then written with zeros through the mapping (the kernel
+/// computes their tags, integritysetup resize --wipe) or the table is reloaded with "recalculate".
+/// Steps, as crypt_resize: (1) reload the live table unchanged, so the kernel learns the device's size and records it;
+/// (2) reload with the new length; (3) a grown tail: wipe it, or reload with recalculate.
+/// </summary>
+internal static class ResizeOnline
+{
+    private const int WipeBlock = 1 << 20;   // DEFAULT_WIPE_BLOCK
+
+    public static ResizeResult Resize(OnlineResizeRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        DeviceMapperClient.ValidateName(r.Name);
+        using var dm = DeviceMapperClient.Open();
+        var info = dm.GetInfo(r.Name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
+            $"Device {r.Name} is not active.", r.Name);
+        var live = dm.GetTable(r.Name, showKeys: true);
+        if (live.Count != 1 || live[0].TargetType != IntegrityTable.TargetType)
+            throw new IntegrityVolumeException(ErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument, $"{r.Name} is not a dm-integrity mapping.", r.Name);
+        var target = live[0];
+        var table = IntegrityTable.Parse(target.ToString());
+        int sectorsPerBlock = (table.BlockSize ?? 512) / 512;
+        ulong oldLength = target.Length;
+        var warnings = new List<string>();
+        ulong oldProvided = Provided(dm, r.Name);
+
+        // (1) Same table again: the constructor sees the device's size, the resume records it in the superblock.
+        // cryptsetup reloads like this with lockfs and flush skipped (the size does not change).
+        dm.Reload(r.Name, new[] { target }, info.ReadOnly, table.HasKeys, noFlush: true, skipLockfs: true, DeviceNodes.UdevCookie);
+        ulong max = Provided(dm, r.Name);
+        ulong newLength = r.SizeSectors ?? max;
+        if (newLength == 0 || newLength % (ulong)sectorsPerBlock != 0)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"{newLength} sectors is not a positive multiple of the {sectorsPerBlock * 512}-byte block size.", r.Name);
+        if (newLength > max)
+            throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument,
+                $"{r.Name}: {newLength} sectors is more than the {max} the device provides; grow the device first (losetup -c for a loop device).", r.Name);
+
+        string init = "none";
+        if (newLength != oldLength)
+        {
+            if (newLength > oldLength && info.ReadOnly && r.Wipe)
+                throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                    $"{r.Name} is read-only: its grown tail cannot be wiped. Reopen it read-write first.", r.Name);
+            // (2) The new length; growing skips flush and lockfs as cryptsetup does (nothing in flight is affected).
+            bool grow = newLength > oldLength;
+            dm.Reload(r.Name, new[] { target with { Length = newLength } }, info.ReadOnly, table.HasKeys,
+                noFlush: grow, skipLockfs: grow, DeviceNodes.UdevCookie);
+            if (grow)
+            {
+                if (r.Wipe)
+                {
+                    WipeTail(DeviceNodes.MapperPath(r.Name), oldLength, newLength, progress, ct);
+                    init = "wipe";
+                }
+                else
+                {
+                    // (3') The kernel recalculates from recalc_sector: from 0 when the volume was not recalculating.
+                    var recalc = table with { Length = newLength, Recalculate = true };
+                    dm.Reload(r.Name, new[] { recalc.ToTarget() }, info.ReadOnly, table.HasKeys, udevCookie: DeviceNodes.UdevCookie);
+                    init = "recalculate";
+                    warnings.Add("The kernel recalculates tags from recalc_sector on (the whole device when it was not recalculating), not only the new tail.");
+                }
+            }
+        }
+        var status = IntegrityMappings.Status(r.Name);
+        return new ResizeResult
+        {
+            Path = status?.MetadataDevice ?? status?.DataDevice ?? table.Device, DataDevicePath = status?.MetadataDevice is null ? null : status.DataDevice,
+            Name = r.Name, OldProvidedDataSectors = oldProvided, NewProvidedDataSectors = max,
+            OldDeviceBytes = (long)oldLength * 512, NewDeviceBytes = (long)newLength * 512,
+            Action = newLength > oldLength ? "grow" : newLength < oldLength ? "shrink" : "unchanged",
+            TagInitialization = init, Duration = sw.Elapsed, Warnings = warnings.ToArray(),
+        };
+    }
+
+    private static ulong Provided(DeviceMapperClient dm, string name)
+    {
+        var s = dm.GetStatus(name).FirstOrDefault(t => t.TargetType == IntegrityTable.TargetType)
+            ?? throw new IntegrityVolumeException(ErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument, $"{name} has no dm-integrity status.", name);
+        return IntegrityStatus.Parse(s.Parameters).ProvidedDataSectors;
+    }
+
+    /// <summary>Zeros over [from, to) through the mapping, 1 MiB at a time, then fsync (crypt_wipe CRYPT_WIPE_ZERO).</summary>
+    private static void WipeTail(string path, ulong from, ulong to, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        var zeros = new byte[WipeBlock];
+        long start = checked((long)from * 512), end = checked((long)to * 512);
+        // Not O_EXCL: the mapping may be mounted; the file system does not use the tail before it is told to grow.
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
+        for (long at = start; at < end; at += WipeBlock)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = (int)Math.Min(WipeBlock, end - at);
+            try { RandomAccess.Write(fs.SafeFileHandle, zeros.AsSpan(0, n), at); }
+            catch (IOException ex)
+            {
+                throw new IntegrityVolumeException(ErrorIds.DeviceWriteFailed, ErrorKind.DeviceError, $"{path}: write error at byte {at}: {ex.Message}", path, ex);
+            }
+            progress?.Report(new OperationProgress("Wiping the grown tail", path, at + n - start, end - start, sw.Elapsed));
+        }
+        fs.Flush(flushToDisk: true);
+    }
+}
