@@ -228,4 +228,8 @@ public static class VolumeOperations
     /// <summary>Fill a closed volume's logical content from a plain file, computing every tag (no kernel needed).</summary>
     public static WriteResult Write(WriteRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         DataWriter.Write(request, progress, ct);
+
+    /// <summary>Repair a closed volume's mismatched blocks: from a copy, by re-tagging given ranges, or by zeroing the lost ones.</summary>
+    public static RepairResult Repair(RepairRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Repairer.Repair(request, progress, ct);
 }
