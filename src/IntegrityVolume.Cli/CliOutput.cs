@@ -149,11 +149,13 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<VerifyVerdict>), typeof(CamelCaseEnumConverter<ErrorKind>),
         typeof(CamelCaseEnumConverter<IntegrityTabSeverity>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
+        typeof(CamelCaseEnumConverter<RepairOutcome>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]
 [JsonSerializable(typeof(FormatResult))]
 [JsonSerializable(typeof(WriteResult))]
+[JsonSerializable(typeof(RepairResult))]
 [JsonSerializable(typeof(CliError))]
 [JsonSerializable(typeof(IntegrityMappingInfo))]
 [JsonSerializable(typeof(IntegrityMappingInfo[]))]
