@@ -129,7 +129,7 @@ for s in 3 700 701 4000 9000 12000; do   # a data byte of these logical sectors 
   a=$(( s / 8192 )); r=$(( s % 8192 ))
   printf 'QQ' | dd of="$T/r-bad.img" bs=1 seek=$(( (rinit + a * (rrun + 8192) + rrun + r) * 512 + 9 )) conv=notrunc status=none
 done
-bad_blocks=$(ivol verify "$T/r-bad.img" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print(' '.join(str(x['start']) for x in j['mismatchedSectors']))")
+bad_blocks=$(ivol verify "$T/r-bad.img" --json | python3 -c "import json,sys; j=json.load(sys.stdin); print(' '.join(str(x['start'] + k) for x in j['mismatchedSectors'] for k in range(x['sectors'])))")
 cp --sparse=always "$T/r-bad.img" "$T/r-ref.img"
 rn=$(IVOL_TEST_COUNT_WRITES=1 ivol repair "$T/r-ref.img" --from "$T/b-crc.img" 2>&1 >/dev/null | sed -n 's/^ivol-test: \([0-9]*\) writes$/\1/p')
 if [[ ${rn:-0} -lt 2 ]] || ! ivol verify "$T/r-ref.img" >/dev/null; then bad "repair: reference run failed"; rn=0; fi
