@@ -98,6 +98,7 @@ public class CmdletConventionTests
             "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Write-IntegrityVolumeData" => "KeyedVolumeCmdletBase",
+            "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",
         };
         Assert.Equal($"IntegrityVolume.Commands.{expectedBase}", c.BaseTypeFullName);

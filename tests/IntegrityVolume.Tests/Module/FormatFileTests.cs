@@ -14,7 +14,7 @@ public class FormatFileTests
     private static readonly XDocument Doc = XDocument.Load(ModulePaths.FormatFile);
     private static readonly Type[] OutputTypes =
     {
-        typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult),
+        typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult), typeof(RepairResult),
         typeof(IntegrityVolume.Core.Kernel.IntegrityMappingInfo), typeof(IntegrityVolume.Core.Kernel.IntegrityCloseResult),
         typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult),
     };
