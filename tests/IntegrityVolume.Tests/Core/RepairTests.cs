@@ -314,6 +314,11 @@ public class RepairTests
                 var mid = Verify(c, target.Path);
                 Assert.All(Blocks(mid.MismatchedSectors, 1), s => Assert.True(original.Contains(s), $"kill at {n}{mode}: block {s} broke"));
                 Assert.Empty(mid.FailedJournalEntries);
+                if (mid.InterruptedWrite is { } record)
+                {
+                    Assert.True(record.Journaled);
+                    Assert.Contains("Run the repair again", record.Advice);
+                }
                 var rerun = VolumeOperations.Repair(new RepairRequest { Volume = At(target.Path), Integrity = Spec(c), Source = new RepairSource { Path = clean } });
                 Assert.True(rerun.Complete, $"kill at {n}{mode}: re-run incomplete");
                 Assert.True(Verify(c, target.Path).Healthy, $"kill at {n}{mode}: not healthy after the re-run");
