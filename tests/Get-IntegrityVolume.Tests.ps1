@@ -15,6 +15,18 @@ BeforeAll {
 }
 
 Describe 'Get-IntegrityVolume' -Tag 'Unit' {
+    Context 'Algorithm detection (issue 15)' {
+        It 'names the algorithm of a sha256 volume, detected' {
+            $sha = New-IvolTestImage -Name 'sha.img' -Options @{ Algorithm = 'sha256' }
+            $v = Get-IntegrityVolume -Path $sha
+            $v.Algorithm | Should -Be 'sha256'
+            $v.AlgorithmSource | Should -Be 'Detected'
+            $v.AlgorithmDetection.BlocksRead | Should -BeLessOrEqual 64
+            # The detected algorithm binds by property name: the next cmdlet verifies with it.
+            ($v | Test-IntegrityVolume).Healthy | Should -BeTrue
+        }
+    }
+
     Context 'Module (issue 13, defects 5 and 6)' {
         It 'output types can be named right after Import-Module, before any cmdlet ran' {
             $pwsh = Join-Path $PSHOME ($IsWindows ? 'pwsh.exe' : 'pwsh')

@@ -77,6 +77,33 @@ Describe 'Lock waiting (-Wait)' -Tag 'Unit' -Skip:$noFlock {
         finally { Stop-IvolLockHolder $holder }
     }
 
+    It 'New-IntegrityVolume -Wait stops on Ctrl+C while it waits for the lock, and writes nothing' {
+        # Ctrl+C is PowerShell's Stop of the running pipeline (StopProcessing): run New -Wait in a second runspace of
+        # this process and stop it once it has the image open and is waiting on the holder's lock.
+        $img = New-IvolTestImage -Size 8MB
+        $before = (Get-FileHash -LiteralPath $img).Hash
+        $holder = Start-IvolLockHolder -Path $img -Seconds 600
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module -Name '$IvolManifest'; New-IntegrityVolume -Path '$img' -Force -Confirm:`$false -Wait")
+            $run = $ps.BeginInvoke()
+            # State, not time: wait until this process holds an fd on the image (the cmdlet is at the lock).
+            $deadline = [DateTime]::UtcNow.AddSeconds(300)
+            while (-not (Get-ChildItem "/proc/$PID/fd" | Where-Object { $_.LinkTarget -eq $img })) {
+                if ($run.IsCompleted) { throw "New-IntegrityVolume -Wait ended before waiting: $($ps.Streams.Error)" }
+                if ([DateTime]::UtcNow -gt $deadline) { throw 'New-IntegrityVolume never opened the image' }
+                Start-Sleep -Milliseconds 50
+            }
+            $stop = $ps.BeginStop($null, $null)
+            # The limit only turns a hang (a wait that ignores Stop) into a failure.
+            $stop.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(120)) | Should -BeTrue
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+            Test-Path -LiteralPath $holder.Released | Should -BeFalse
+        }
+        finally { Stop-IvolLockHolder $holder; $ps.Dispose() }
+        (Get-FileHash -LiteralPath $img).Hash | Should -Be $before
+    }
+
     It 'New-IntegrityVolume (exclusive) also waits for a reader: a shared holder' {
         $img = New-IvolTestImage -Size 8MB
         $holder = Start-IvolLockHolder -Path $img -Seconds 30 -Shared

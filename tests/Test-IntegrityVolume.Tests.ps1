@@ -56,6 +56,38 @@ Describe 'Test-IntegrityVolume' -Tag 'Unit' {
         }
     }
 
+    Context 'Algorithm detection (issue 15)' {
+        BeforeAll {
+            $sha = New-IvolTestImage -Name 'sha.img' -Options @{ Algorithm = 'sha256'; SectorSize = 4096 }
+        }
+
+        It 'finds sha256 without -Algorithm and says it was detected' {
+            $r = Test-IntegrityVolume -Path $sha -Verbose 4>&1
+            $verbose = $r | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+            $result = $r | Where-Object { $_ -is [IntegrityVolume.Core.VerifyResult] }
+            $result.Algorithm | Should -Be 'sha256'
+            $result.AlgorithmSource | Should -Be 'Detected'
+            $result.Healthy | Should -BeTrue
+            $result.AlgorithmDetection.Outcome | Should -Be 'Detected'
+            $result.AlgorithmDetection.SampledBlocks | Should -BeLessOrEqual 64
+            ($result.AlgorithmDetection.Candidates | Where-Object Algorithm -EQ 'sha256').Matched | Should -Be $result.AlgorithmDetection.SampledBlocks
+            ($verbose.Message -join "`n") | Should -Match 'sha256 detected'
+        }
+
+        It 'keeps a given -Algorithm as given' {
+            $r = Test-IntegrityVolume -Path $sha -Algorithm sha256
+            $r.AlgorithmSource | Should -Be 'Given'
+            $r.AlgorithmDetection | Should -BeNullOrEmpty
+        }
+
+        It 'says a key is needed for a keyed volume, and detects it with -KeyFile' {
+            { Test-IntegrityVolume -Path $hmac -ErrorAction Stop } | Should -Throw -ErrorId "KeyRequired,$fqid" -ExpectedMessage '*keyed: a key is needed*'
+            $r = Test-IntegrityVolume -Path $hmac -KeyFile $key
+            $r.AlgorithmSource | Should -Be 'Detected'
+            $r.Healthy | Should -BeTrue
+        }
+    }
+
     Context 'Results' {
         It 'reports a healthy volume' {
             $r = Test-IntegrityVolume -Path $healthy

@@ -86,6 +86,24 @@ Describe 'Write-IntegrityVolumeData' -Tag 'Unit' {
             (Test-IntegrityVolume -Path $vol -Algorithm hmac-sha512 -KeyFile $key).Healthy | Should -BeTrue
         }
 
+        It 'writes a journal_mac volume through its journal with -JournalIntegrity and its key, and warns without them' {
+            $jkey = New-IvolRandomFile -Name 'w-journal.key' -Length 32 -Seed 11
+            $path = Join-Path $TestDrive 'journal-mac.img'
+            New-IntegrityVolume -Path $path -Size 8MB -JournalIntegrity hmac-sha256 -JournalIntegrityKeyFile $jkey -Confirm:$false
+            # With the journal MAC and key: through the journal, no warning.
+            $r = Write-IntegrityVolumeData -Path $path -InputPath $payload -JournalIntegrity hmac-sha256 -JournalIntegrityKeyFile $jkey -WarningVariable journaled -WarningAction SilentlyContinue
+            $r.SectorsWritten | Should -Be 600
+            $journaled | Should -BeNullOrEmpty
+            # Without them: written in place, and the cmdlet says so.
+            $null = Write-IntegrityVolumeData -Path $path -InputPath $payload -OffsetSector 1024 -WarningVariable inPlace -WarningAction SilentlyContinue
+            "$inPlace" | Should -Match 'not through the journal'
+            (Test-IntegrityVolume -Path $path -JournalIntegrity hmac-sha256 -JournalIntegrityKeyFile $jkey).Healthy | Should -BeTrue
+            # A wrong journal key is refused before anything is written (sections the kernel's replay would reject).
+            $wrong = New-IvolRandomFile -Name 'w-journal-wrong.key' -Length 32 -Seed 12
+            { Write-IntegrityVolumeData -Path $path -InputPath $payload -JournalIntegrity hmac-sha256 -JournalIntegrityKeyFile $wrong -ErrorAction Stop } |
+                Should -Throw -ErrorId "KeyMismatch,$fqid"
+        }
+
         It 'composes: New -PassThru | Write | Test' {
             $path = Join-Path $TestDrive 'composed.img'
             $r = New-IntegrityVolume -Path $path -Size 8MB -Confirm:$false -PassThru |

@@ -150,6 +150,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<IntegrityTabSeverity>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
         typeof(CamelCaseEnumConverter<RepairOutcome>),
+        typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]

@@ -51,6 +51,25 @@ internal static class CommonOptions
         public static AlgorithmOptions Integrity() => new("--integrity", "-I",
             $"Tag algorithm (internal_hash): {TagAlgorithm.NameList}.", "Key file for keyed algorithms (hmac-*).", TagAlgorithm.DefaultName);
 
+        /// <summary>--integrity without a default: omitted, the algorithm is detected on the volume (verify, open).</summary>
+        public static AlgorithmOptions IntegrityDetected() => new("--integrity", "-I",
+            $"Tag algorithm (internal_hash): {string.Join(", ", TagAlgorithm.Names)}. Omitted: detected on the volume " +
+            $"(at most {AlgorithmDetection.MaxSampleBlocks} blocks read; unkeyed algorithms, or the keyed ones with --integrity-key-file).",
+            "Key file for keyed algorithms (hmac-*).", null);
+
+        /// <summary>
+        /// The algorithm given, or the one detected on <paramref name="volume"/> (said on stderr unless --json); KeyRequired or
+        /// AlgorithmNotDetected when no single candidate matches. Detection is null when the algorithm was given.
+        /// </summary>
+        public (TagAlgorithm Algorithm, AlgorithmDetection? Detection) ParseOrDetect(ParseResult p, VolumeLocation volume, IntegrityKey? key, bool quiet)
+        {
+            if (Parse(p) is { } given) return (given, null);
+            var detection = VolumeOperations.DetectAlgorithm(volume, key, Program.Cancellation);
+            var algorithm = detection.Require(volume.Path);
+            if (!quiet) Console.Error.WriteLine($"ivol: {volume.Path}: {detection.Summary}.");
+            return (algorithm, detection);
+        }
+
         /// <summary>--journal-integrity, --journal-integrity-key-file, --journal-integrity-key-size.</summary>
         public static AlgorithmOptions JournalIntegrity() => new("--journal-integrity", null,
             $"Journal MAC algorithm (journal_mac), as at format, e.g. hmac-sha256 (one of {string.Join(", ", TagAlgorithm.Names)}); verify checks the superblock MAC with it as the kernel does.",

@@ -40,6 +40,8 @@ public static class ErrorIds
     public const string KeyFileInvalid = "KeyFileInvalid";
     public const string TagSizeMismatch = "TagSizeMismatch";
     public const string AlgorithmMismatch = "AlgorithmMismatch";
+    /// <summary>No algorithm given and none detected: every candidate mismatched (damaged tags?), tied evidence, or no evidence (KeyRequired when a key is needed).</summary>
+    public const string AlgorithmNotDetected = "AlgorithmNotDetected";
 
     // Parameters.
     public const string InvalidParameter = "InvalidParameter";

@@ -82,6 +82,20 @@ public sealed class VerifyResult
     /// <summary>Notes a storage engineer should read (keyed hash with discard filler, pending journal, ...).</summary>
     public required string[] Warnings { get; init; }
 
+    /// <summary>Given (-Algorithm, --integrity) or Detected (found on the volume, see <see cref="AlgorithmDetection"/>).</summary>
+    public AlgorithmSource AlgorithmSource { get; private set; }
+    /// <summary>The detection that chose <see cref="Algorithm"/>, when none was given.</summary>
+    public AlgorithmDetection? AlgorithmDetection { get; private set; }
+
+    /// <summary>This result with the detection that chose its algorithm.</summary>
+    public VerifyResult WithDetection(AlgorithmDetection? detection)
+    {
+        var copy = (VerifyResult)MemberwiseClone();
+        copy.AlgorithmDetection = detection;
+        copy.AlgorithmSource = detection is null ? AlgorithmSource.Given : AlgorithmSource.Detected;
+        return copy;
+    }
+
     /// <summary>This result with the key file that verified it, so the next command can bind it by property name.</summary>
     public VerifyResult WithKeyFile(string? keyFile)
     {

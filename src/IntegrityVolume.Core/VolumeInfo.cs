@@ -52,6 +52,25 @@ public sealed class VolumeInfo
         var copy = (VolumeInfo)MemberwiseClone();
         copy.Algorithm = algorithm;
         copy.KeyFile = keyFile;
+        copy.AlgorithmSource = algorithm is null ? null : Core.AlgorithmSource.Given;
+        return copy;
+    }
+
+    /// <summary>Given (a format names it) or Detected (found on the volume); null when neither.</summary>
+    public AlgorithmSource? AlgorithmSource { get; private set; }
+    /// <summary>What the algorithm detection of Get-IntegrityVolume / ivol dump found: candidates and their matching blocks.</summary>
+    public AlgorithmDetection? AlgorithmDetection { get; private set; }
+
+    /// <summary>This volume with the result of a detection; a detected algorithm becomes <see cref="Algorithm"/>.</summary>
+    public VolumeInfo WithDetection(AlgorithmDetection detection)
+    {
+        var copy = (VolumeInfo)MemberwiseClone();
+        copy.AlgorithmDetection = detection;
+        if (detection.Algorithm is not null)
+        {
+            copy.Algorithm = detection.Algorithm;
+            copy.AlgorithmSource = Core.AlgorithmSource.Detected;
+        }
         return copy;
     }
 

@@ -59,13 +59,31 @@ public static class VolumeOperations
         }
     }
 
-    /// <summary>Superblock, layout and journal state of a closed volume (Get-IntegrityVolume -Path, ivol dump).</summary>
-    public static VolumeInfo Inspect(VolumeLocation volume, CancellationToken ct = default)
+    /// <summary>
+    /// Superblock, layout and journal state of a closed volume (Get-IntegrityVolume -Path, ivol dump); with
+    /// <paramref name="detectAlgorithm"/> also the tag algorithm found on it (<see cref="AlgorithmDetection"/>, unkeyed ones).
+    /// </summary>
+    public static VolumeInfo Inspect(VolumeLocation volume, CancellationToken ct = default, bool detectAlgorithm = false)
     {
         using var v = OpenVolume(volume, write: false, ct);
         var journal = JournalInspector.Inspect(v.Meta, v.Superblock, v.Geometry, ct: ct);
-        return VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal,
-            WriteIntent.Read(v.Meta, volume.ReservedSectors));
+        var interrupted = WriteIntent.Read(v.Meta, volume.ReservedSectors);
+        var info = VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal, interrupted);
+        return detectAlgorithm
+            ? info.WithDetection(AlgorithmDetector.Detect(v.Meta, v.Data, v.Superblock, v.Geometry, interrupted, key: null, ct))
+            : info;
+    }
+
+    /// <summary>
+    /// Find the tag algorithm of a closed volume (neither it nor the key is on disk): at most
+    /// <see cref="AlgorithmDetection.MaxSampleBlocks"/> blocks and their tags are read, whatever the volume's size. Without
+    /// a key the unkeyed algorithms are tried, with one the keyed ones. <see cref="AlgorithmDetection.Require"/> turns a
+    /// result without a single match into KeyRequired / AlgorithmNotDetected.
+    /// </summary>
+    public static AlgorithmDetection DetectAlgorithm(VolumeLocation volume, IntegrityKey? key = null, CancellationToken ct = default)
+    {
+        using var v = OpenVolume(volume, write: false, ct);
+        return AlgorithmDetector.Detect(v.Meta, v.Data, v.Superblock, v.Geometry, WriteIntent.Read(v.Meta, volume.ReservedSectors), key, ct);
     }
 
     /// <summary>Read the superblock only (no layout checks), e.g. to build a device-mapper table.</summary>
@@ -212,10 +230,10 @@ public static class VolumeOperations
     }
 
     /// <summary>Check a format request and compute the volume it would create, writing nothing (-WhatIf, --dry-run).</summary>
-    public static FormatResult PlanFormat(FormatRequest request)
+    public static FormatResult PlanFormat(FormatRequest request, CancellationToken ct = default)
     {
         request.Validate();
-        return Formatter.Plan(request);
+        return Formatter.Plan(request, ct);
     }
 
     /// <summary>Format a device or image in userspace, byte-identical to the kernel's format plus tag initialisation.</summary>

@@ -15,7 +15,7 @@ internal static class DumpCommand
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
                 bool asJson = p.GetValue(json);
-                var v = VolumeOperations.Inspect(volume.Read(p), Program.Cancellation);
+                var v = VolumeOperations.Inspect(volume.Read(p), Program.Cancellation, detectAlgorithm: true);
                 if (asJson) { CliOutput.WriteJson(v); return ExitCodes.Success; }
                 Console.WriteLine($"Info for integrity device {v.Path}.");
                 Console.WriteLine($"superblock_version {v.SuperblockVersion}");
@@ -33,6 +33,8 @@ internal static class DumpCommand
                 Console.WriteLine($"initial_sectors {v.InitialSectors} (superblock + journal {v.JournalSectors})");
                 Console.WriteLine($"interleave_sectors {v.InterleaveSectors}, metadata_run_sectors {v.MetadataRunSectors}, areas {v.Areas}");
                 Console.WriteLine($"journal {v.JournalState}{(v.PendingJournalEntries > 0 ? $" ({v.PendingJournalEntries} entries to replay)" : "")}");
+                // Not a superblock field: found on the volume (at most AlgorithmDetection.MaxSampleBlocks blocks read).
+                if (v.AlgorithmDetection is { } d) Console.WriteLine($"algorithm {d.Algorithm ?? "unknown"} ({d.Summary})");
                 if (v.InterruptedWrite is { } iw) Console.WriteLine($"interrupted_write sectors {iw.StartSector}-{iw.EndSector - 1}: {iw.Advice}");
                 return ExitCodes.Success;
             }));

@@ -15,7 +15,7 @@ internal static class OpenCommand
     {
         var volume = new CommonOptions.VolumeOptions();
         var name = new Argument<string>("name") { Description = "Device-mapper name: the volume appears as /dev/mapper/<name>." };
-        var integrity = CommonOptions.AlgorithmOptions.Integrity();
+        var integrity = CommonOptions.AlgorithmOptions.IntegrityDetected();
         var journalMac = CommonOptions.AlgorithmOptions.JournalIntegrity();
         var journalCrypt = CommonOptions.AlgorithmOptions.JournalCrypt();
         var discards = new Option<bool>("--allow-discards") { Description = "Pass discards down (kernel 5.7+); discarded blocks read back with the 0xF6 filler tag." };
@@ -55,9 +55,12 @@ internal static class OpenCommand
             using var key = integrity.ReadKey(p);
             using var journalMacKey = journalMac.ReadKey(p);
             using var journalCryptKey = journalCrypt.ReadKey(p);
+            var location = volume.Read(p);
+            // No --integrity: detected offline before the table is built (the kernel computes the tags).
+            string? algorithmName = integrity.Name(p) ?? integrity.ParseOrDetect(p, location, key, quiet: asJson).Algorithm.IntegritysetupName;
             var options = new IntegrityActivationOptions
             {
-                Algorithm = integrity.Name(p),
+                Algorithm = algorithmName,
                 Key = key,
                 JournalMacAlgorithm = journalMac.Name(p),
                 JournalMacKey = journalMacKey,
@@ -74,7 +77,6 @@ internal static class OpenCommand
                 ResetRecalculate = p.GetValue(recalcReset),
                 LegacyRecalculate = p.GetValue(legacyRecalc),
             };
-            var location = volume.Read(p);
             var request = new IntegrityOpenRequest
             {
                 Device = location.Path,
@@ -85,9 +87,12 @@ internal static class OpenCommand
                 ReadOnly = p.GetValue(readOnly),
             };
             var sb = VolumeOperations.ReadSuperblock(new VolumeLocation { Path = request.Device, ReservedSectors = request.ReservedSectors });
-            var info = IntegrityMappings.Open(request, sb, Program.Cancellation);
+            var info = IntegrityMappings.Open(request, sb, Program.Cancellation) with
+            {
+                AlgorithmSource = integrity.Name(p) is null ? AlgorithmSource.Detected : AlgorithmSource.Given,
+            };
             if (asJson) CliOutput.WriteJson(info);
-            else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}, {IntegrityModes.Name(info.Mode)}).");
+            else Console.WriteLine($"{info.Path} is active ({info.ProvidedDataSectors} sectors, {info.Algorithm ?? "external tags"}{(info.AlgorithmSource == AlgorithmSource.Detected ? " (detected)" : "")}, {IntegrityModes.Name(info.Mode)}).");
             return ExitCodes.Success;
         }));
         return cmd;

@@ -9,7 +9,7 @@ internal static class VerifyCommand
     public static Command Create()
     {
         var volume = new CommonOptions.VolumeOptions();
-        var algorithm = CommonOptions.AlgorithmOptions.Integrity();
+        var algorithm = CommonOptions.AlgorithmOptions.IntegrityDetected();
         var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)." };
         var json = CommonOptions.Json();
@@ -28,18 +28,19 @@ internal static class VerifyCommand
             ? VerifyOnline.Run(online, p.GetValue(threads), p.GetValue(json), p.GetValue(progressJson))
             : CliOutput.Run(p.GetValue(json), () =>
             {
-                var tagAlgorithm = algorithm.Parse(p)!;
                 var journalAlgorithm = journalIntegrity.Parse(p);
                 using var key = algorithm.ReadKey(p);
                 using var journalKey = journalIntegrity.ReadKey(p);
+                var location = volume.Read(p);
+                var (tagAlgorithm, detection) = algorithm.ParseOrDetect(p, location, key, quiet: p.GetValue(json));
                 var r = VolumeOperations.Verify(new VerifyRequest
                 {
-                    Volume = volume.Read(p),
+                    Volume = location,
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
                     JournalIntegrity = journalAlgorithm,
                     JournalIntegrityKey = journalKey,
                     Threads = p.GetValue(threads),
-                }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+                }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation).WithDetection(detection);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);
                 else Print(r);
                 return ExitCodes.Of(r.Verdict);
@@ -50,7 +51,7 @@ internal static class VerifyCommand
     private static void Print(VerifyResult r)
     {
         string verdict = r.Verdict switch { VerifyVerdict.Healthy => "healthy", VerifyVerdict.Corrupt => "CORRUPT", _ => "INCOMPLETE" };
-        Console.WriteLine($"{r.Path}: {verdict} - {r.BlocksChecked} blocks of {r.SectorSize} bytes checked with {r.Algorithm} " +
+        Console.WriteLine($"{r.Path}: {verdict} - {r.BlocksChecked} blocks of {r.SectorSize} bytes checked with {r.Algorithm}{(r.AlgorithmSource == AlgorithmSource.Detected ? " (detected)" : "")} " +
             $"in {r.Duration.TotalSeconds:0.00} s ({r.ThroughputMiBps:0.#} MiB/s)");
         Console.WriteLine($"  verified {r.VerifiedBlocks} of {r.BlocksChecked} blocks ({r.Coverage:0.##}%)");
         Console.WriteLine($"  valid {r.ValidBlocks}, mismatched {r.MismatchedBlocks}, discarded {r.DiscardedBlocks}, uninitialized {r.UninitializedBlocks}, " +

@@ -12,10 +12,11 @@ public sealed class BlockDevice : IBlockReader, IDisposable
 {
     private readonly SafeFileHandle _handle;
     private readonly int _fd;
+    private readonly (uint, uint, ulong)? _lock;
 
-    private BlockDevice(string path, SafeFileHandle handle, int fd, long length, bool isBlockDevice, bool writable)
+    private BlockDevice(string path, SafeFileHandle handle, int fd, (uint, uint, ulong)? fileLock, long length, bool isBlockDevice, bool writable)
     {
-        Path = path; _handle = handle; _fd = fd; Length = length; IsBlockDevice = isBlockDevice; Writable = writable;
+        Path = path; _handle = handle; _fd = fd; _lock = fileLock; Length = length; IsBlockDevice = isBlockDevice; Writable = writable;
     }
 
     public string Path { get; }
@@ -47,12 +48,13 @@ public sealed class BlockDevice : IBlockReader, IDisposable
             };
         }
         var handle = new SafeFileHandle(fd, ownsHandle: true);
-        try { FileLock.Acquire(fd, path, exclusive: write, waitForLock, ct); }
+        (uint, uint, ulong)? fileLock;
+        try { fileLock = FileLock.Acquire(fd, path, exclusive: write, waitForLock, ct); }
         catch { handle.Dispose(); throw; }
         long length;
         if (isBlock && NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) == 0) length = (long)size;
         else length = RandomAccess.GetLength(handle);
-        return new BlockDevice(path, handle, fd, length, isBlock, write);
+        return new BlockDevice(path, handle, fd, fileLock, length, isBlock, write);
     }
 
     /// <summary>A directory is neither a device nor an image file: say so (not "no such device or file").</summary>
@@ -122,5 +124,10 @@ public sealed class BlockDevice : IBlockReader, IDisposable
                 $"{Path}: fsync failed ({Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}).", Path);
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        if (_handle.IsClosed) return;
+        _handle.Dispose();
+        FileLock.Released(_lock);
+    }
 }

@@ -128,6 +128,18 @@ internal static unsafe partial class NativeMethods
         return new NodeInfo(mode, rmaj, rmin, size);
     }
 
+    /// <summary>The device (major:minor) and inode an open fd refers to (statx with AT_EMPTY_PATH), as /proc/locks names them.</summary>
+    public static (uint DevMajor, uint DevMinor, ulong Inode)? FileId(int fd)
+    {
+        const int AT_EMPTY_PATH = 0x1000;
+        const uint STATX_INO = 0x100;
+        byte* buf = stackalloc byte[256];
+        new Span<byte>(buf, 256).Clear();
+        try { if (StatxNative(fd, "", AT_EMPTY_PATH, STATX_INO, buf) != 0) return null; }
+        catch (EntryPointNotFoundException) { return null; }
+        return (*(uint*)(buf + 136), *(uint*)(buf + 140), *(ulong*)(buf + 32));
+    }
+
     // Without statx (glibc < 2.28): block devices named in /dev map to sysfs by name.
     private static NodeInfo? StatFallback(string path)
     {

@@ -34,6 +34,8 @@ public sealed record IntegrityMappingInfo
     public required ulong SizeSectors { get; init; }
     public required int TagSize { get; init; }
     public string? Algorithm { get; init; }
+    /// <summary>Set by an open: Given, or Detected on the volume before the table was built (see AlgorithmDetection).</summary>
+    public AlgorithmSource? AlgorithmSource { get; init; }
     public bool Keyed { get; init; }
     public required IntegrityMode Mode { get; init; }
     /// <summary>Data device (/dev path) and the image file behind it when it is a loop device.</summary>

@@ -10,11 +10,11 @@ namespace IntegrityVolume.Core.Operations;
 /// chance match is 2^-32 at worst, crc32 with 4-byte tags); blocks that prove nothing are skipped: the discard filler,
 /// blocks beyond recalc_sector while RECALCULATING, and the range of an interrupted write. A freshly formatted volume
 /// proves itself too, since every block is zeros under the zero-block tag (TagInitializer, or the kernel's wipe).
+/// The sampling and its rules are <see cref="AlgorithmSamples"/>, shared with the detection of readers.
 /// </summary>
 internal static class AlgorithmProof
 {
     private const int MaxSamples = 8;
-    private const byte DiscardFiller = 0xF6;   // DISCARD_FILLER
 
     public enum Outcome { Proven, NoEvidence, Refuted }
 
@@ -22,29 +22,16 @@ internal static class AlgorithmProof
     public static (Outcome Outcome, IntegrityVolumeException? Error) Check(VolumeOperations.OpenedVolume v, string path,
         TagAlgorithm algorithm, IntegrityKey? key, ulong writeStart, InterruptedWrite? interrupted)
     {
-        var g = v.Geometry;
-        var samples = new List<ulong>();
-        var dataList = new List<byte[]>();
-        var tagList = new List<byte[]>();
-        foreach (ulong sector in Candidates(v.Superblock, g, writeStart, interrupted))
-        {
-            var tag = new byte[g.TagSize];
-            v.Meta.Read(checked((long)g.TagOffset(sector)), tag);
-            if (tag.AsSpan().IndexOfAnyExcept(DiscardFiller) < 0) continue;   // discarded: any tag would do
-            var block = new byte[g.BlockSize];
-            v.Data.Read(checked((long)g.DataSector(sector) * 512), block);
-            samples.Add(sector); dataList.Add(block); tagList.Add(tag);
-        }
-        var data = dataList.ToArray();
-        var tags = tagList.ToArray();
+        var samples = AlgorithmSamples.Read(v.Meta, v.Data, v.Superblock, v.Geometry, Candidates(v.Geometry, writeStart),
+            interrupted, MaxSamples, out _);
         if (samples.Count == 0) return (Outcome.NoEvidence, null);
-        if (Matches(v.Superblock, algorithm, key, samples, data, tags)) return (Outcome.Proven, null);
+        if (AlgorithmSamples.CountMatches(v.Superblock, algorithm, key, samples) > 0) return (Outcome.Proven, null);
 
         // Refuted: name the algorithm the tags match, when one does (unkeyed ones, and keyed ones with this key).
         foreach (var other in TagAlgorithm.All)
         {
             if (other == algorithm || (other.IsKeyed && key is null)) continue;
-            if (Matches(v.Superblock, other, other.IsKeyed ? key : null, samples, data, tags))
+            if (AlgorithmSamples.CountMatches(v.Superblock, other, other.IsKeyed ? key : null, samples) > 0)
                 return (Outcome.Refuted, new IntegrityVolumeException(ErrorIds.AlgorithmMismatch, ErrorKind.InvalidArgument,
                     $"{path}: the volume's tags were computed with {other.IntegritysetupName}, not {algorithm.IntegritysetupName} " +
                     $"({samples.Count} blocks checked); writing would store tags the kernel rejects. Give --integrity {other.IntegritysetupName} / -Algorithm {other.IntegritysetupName}.", path));
@@ -58,32 +45,13 @@ internal static class AlgorithmProof
                 "unkeyed algorithm: the volume uses a keyed algorithm (hmac-*, give it with its key) or its tags are damaged. --force / -Force writes anyway.", path));
     }
 
-    private static bool Matches(Superblock sb, TagAlgorithm algorithm, IntegrityKey? key, List<ulong> samples, byte[][] data, byte[][] tags)
-    {
-        using var computer = TagComputer.ForVolume(sb, algorithm, key);
-        for (int i = 0; i < samples.Count; i++)
-            if (computer.Matches(samples[i], data[i], tags[i])) return true;
-        return false;
-    }
-
-    /// <summary>Logical sectors of the sample blocks that can prove something (at most MaxSamples).</summary>
-    private static List<ulong> Candidates(Superblock sb, Geometry g, ulong writeStart, InterruptedWrite? interrupted)
+    /// <summary>Blocks worth sampling, in order: the first three of the write range, then the volume's first, quartiles and last.</summary>
+    private static IEnumerable<ulong> Candidates(Geometry g, ulong writeStart)
     {
         ulong blocks = g.Blocks;
-        var candidates = new List<ulong>();
         ulong writeBlock = writeStart >> g.Log2SectorsPerBlock;
-        for (ulong b = writeBlock; b < Math.Min(blocks, writeBlock + 3); b++) candidates.Add(b);
-        if (blocks > 0) candidates.AddRange(new[] { 0UL, blocks / 4, blocks / 2, 3 * (blocks / 4), blocks - 1 });
-        bool recalculating = sb.HasFlag(SuperblockFlags.Recalculating);
-        var chosen = new List<ulong>();
-        foreach (ulong b in candidates.Distinct())
-        {
-            ulong sector = b << g.Log2SectorsPerBlock;
-            if (recalculating && sector >= sb.RecalcSector) continue;        // not protected yet: the kernel recomputes it
-            if (interrupted is not null && sector >= interrupted.StartSector && sector < interrupted.EndSector) continue;
-            chosen.Add(sector);
-            if (chosen.Count == MaxSamples) break;
-        }
-        return chosen;
+        for (ulong b = writeBlock; b < Math.Min(blocks, writeBlock + 3); b++) yield return b;
+        if (blocks == 0) yield break;
+        foreach (ulong b in new[] { 0UL, blocks / 4, blocks / 2, 3 * (blocks / 4), blocks - 1 }) yield return b;
     }
 }

@@ -19,10 +19,10 @@ internal static class Formatter
 
     private static readonly int[] SectorSizes = { 512, 1024, 2048, 4096 };
 
-    public static FormatResult Plan(FormatRequest r)
+    public static FormatResult Plan(FormatRequest r, CancellationToken ct = default)
     {
         RefuseExistingFile(r);
-        var (metaBytes, dataBytes) = Sizes(r, forPlan: true);
+        var (metaBytes, dataBytes) = Sizes(r, forPlan: true, ct);
         var p = Prepare(r, metaBytes, dataBytes, salt: r.Salt ?? new byte[Superblock.SaltSize]);
         return new FormatResult
         {
@@ -48,7 +48,7 @@ internal static class Formatter
         }
         try
         {
-            var (metaBytes, dataBytes) = Sizes(r, forPlan: false);
+            var (metaBytes, dataBytes) = Sizes(r, forPlan: false, ct);
             var salt = r.Salt ?? RandomNumberGenerator.GetBytes(Superblock.SaltSize);
             var p = Prepare(r, metaBytes, dataBytes, salt);
             r.Volume.ThrowIfInUse("refusing to format it");
@@ -117,7 +117,7 @@ internal static class Formatter
                 $"Image size {size} must be a multiple of 512 bytes and at least 64 KiB.");
     }
 
-    private static (long Meta, long Data) Sizes(FormatRequest r, bool forPlan)
+    private static (long Meta, long Data) Sizes(FormatRequest r, bool forPlan, CancellationToken ct)
     {
         long meta;
         if (!File.Exists(r.Volume.Path))
@@ -130,7 +130,7 @@ internal static class Formatter
         }
         else
         {
-            using var dev = BlockDevice.Open(r.Volume.Path, write: false, r.Volume.WaitForLock);
+            using var dev = BlockDevice.Open(r.Volume.Path, write: false, r.Volume.WaitForLock, ct);
             meta = dev.Length;
             if (forPlan && !r.Force && SignatureProbe.Detect(dev, r.Volume.ReservedSectors) is { } sig)
                 throw new IntegrityVolumeException(ErrorIds.ExistingSignature, ErrorKind.ResourceExists,
@@ -139,7 +139,7 @@ internal static class Formatter
         long data = 0;
         if (r.Volume.DataDevicePath is not null)
         {
-            using var dev = BlockDevice.Open(r.Volume.DataDevicePath, write: false, r.Volume.WaitForLock);
+            using var dev = BlockDevice.Open(r.Volume.DataDevicePath, write: false, r.Volume.WaitForLock, ct);
             data = dev.Length;
         }
         return (meta, data);

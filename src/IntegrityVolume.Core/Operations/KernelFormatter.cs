@@ -46,20 +46,20 @@ public static class KernelFormatter
     /// What Format would do, nothing written (dry run): every check of the userspace formatter (existing file,
     /// signatures, algorithm, key, sizes) and the same layout; the tags come from the kernel's wipe ("none" with NoWipe).
     /// </summary>
-    public static FormatResult Plan(FormatRequest r)
+    public static FormatResult Plan(FormatRequest r, CancellationToken ct = default)
     {
         r.Validate();
         if (r.Salt is not null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "The kernel chooses the salt when it formats; a given salt works only with the userspace formatter.");
-        var plan = Formatter.Plan(r);
+        var plan = Formatter.Plan(r, ct);
         return new FormatResult { Volume = plan.Volume, TagInitialization = r.NoWipe ? "none" : KernelWipe, Duration = TimeSpan.Zero, WhatIf = true };
     }
 
     internal static FormatResult Format(FormatRequest r, IProgress<OperationProgress>? progress, CancellationToken ct, string controlPath)
     {
         var sw = Stopwatch.StartNew();
-        var plan = Plan(r);
+        var plan = Plan(r, ct);
         int tagSize = plan.Volume.IntegrityTagSize;
 
         using var dm = DeviceMapperClient.Open(controlPath);

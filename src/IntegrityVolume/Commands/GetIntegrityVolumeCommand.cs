@@ -49,8 +49,12 @@ public sealed class GetIntegrityVolumeCommand : VolumeCmdletBase
             foreach (string path in resolved)
             {
                 WriteVerbose($"Reading the dm-integrity superblock of {path}.");
-                if (TryInvoke(path, () => VolumeOperations.Inspect(Location(path) with { WaitForLock = Wait }, CancellationToken), out var info))
+                // The algorithm is not on disk: detected from at most AlgorithmDetection.MaxSampleBlocks blocks (unkeyed ones).
+                if (TryInvoke(path, () => VolumeOperations.Inspect(Location(path) with { WaitForLock = Wait }, CancellationToken, detectAlgorithm: true), out var info))
+                {
+                    if (info.AlgorithmDetection is { } d) WriteVerbose($"{path}: {d.Summary}.");
                     WriteObject(info);
+                }
             }
         }
     }

@@ -19,13 +19,17 @@ namespace IntegrityVolume.Commands;
 /// </remarks>
 public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
 {
-    private (string Algorithm, string? KeyFile, IntegrityKey? Key)? _checked;
+    private (string? Algorithm, string? KeyFile, IntegrityKey? Key)? _checked;
 
-    /// <summary>Tag algorithm (integritysetup --integrity): crc32c (default), crc32, xxhash64, sha1, sha256, sha512, blake2b-256, blake2s-256, hmac-sha1, hmac-sha256, hmac-sha512.</summary>
+    /// <summary>
+    /// Tag algorithm (integritysetup --integrity): crc32c, crc32, xxhash64, sha1, sha256, sha512, blake2b-256, blake2s-256,
+    /// hmac-sha1, hmac-sha256, hmac-sha512. Omitted: crc32c where tags are written (New, Write), detected on the volume
+    /// where they are read (Test, Open: <see cref="DetectsAlgorithm"/>).
+    /// </summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     [ArgumentCompleter(typeof(AlgorithmCompleter))]
-    public string Algorithm { get; set; } = TagAlgorithm.DefaultName;
+    public string? Algorithm { get; set; }
 
     /// <summary>Key of a keyed algorithm (hmac-*): the file's raw bytes, at most 4096.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
@@ -34,6 +38,37 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
 
     /// <summary>The algorithm of this record in integritysetup's spelling (empty means the default).</summary>
     protected string AlgorithmName => string.IsNullOrWhiteSpace(Algorithm) ? TagAlgorithm.DefaultName : Algorithm.Trim();
+
+    /// <summary>
+    /// True where an omitted -Algorithm is found on the volume (Test, Open: the tags exist already) instead of defaulting
+    /// to crc32c (New, Write). A VolumeInfo or result piped in with its Algorithm counts as given.
+    /// </summary>
+    protected virtual bool DetectsAlgorithm => false;
+
+    /// <summary>This record detects its algorithm: none given (blank or null counts as none) and the cmdlet detects.</summary>
+    protected bool DetectingAlgorithm => DetectsAlgorithm && string.IsNullOrWhiteSpace(Algorithm);
+
+    /// <summary>
+    /// The algorithm found on the volume at <paramref name="location"/> (unkeyed ones; with -KeyFile the keyed ones), said
+    /// in a verbose line; KeyRequired ("keyed: a key is needed") or AlgorithmNotDetected when no single one matches.
+    /// </summary>
+    internal (AlgorithmDetection Detection, IntegrityAlgorithmSpec Spec) DetectIntegrity(VolumeLocation location)
+    {
+        var (_, key) = AlgorithmAndKey();
+        try
+        {
+            var detection = VolumeOperations.DetectAlgorithm(location, key, CancellationToken);
+            WriteVerbose($"{location.Path}: {detection.Summary}.");
+            var algorithm = detection.Require(location.Path);
+            WriteVerbose($"{location.Path}: using the detected algorithm {algorithm.IntegritysetupName} (give -Algorithm to choose one).");
+            return (detection, new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = key });
+        }
+        catch
+        {
+            key?.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>The -KeyFile of this record as a file-system path, or null.</summary>
     protected string? KeyFilePath => Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile));
@@ -47,7 +82,7 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
         // "keyed algorithm without key" is input-independent only when nothing is piped.
         try
         {
-            _checked = Check(AlgorithmName, KeyFilePath, requireKey: !MyInvocation.ExpectingInput);
+            _checked = Check(DetectingAlgorithm ? null : AlgorithmName, KeyFilePath, requireKey: !MyInvocation.ExpectingInput);
         }
         catch (Exception ex) when (ErrorMapping.TryMap(ex, Algorithm) is { } mapped)
         {
@@ -62,7 +97,7 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
     internal IntegrityAlgorithmSpec Integrity()
     {
         var (algorithm, key) = AlgorithmAndKey();
-        return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm), Key = key };
+        return new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse(algorithm ?? TagAlgorithm.DefaultName), Key = key };
     }
 
     /// <summary>
@@ -71,8 +106,10 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
     /// </summary>
     protected virtual bool ComputesTags => true;
 
-    private (string Algorithm, string? KeyFile, IntegrityKey? Key) Check(string algorithm, string? keyFile, bool requireKey)
+    private (string? Algorithm, string? KeyFile, IntegrityKey? Key) Check(string? algorithm, string? keyFile, bool requireKey)
     {
+        // Detected: the key only (with a key the keyed algorithms are the candidates).
+        if (algorithm is null) return (null, keyFile, keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile"));
         string name = ComputesTags ? TagAlgorithm.Parse(algorithm).IntegritysetupName : TagAlgorithm.IntegritysetupSpelling(TagAlgorithm.ToKernelName(algorithm));
         bool keyed = TagAlgorithm.IsKeyedName(name);
         var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
@@ -92,11 +129,12 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
     /// The algorithm name as given and a fresh copy of the key for this record, reusing what BeginProcessing checked
     /// (Open-IntegrityVolume passes the name to the kernel unparsed).
     /// </summary>
-    internal (string Algorithm, IntegrityKey? Key) AlgorithmAndKey()
+    internal (string? Algorithm, IntegrityKey? Key) AlgorithmAndKey()
     {
-        if (_checked is { } c && string.Equals(c.Algorithm, AlgorithmName, StringComparison.OrdinalIgnoreCase) && c.KeyFile == KeyFilePath)
+        string? name = DetectingAlgorithm ? null : AlgorithmName;
+        if (_checked is { } c && string.Equals(c.Algorithm, name, StringComparison.OrdinalIgnoreCase) && c.KeyFile == KeyFilePath)
             return (c.Algorithm, c.Key is null ? null : new IntegrityKey(c.Key.Span));
-        var fresh = Check(AlgorithmName, KeyFilePath, requireKey: false);
+        var fresh = Check(name, KeyFilePath, requireKey: false);
         return (fresh.Algorithm, fresh.Key);
     }
 

@@ -81,7 +81,7 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 return;
             request = built;
             string path = built.Volume.Path;
-            if (!TryInvoke(path, () => VolumeOperations.PlanFormat(built), out var plan))
+            if (!TryInvoke(path, () => VolumeOperations.PlanFormat(built, CancellationToken), out var plan))
                 return;
             if (!ShouldProcess(RequestBuilder.FormatTarget(built, plan.Volume), RequestBuilder.FormatAction, out bool whatIf))
             {

@@ -97,7 +97,7 @@ public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
             if (!TryInvoke(Name, () => IntegrityMappings.Open(built, sb, CancellationToken), out var info))
                 return;
             WriteVerbose(MappingRequests.Describe(info));
-            if (PassThru) WriteObject(info);
+            if (PassThru) WriteObject(info with { AlgorithmSource = DetectingAlgorithm ? AlgorithmSource.Detected : AlgorithmSource.Given });
         }
         finally
         {
@@ -108,11 +108,20 @@ public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     // The kernel computes the tags: any algorithm its crypto API knows may be named, and it says why it rejects one.
     protected override bool ComputesTags => false;
 
+    protected override bool DetectsAlgorithm => true;
+
+    private (string? Algorithm, IntegrityKey? Key) Detected(VolumeLocation location)
+    {
+        var (_, spec) = DetectIntegrity(location);
+        return (spec.Algorithm.IntegritysetupName, spec.Key);
+    }
+
     private IntegrityOpenRequest BuildRequest(string input)
     {
         MappingRequests.ValidateName(Name);
         var location = Location(ResolveSingleExisting(input));
-        var integrity = AlgorithmAndKey();
+        // No -Algorithm: found on the volume offline before the table is built (the kernel computes the tags).
+        var integrity = DetectingAlgorithm ? Detected(location) : AlgorithmAndKey();
         try
         {
             var journal = JournalAlgorithmAndKey();

@@ -77,12 +77,16 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
         }
     }
 
+    // The tags exist already: an omitted -Algorithm is detected on the volume.
+    protected override bool DetectsAlgorithm => true;
+
     private void Verify(string path)
     {
         VerifyRequest? request = null;
         try
         {
-            if (!TryInvoke(path, () => BuildRequest(path), out var built))
+            AlgorithmDetection? detection = null;
+            if (!TryInvoke(path, () => BuildRequest(path, out detection), out var built))
             {
                 WriteQuietFailure();
                 return;
@@ -101,7 +105,7 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
             if (result.MismatchedBlocks > 0)
                 WriteVerbose($"{result.Path}: mismatched sectors {Display.Ranges(result.MismatchedSectors, 10)}.");
             if (Quiet) WriteObject(result.Healthy);
-            else WriteObject(result.WithKeyFile(KeyFilePath));
+            else WriteObject(result.WithKeyFile(KeyFilePath).WithDetection(detection));
         }
         finally
         {
@@ -109,10 +113,13 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
         }
     }
 
-    private VerifyRequest BuildRequest(string path)
+    private VerifyRequest BuildRequest(string path, out AlgorithmDetection? detection)
     {
         var location = Location(path) with { WaitForLock = Wait };
-        var integrity = Integrity();
+        detection = null;
+        IntegrityAlgorithmSpec integrity;
+        if (DetectingAlgorithm) (detection, integrity) = DetectIntegrity(location);
+        else integrity = Integrity();
         try
         {
             var journal = JournalAlgorithmAndKey();

@@ -18,7 +18,7 @@ namespace IntegrityVolume.Commands;
 [Cmdlet(VerbsCommunications.Write, "IntegrityVolumeData", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Write-IntegrityVolumeData.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(WriteResult))]
-public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase
+public sealed class WriteIntegrityVolumeDataCommand : JournalKeyedVolumeCmdletBase
 {
     /// <summary>Plain file whose bytes become the volume content.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -73,12 +73,19 @@ public sealed class WriteIntegrityVolumeDataCommand : KeyedVolumeCmdletBase
         }
     }
 
-    private WriteRequest BuildRequest(string input) => new()
+    private WriteRequest BuildRequest(string input)
     {
-        Volume = Location(ResolveSingleExisting(input)) with { WaitForLock = Wait },
-        InputPath = Paths.ResolveLiteral(InputPath, nameof(InputPath)),
-        OffsetSectors = OffsetSector,
-        Integrity = Integrity(),
-        Force = Force,
-    };
+        // journal_mac: a volume formatted with one is written through its journal only when the MAC and key are given.
+        var (journalMac, journalKey) = JournalAlgorithmAndKey();
+        return new()
+        {
+            Volume = Location(ResolveSingleExisting(input)) with { WaitForLock = Wait },
+            InputPath = Paths.ResolveLiteral(InputPath, nameof(InputPath)),
+            OffsetSectors = OffsetSector,
+            Integrity = Integrity(),
+            JournalIntegrity = journalMac,
+            JournalIntegrityKey = journalKey,
+            Force = Force,
+        };
+    }
 }

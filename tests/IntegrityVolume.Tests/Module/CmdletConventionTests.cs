@@ -109,7 +109,7 @@ public class CmdletConventionTests
     [InlineData("public string[] LiteralPath {", "VolumeCmdletBase.cs")]
     [InlineData("public string? DataDevice {", "VolumeCmdletBase.cs")]
     [InlineData("public ulong ReservedSectors {", "VolumeCmdletBase.cs")]
-    [InlineData("public string Algorithm {", "KeyedVolumeCmdletBase.cs")]
+    [InlineData("public string? Algorithm {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrity {", "JournalKeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrityKeyFile {", "JournalKeyedVolumeCmdletBase.cs")]
