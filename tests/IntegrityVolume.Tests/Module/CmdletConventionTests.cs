@@ -97,7 +97,6 @@ public class CmdletConventionTests
         {
             "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
-            "Write-IntegrityVolumeData" => "KeyedVolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",
         };
