@@ -30,6 +30,7 @@
         'Get-IntegrityVolume'
         'New-IntegrityVolume'
         'Open-IntegrityVolume'
+        'Repair-IntegrityVolume'
         'Resize-IntegrityVolume'
         'Test-IntegrityVolume'
         'Write-IntegrityVolumeData'
@@ -52,6 +53,7 @@
 - Get-IntegrityVolume: superblock, layout and journal state of closed volumes.
 - Test-IntegrityVolume: offline tag verification with mismatched sector ranges, -Quiet, -ThrottleLimit.
 - Write-IntegrityVolumeData: fill a closed volume from a file, computing tags.
+- Repair-IntegrityVolume: rewrite mismatched blocks from a copy (verified), re-tag given sectors, or zero the lost ones; pipes from Test-IntegrityVolume.
 - Open-/Close-IntegrityVolume: activate and deactivate volumes through device-mapper (integritysetup open/close), loop devices for image files.
 - Get-IntegrityVolume without -Path: the active dm-integrity mappings (integritysetup status).
 - Test-IntegrityVolume -Name: online verification of an active volume through the kernel (O_DIRECT reads).

@@ -149,6 +149,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<JournalState>), typeof(CamelCaseEnumConverter<BlockClass>), typeof(CamelCaseEnumConverter<VerifyVerdict>), typeof(CamelCaseEnumConverter<ErrorKind>),
         typeof(CamelCaseEnumConverter<IntegrityTabSeverity>),
         typeof(CamelCaseEnumConverter<IntegrityMode>),
+        typeof(CamelCaseEnumConverter<RepairOutcome>),
         typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
@@ -156,6 +157,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(FormatResult))]
 [JsonSerializable(typeof(WriteResult))]
 [JsonSerializable(typeof(ResizeResult))]
+[JsonSerializable(typeof(RepairResult))]
 [JsonSerializable(typeof(CliError))]
 [JsonSerializable(typeof(IntegrityMappingInfo))]
 [JsonSerializable(typeof(IntegrityMappingInfo[]))]

@@ -41,6 +41,7 @@ public static class Program
         root.Subcommands.Add(DumpCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(WriteCommand.Create());
+        root.Subcommands.Add(RepairCommand.Create());
         root.Subcommands.Add(ResizeCommand.Create());
         root.Subcommands.Add(TabCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

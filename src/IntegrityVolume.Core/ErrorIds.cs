@@ -121,4 +121,10 @@ public static class ErrorIds
     public const string IntegrityTabReadFailed = "IntegrityTabReadFailed";
     /// <summary>The file could not be written (temporary file, rename).</summary>
     public const string IntegrityTabWriteFailed = "IntegrityTabWriteFailed";
+
+    // Repair (Operations/Repairer.cs).
+    /// <summary>The copy holds fewer sectors than the volume's logical content needs at the given offset.</summary>
+    public const string RepairSourceTooSmall = "RepairSourceTooSmall";
+    /// <summary>The copy cannot carry the same logical data: another block size, the volume itself, an unaligned offset.</summary>
+    public const string RepairSourceMismatch = "RepairSourceMismatch";
 }

@@ -16,8 +16,12 @@ public sealed class InterruptedWrite
     public bool Journaled { get; init; }
 
     /// <summary>What the user should do, in one sentence.</summary>
-    public string Advice =>
-        $"A write of sectors {StartSector}-{EndSector - 1} ({InputBytes} bytes, {Algorithm}, started {StartedUtc:u}) was interrupted: " +
+    public string Advice => InputBytes == 0
+        ? $"A repair (ivol repair / Repair-IntegrityVolume) of blocks in sectors {StartSector}-{EndSector - 1} ({Algorithm}, started {StartedUtc:u}) was interrupted: " +
+          (Journaled ? "each block holds its old or its repaired data with a valid tag (the journal replays on the next open or write). "
+                     : "blocks in that range hold old data, repaired data or a torn mix. ") +
+          "Run the repair again to finish it."
+        : $"A write of sectors {StartSector}-{EndSector - 1} ({InputBytes} bytes, {Algorithm}, started {StartedUtc:u}) was interrupted: " +
         (Journaled
             ? "it went through the journal, so each block in that range holds its old or its new data with a valid tag (the journal replays on the next open or write). "
             : "blocks in that range hold old data, new data or a torn mix (torn blocks fail their tag check). ") +

@@ -9,4 +9,22 @@ public sealed record SectorRange(ulong Start, ulong Sectors)
     /// <summary>Last sector of the range (inclusive), the number every rendering shows ("8-15": Start 8, Last 15).</summary>
     public ulong Last => Start + Sectors - 1;
     public override string ToString() => Sectors == 1 ? $"{Start}" : $"{Start}-{Start + Sectors - 1}";
+
+    /// <summary>"8", "8-15" (first-last, inclusive, as rendered): what -Sector / --sectors take.</summary>
+    public static SectorRange Parse(string text)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var none = System.Globalization.NumberStyles.None;
+        var t = (text ?? "").Trim();
+        int dash = t.IndexOf('-');
+        ulong first, last = 0;
+        bool ok = dash < 0
+            ? ulong.TryParse(t, none, inv, out first)
+            : ulong.TryParse(t.AsSpan(0, dash), none, inv, out first) & ulong.TryParse(t.AsSpan(dash + 1), none, inv, out last);
+        if (dash < 0) last = first;
+        if (!ok || last < first || last == ulong.MaxValue)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"'{text}' is not a sector range: give FIRST or FIRST-LAST (512-byte sectors, inclusive), e.g. 8-15.");
+        return new SectorRange(first, last - first + 1);
+    }
 }

@@ -283,4 +283,8 @@ public static class VolumeOperations
     /// <summary>Resize an active mapping through the kernel (integritysetup resize; a grown tail is wiped or recalculated).</summary>
     public static ResizeResult ResizeActive(OnlineResizeRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         ResizeOnline.Resize(request, progress, ct);
+
+    /// <summary>Repair a closed volume's mismatched blocks: from a copy, by re-tagging given ranges, or by zeroing the lost ones.</summary>
+    public static RepairResult Repair(RepairRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Repairer.Repair(request, progress, ct);
 }

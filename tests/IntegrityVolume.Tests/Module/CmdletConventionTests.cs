@@ -97,6 +97,7 @@ public class CmdletConventionTests
         {
             "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
+            "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",
         };
         Assert.Equal($"IntegrityVolume.Commands.{expectedBase}", c.BaseTypeFullName);

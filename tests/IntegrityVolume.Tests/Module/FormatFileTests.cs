@@ -15,6 +15,7 @@ public class FormatFileTests
     private static readonly Type[] OutputTypes =
     {
         typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult), typeof(ResizeResult),
+        typeof(RepairResult),
         typeof(IntegrityVolume.Core.Kernel.IntegrityMappingInfo), typeof(IntegrityVolume.Core.Kernel.IntegrityCloseResult),
         typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult),
     };

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>ivol repair: rewrite a closed volume's mismatched blocks from a copy, re-tag given ranges, or zero the lost ones.
+/// Exit 0 when every mismatched block was repaired (or nothing needed it), 1 when blocks still fail their tags.</summary>
+internal static class RepairCommand
+{
+    public static Command Create()
+    {
+        var volume = new CommonOptions.VolumeOptions();
+        var algorithm = CommonOptions.AlgorithmOptions.Integrity();
+        var from = new Option<string?>("--from") { Description = "Copy of the same logical data: a second integrity volume (its own tags verify its blocks), a plain image or device, a backup." };
+        var fromOffset = new Option<ulong>("--from-offset") { Description = "Volume sector S is sector S + this of the copy (e.g. md's data offset on a RAID1 member)." };
+        var fromDataDevice = new Option<string?>("--from-data-device") { Description = "Separate data device of an integrity copy." };
+        var fromReserved = new Option<ulong>("--from-reserved-sectors") { Description = "Sectors before the copy's superblock." };
+        var fromPlain = new Option<bool>("--from-plain") { Description = "Read the copy as plain bytes even if it carries an integrity superblock." };
+        var trustCopy = new Option<bool>("--trust-copy") { Description = "Write a plain copy's block even when nothing can verify it (the volume's stored tag is damaged too)." };
+        var zeroLost = new Option<bool>("--zero-lost") { Description = "Blocks no copy heals get zeros with a valid tag (reads stop failing); they are listed as lost." };
+        var retag = new Option<bool>("--retag") { Description = "Accept the current data of --sectors: recompute their tags." };
+        var sectors = new Option<string[]>("--sectors") { Description = "Sectors to repair, FIRST or FIRST-LAST (comma or space separated), e.g. from 'ivol verify'; default: verify the whole volume first.", AllowMultipleArgumentsPerToken = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List what would be written; write nothing." };
+        var force = new Option<bool>("--force") { Description = "Repair although the algorithm or key is not proven, or an earlier write's range was interrupted (warns)." };
+        var threads = new Option<int>("--threads") { Description = "Worker threads of the verify pass (default: one per core)." };
+        var json = CommonOptions.Json();
+        var progressJson = CommonOptions.ProgressJson();
+        var cmd = new Command("repair", "Repair a closed volume's mismatched blocks: from a copy (--from), by re-tagging (--retag), or by zeroing the lost ones (--zero-lost).")
+        {
+            from, fromOffset, fromDataDevice, fromReserved, fromPlain, trustCopy, zeroLost, retag, sectors, dryRun, force, threads, json, progressJson,
+        };
+        volume.AddTo(cmd);
+        algorithm.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
+            {
+                var tagAlgorithm = algorithm.Parse(p)!;
+                using var key = algorithm.ReadKey(p);
+                var ranges = p.GetValue(sectors) is { Length: > 0 } given
+                    ? given.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(SectorRange.Parse).ToArray()
+                    : null;
+                var r = VolumeOperations.Repair(new RepairRequest
+                {
+                    Volume = volume.Read(p),
+                    Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
+                    Source = p.GetValue(from) is { } source ? new RepairSource
+                    {
+                        Path = source, OffsetSectors = p.GetValue(fromOffset), DataDevicePath = p.GetValue(fromDataDevice),
+                        ReservedSectors = p.GetValue(fromReserved), Plain = p.GetValue(fromPlain),
+                    } : null,
+                    TrustCopy = p.GetValue(trustCopy), ZeroLost = p.GetValue(zeroLost), Retag = p.GetValue(retag),
+                    Sectors = ranges, DryRun = p.GetValue(dryRun), Force = p.GetValue(force), Threads = p.GetValue(threads),
+                }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+                foreach (var w in r.Warnings) Console.Error.WriteLine($"ivol: WARNING: {w}");
+                if (p.GetValue(json)) CliOutput.WriteJson(r);
+                else Print(r);
+                return r.WhatIf || r.Complete ? ExitCodes.Success : ExitCodes.CorruptionFound;
+            }));
+        return cmd;
+    }
+
+    private static void Print(RepairResult r)
+    {
+        foreach (var range in r.Ranges)
+            Console.WriteLine($"{(range.Sectors == 1 ? $"{range.StartSector}" : $"{range.StartSector}-{range.LastSector}"),-24} {range.Outcome,-17} {range.Detail}");
+        string verb = r.WhatIf ? "Would write" : "Wrote";
+        Console.WriteLine($"{r.Path}: {r.MismatchedBlocks} mismatched of {r.BlocksExamined} blocks examined; {verb} {r.BlocksToWrite} " +
+            $"(healed {r.HealedBlocks}, healed unverified {r.HealedUnverifiedBlocks}, re-tagged {r.RetaggedBlocks}, zeroed {r.ZeroedBlocks}); " +
+            $"unrepaired {r.UnrepairedBlocks}. {r.Duration.TotalSeconds:0.00} s (verify {r.VerifyDuration.TotalSeconds:0.00} s).");
+        if (r.LostSectors.Length > 0) Console.WriteLine($"Lost (zeroed) sectors: {string.Join(",", r.LostSectors.Select(s => s.ToString()))}");
+        if (r.UnrepairedSectors.Length > 0) Console.WriteLine($"Unrepaired sectors: {string.Join(",", r.UnrepairedSectors.Select(s => s.ToString()))}");
+    }
+}

@@ -1,0 +1,416 @@
+using System.Diagnostics;
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Format;
+using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Core.Journal;
+using IntegrityVolume.Core.Verification;
+
+namespace IntegrityVolume.Core.Operations;
+
+/// <summary>
+/// Offline repair of a closed volume. Finds the mismatched blocks (one verify pass, or only the given ranges), decides
+/// each block's outcome (healed from a verified copy, no good copy, copy unverifiable, re-tagged, zeroed), asks for
+/// confirmation with the plan, then rewrites only those blocks on the safe write path of DataWriter: the device-in-use
+/// guard, the exclusive lock, the algorithm proven on the volume (AlgorithmProof), a pending journal applied as the
+/// kernel's replay would, an intent record (WriteIntent), and the kernel's redo journal (JournaledWrite) so that a kill
+/// leaves every block old or repaired with a valid tag; a re-run finds what is left and finishes.
+/// </summary>
+internal static class Repairer
+{
+    private const byte DiscardFiller = 0xF6;   // DISCARD_FILLER
+    private const int InPlaceBatchBlocks = 256;
+
+    private enum CopyCheck { Verified, Failed, Discarded, NoTags }
+
+    private readonly record struct Planned(ulong Sector, RepairOutcome Outcome, string Detail);
+
+    public static RepairResult Repair(RepairRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        r.Validate();
+        var algorithm = r.Integrity.Algorithm;
+        // Online repair would have to go through /dev/mapper (the kernel computes the tags); not done: refuse an active volume.
+        r.Volume.ThrowIfInUse("repair works on closed volumes only: close it first (Close-IntegrityVolume / ivol close), then repair");
+        using var v = VolumeOperations.OpenVolume(r.Volume, write: !r.DryRun, ct);
+        var sb = v.Superblock;
+        var g = v.Geometry;
+        var warnings = new List<string>();
+        using var tags = TagComputer.ForVolume(sb, algorithm, r.Integrity.Key);
+        var journal = JournalInspector.Inspect(v.Meta, sb, g, tags, v.Data, ct);
+        if (journal.State is JournalState.DirtyBitmap)
+            throw new IntegrityVolumeException(ErrorIds.VolumeDirty, ErrorKind.InvalidData,
+                $"{r.Volume.Path}: the volume was not closed cleanly (dirty bitmap); open and close it first.", r.Volume.Path);
+        if (journal.State is JournalState.Unreadable)
+            throw new IntegrityVolumeException(ErrorIds.JournalUnreadable, ErrorKind.InvalidData, $"{r.Volume.Path}: {journal.Detail}", r.Volume.Path);
+        string? inPlaceReason = JournaledWrite.WhyNot(sb, g, journal, haveMacKey: false);
+        bool pending = journal.State is JournalState.Pending;
+        if (pending && (inPlaceReason is not null || journal.FailedEntries.Any()))
+            throw new IntegrityVolumeException(ErrorIds.JournalPending, ErrorKind.InvalidData,
+                $"{r.Volume.Path}: the journal holds {journal.PendingEntries.Count} entries the kernel has not replayed, and they cannot be applied here " +
+                $"({inPlaceReason ?? $"{journal.FailedEntries.Count()} fail their tag check with {algorithm.IntegritysetupName}"}). Open and close the volume first.", r.Volume.Path);
+
+        // An interrupted repair (its record has no input bytes) or a repair of the whole volume supersedes the record.
+        var interrupted = WriteIntent.Read(v.Meta, r.Volume.ReservedSectors);
+        if (interrupted is not null)
+        {
+            if (interrupted.InputBytes == 0 || r.Sectors is null)
+                warnings.Add($"An earlier write or repair was interrupted (sectors {interrupted.StartSector}-{interrupted.EndSector - 1}); this repair finishes it: " +
+                    "every block it left old or torn that fails its tag is repaired here like any other.");
+            else if (!r.Force)
+                throw new IntegrityVolumeException(ErrorIds.WriteInterrupted, ErrorKind.InvalidData, $"{r.Volume.Path}: {interrupted.Advice} " +
+                    "Finish that write first, or repair the whole volume (no sector ranges), or --force / -Force.", r.Volume.Path);
+            else
+                warnings.Add($"--force: repairing although an earlier write was interrupted; its record is dropped. {interrupted.Advice}");
+        }
+
+        // The algorithm and key proven on the volume before anything is decided (a wrong one makes every block "mismatched").
+        ulong firstGiven = r.Sectors is { Length: > 0 } s0 ? s0.Min(x => x.Start) : 0;
+        var (outcome, mismatch) = pending && journal.PendingEntries.Count > 0
+            ? (AlgorithmProof.Outcome.Proven, null)
+            : AlgorithmProof.Check(v, r.Volume.Path, algorithm, r.Integrity.Key, Math.Min(firstGiven, g.ProvidedDataSectors - 1) & ~((ulong)g.SectorsPerBlock - 1),
+                interrupted is { Journaled: true } ? null : interrupted);
+        if (mismatch is not null)
+        {
+            if (!r.Force) throw mismatch;
+            warnings.Add($"--force: repairing although the algorithm or key does not match the volume: {mismatch.Message} [{mismatch.ErrorId}]");
+        }
+        else if (outcome is AlgorithmProof.Outcome.NoEvidence)
+            warnings.Add($"No block of {r.Volume.Path} could prove the algorithm and key; the tags are written with {algorithm.IntegritysetupName} as given.");
+
+        using var copy = r.Source is null ? null : Copy.Open(r, v, algorithm, warnings, ct);
+
+        // 1. The mismatched blocks: the given ranges (checked block by block), else one verify pass.
+        TimeSpan verifyDuration = TimeSpan.Zero;
+        ulong examined;
+        var plan = new List<Planned>();
+        var mismatched = new List<ulong>();
+        var block = new byte[g.BlockSize];
+        var stored = new byte[g.TagSize];
+        if (r.Sectors is null)
+        {
+            var verifier = new TagVerifier(v.Meta, v.Data, sb, g, algorithm, r.Integrity.Key, journal, null);
+            var run = verifier.Run(r.Threads, int.MaxValue, progress, ct);
+            verifyDuration = run.Duration;
+            examined = g.Blocks;
+            foreach (var range in run.Ranges)
+                for (ulong s = range.Start; s < range.End; s += (ulong)g.SectorsPerBlock) mismatched.Add(s);
+        }
+        else
+        {
+            var blocks = GivenBlocks(r, g);
+            examined = (ulong)blocks.Count;
+            bool recalculating = sb.HasFlag(SuperblockFlags.Recalculating);
+            foreach (ulong s in blocks)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (journal.ReplayImage.ContainsKey(s)) continue;                  // the journal's replay rewrites it
+                if (recalculating && s >= sb.RecalcSector) continue;                // not protected yet
+                ReadBlock(v, s, block, stored);
+                if (stored.AsSpan().IndexOfAnyExcept(DiscardFiller) < 0 || tags.Matches(s, block, stored))
+                    plan.Add(new Planned(s, RepairOutcome.AlreadyValid, "its tag already matches its data"));
+                else mismatched.Add(s);
+            }
+        }
+
+        // 2. Each mismatched block's outcome.
+        var copyBlock = new byte[g.BlockSize];
+        foreach (ulong s in mismatched)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (r.Retag) { plan.Add(new Planned(s, RepairOutcome.Retagged, "its current data was accepted and its tag recomputed")); continue; }
+            Planned p;
+            if (copy is null) p = new Planned(s, RepairOutcome.NoGoodCopy, "no copy was given");
+            else
+            {
+                ReadBlock(v, s, block, stored);
+                p = copy.Read(s, copyBlock) switch
+                {
+                    CopyCheck.Verified => new Planned(s, RepairOutcome.Healed, "rewritten from the copy, verified by the copy's own tag"),
+                    CopyCheck.Failed => new Planned(s, RepairOutcome.NoGoodCopy, "the copy's block fails its own tag too"),
+                    CopyCheck.Discarded => new Planned(s, RepairOutcome.NoGoodCopy, "the copy's block is discarded (no data)"),
+                    _ when tags.Matches(s, copyBlock, stored) => new Planned(s, RepairOutcome.Healed, "rewritten from the copy, verified by the volume's stored tag"),
+                    _ when r.TrustCopy => new Planned(s, RepairOutcome.HealedUnverified, "rewritten from the copy, unverified (--trust-copy / -TrustCopy)"),
+                    _ when copyBlock.AsSpan().SequenceEqual(block) => new Planned(s, RepairOutcome.CopyUnverifiable,
+                        "the copy equals the current data and the stored tag is damaged: nothing verifies it (re-tag or --trust-copy accepts it)"),
+                    _ => new Planned(s, RepairOutcome.CopyUnverifiable,
+                        "the copy differs from the current data and the stored tag verifies neither (--trust-copy / -TrustCopy writes the copy)"),
+                };
+            }
+            if (r.ZeroLost && p.Outcome is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable)
+                p = new Planned(s, RepairOutcome.Zeroed, $"lost, zeros written with a valid tag ({p.Detail})");
+            plan.Add(p);
+        }
+        plan.Sort((a, b) => a.Sector.CompareTo(b.Sector));
+        var writes = plan.Where(p => p.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).ToList();
+
+        RepairResult Result(bool whatIf) => BuildResult(r, g, algorithm, copy, plan, (ulong)mismatched.Count, (ulong)writes.Count, examined, whatIf,
+            verifyDuration, sw.Elapsed, warnings);
+        if (r.DryRun || (r.Confirm is not null && !r.Confirm(Result(whatIf: true)))) return Result(whatIf: true);
+        if (writes.Count == 0 && !pending && interrupted is null) return Result(whatIf: false);
+
+        // 3. Writes: pending journal applied first (replay_journal), then the intent record, then the journaled blocks.
+        if (pending)
+        {
+            JournaledWrite.ApplyPending(v.Meta, v.Data, g, journal);
+            warnings.Add($"Applied {journal.PendingEntries.Count} committed journal entries (tags checked) as the kernel's replay would, before repairing.");
+        }
+        if (inPlaceReason is not null && writes.Count > 0)
+            warnings.Add($"Written in place, not through the journal: {inPlaceReason}. A repair killed half-way can leave torn blocks among those it rewrites; run it again.");
+        if (writes.Count > 0)
+            WriteIntent.Begin(v.Meta, r.Volume.ReservedSectors, writes[0].Sector, writes[^1].Sector + (ulong)g.SectorsPerBlock, 0,
+                algorithm.KernelName, journaled: inPlaceReason is null);
+        var ring = inPlaceReason is null ? JournaledWrite.Open(v.Meta, g, sb, null, ct) : null;
+        int batch = ring?.BlocksPerBatch ?? InPlaceBatchBlocks;
+        var data = new byte[batch * g.BlockSize];
+        var tagBuf = new byte[batch * g.TagSize];
+        var last = Stopwatch.StartNew();
+        for (int i = 0; i < writes.Count;)
+        {
+            ct.ThrowIfCancellationRequested();
+            // A run of consecutive blocks, at most one batch.
+            int n = 1;
+            while (i + n < writes.Count && n < batch && writes[i + n].Sector == writes[i].Sector + ((ulong)n << g.Log2SectorsPerBlock)) n++;
+            for (int k = 0; k < n; k++)
+            {
+                var w = writes[i + k];
+                var span = data.AsSpan(k * g.BlockSize, g.BlockSize);
+                switch (w.Outcome)
+                {
+                    case RepairOutcome.Zeroed: span.Clear(); break;
+                    case RepairOutcome.Retagged: v.Data.Read(checked((long)g.DataSector(w.Sector) * 512), span); break;
+                    default:
+                        // The block as classified: a copy that changed meanwhile is refused rather than written unverified.
+                        var check = copy!.Read(w.Sector, span);
+                        if (w.Outcome is RepairOutcome.Healed && check is not CopyCheck.Verified && !(check is CopyCheck.NoTags && tags.Matches(w.Sector, span, ReadTag(v, w.Sector))))
+                            throw new IntegrityVolumeException(ErrorIds.DeviceReadFailed, ErrorKind.DeviceError,
+                                $"{copy.Path}: the copy's block at sector {w.Sector} changed during the repair; nothing more was written. Run the repair again.", copy.Path);
+                        break;
+                }
+            }
+            var blocks = data.AsSpan(0, n * g.BlockSize);
+            tags.ComputeConsecutive(writes[i].Sector, g.SectorsPerBlock, blocks, g.BlockSize, tagBuf);
+            // Journal first (synced), then in place, synced: JournaledWrite's order.
+            ring?.Commit(writes[i].Sector, blocks, tagBuf, n, ct);
+            WriteInPlace(v, writes[i].Sector, blocks, tagBuf.AsSpan(0, n * g.TagSize), n);
+            if (ring is not null) Flush(v);
+            i += n;
+            if (last.ElapsedMilliseconds >= 250)
+            {
+                progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, i, writes.Count, sw.Elapsed));
+                last.Restart();
+            }
+        }
+        Flush(v);
+        ring?.Finish(ct);
+        if (writes.Count > 0 || interrupted is not null) WriteIntent.End(v.Meta, r.Volume.ReservedSectors);
+        progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, writes.Count, writes.Count, sw.Elapsed));
+        return Result(whatIf: false);
+    }
+
+    private static void Flush(VolumeOperations.OpenedVolume v)
+    {
+        v.Data.Flush();
+        if (!ReferenceEquals(v.Data, v.Meta)) v.Meta.Flush();
+    }
+
+    private static void ReadBlock(VolumeOperations.OpenedVolume v, ulong sector, Span<byte> block, Span<byte> tag)
+    {
+        v.Data.Read(checked((long)v.Geometry.DataSector(sector) * 512), block);
+        v.Meta.Read(checked((long)v.Geometry.TagOffset(sector)), tag);
+    }
+
+    private static byte[] ReadTag(VolumeOperations.OpenedVolume v, ulong sector)
+    {
+        var tag = new byte[v.Geometry.TagSize];
+        v.Meta.Read(checked((long)v.Geometry.TagOffset(sector)), tag);
+        return tag;
+    }
+
+    /// <summary>The blocks of the given ranges (a range inside a block names the whole block), sorted, each once; bounds
+    /// checked without overflow.</summary>
+    private static List<ulong> GivenBlocks(RepairRequest r, Geometry g)
+    {
+        var set = new SortedSet<ulong>();
+        ulong spb = (ulong)g.SectorsPerBlock;
+        foreach (var range in r.Sectors!)
+        {
+            if (range.Sectors == 0) continue;
+            if (range.Start >= g.ProvidedDataSectors || range.Sectors > g.ProvidedDataSectors - range.Start)
+                throw new IntegrityVolumeException(ErrorIds.OffsetOutOfRange, ErrorKind.InvalidArgument,
+                    $"{r.Volume.Path}: sectors {range} are past the end of the volume ({g.ProvidedDataSectors} sectors).", r.Volume.Path);
+            for (ulong s = range.Start & ~(spb - 1); s < range.End; s += spb) set.Add(s);
+        }
+        return set.ToList();
+    }
+
+    /// <summary>Blocks and tags at their final place, a slice per interleave area (DataWriter's rule).</summary>
+    private static void WriteInPlace(VolumeOperations.OpenedVolume v, ulong sector, ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> tags, int count)
+    {
+        var g = v.Geometry;
+        for (int done = 0; done < count;)
+        {
+            ulong areaLeft = g.SeparateMetadata ? g.ProvidedDataSectors - sector : g.InterleaveSectors - (sector & (g.InterleaveSectors - 1));
+            int k = (int)Math.Min((ulong)(count - done), areaLeft >> g.Log2SectorsPerBlock);
+            v.Data.Write(checked((long)g.DataSector(sector) * 512), blocks.Slice(done * g.BlockSize, k * g.BlockSize));
+            v.Meta.Write(checked((long)g.TagOffset(sector)), tags.Slice(done * g.TagSize, k * g.TagSize));
+            sector += (ulong)k << g.Log2SectorsPerBlock;
+            done += k;
+        }
+    }
+
+    private static RepairResult BuildResult(RepairRequest r, Geometry g, TagAlgorithm algorithm, Copy? copy, List<Planned> plan,
+        ulong mismatched, ulong toWrite, ulong examined, bool whatIf, TimeSpan verifyDuration, TimeSpan elapsed, List<string> warnings)
+    {
+        var ranges = new List<RepairRange>();
+        ulong spb = (ulong)g.SectorsPerBlock;
+        for (int i = 0; i < plan.Count;)
+        {
+            int j = i + 1;
+            while (j < plan.Count && plan[j].Outcome == plan[i].Outcome && plan[j].Detail == plan[i].Detail
+                   && plan[j].Sector == plan[j - 1].Sector + spb) j++;
+            ranges.Add(new RepairRange
+            {
+                StartSector = plan[i].Sector, Sectors = (ulong)(j - i) * spb, Blocks = (ulong)(j - i),
+                Outcome = plan[i].Outcome, Detail = plan[i].Detail,
+            });
+            i = j;
+        }
+        ulong Count(RepairOutcome o) => (ulong)plan.Count(p => p.Outcome == o);
+        SectorRange[] Sectors(Func<RepairOutcome, bool> which) =>
+            TagVerifier.ToRanges(plan.Where(p => which(p.Outcome)).Select(p => p.Sector).ToList(), spb, int.MaxValue);
+        return new RepairResult
+        {
+            Path = r.Volume.Path, Mode = r.Retag ? "retag" : r.Source is not null ? "copy" : "zero-lost",
+            SourcePath = r.Source?.Path, SourceOffsetSectors = r.Source?.OffsetSectors ?? 0, SourceHasTags = copy?.HasTags ?? false,
+            Algorithm = algorithm.IntegritysetupName, SectorSize = g.BlockSize, WhatIf = whatIf,
+            BlocksExamined = examined, MismatchedBlocks = mismatched,
+            HealedBlocks = Count(RepairOutcome.Healed), HealedUnverifiedBlocks = Count(RepairOutcome.HealedUnverified),
+            RetaggedBlocks = Count(RepairOutcome.Retagged), ZeroedBlocks = Count(RepairOutcome.Zeroed),
+            UnrepairedBlocks = Count(RepairOutcome.NoGoodCopy) + Count(RepairOutcome.CopyUnverifiable),
+            BlocksToWrite = toWrite, Ranges = ranges.ToArray(),
+            LostSectors = Sectors(o => o is RepairOutcome.Zeroed),
+            UnrepairedSectors = Sectors(o => o is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable),
+            VerifyDuration = verifyDuration, Duration = elapsed, Warnings = warnings.ToArray(),
+        };
+    }
+
+    /// <summary>The copy: an integrity volume (read through its layout and journal, each block checked by its own tag)
+    /// or plain bytes (no tags: its blocks are checked against the volume's stored tags).</summary>
+    private sealed class Copy : IDisposable
+    {
+        private BlockDevice? _plain;
+        private VolumeOperations.OpenedVolume? _volume;
+        private JournalReport? _journal;
+        private TagComputer? _tags;
+        private ulong _offset;
+        private byte[] _tag = [];
+
+        public required string Path { get; init; }
+        public bool HasTags => _volume is not null;
+
+        public static Copy Open(RepairRequest r, VolumeOperations.OpenedVolume target, TagAlgorithm algorithm, List<string> warnings, CancellationToken ct)
+        {
+            var src = r.Source!;
+            var g = target.Geometry;
+            if (SameFile(src.Path, r.Volume.Path) || (r.Volume.DataDevicePath is { } dd && SameFile(src.Path, dd)))
+                throw new IntegrityVolumeException(ErrorIds.RepairSourceMismatch, ErrorKind.InvalidArgument,
+                    $"{src.Path}: the copy is the volume itself; give another copy of the same data.", src.Path);
+            var c = new Copy { Path = src.Path, _offset = src.OffsetSectors };
+            try
+            {
+                var raw = BlockDevice.Open(src.Path, write: false, ct: ct);
+                bool integrity = false;
+                if (!src.Plain && (ulong)raw.Sectors > src.ReservedSectors && raw.Length - (long)src.ReservedSectors * 512 >= Superblock.AreaSize)
+                {
+                    var area = new byte[Superblock.AreaSize];
+                    raw.Read((long)src.ReservedSectors * 512, area);
+                    integrity = Superblock.HasMagic(area);
+                }
+                ulong sectors;
+                if (integrity)
+                {
+                    raw.Dispose();
+                    c._volume = VolumeOperations.OpenVolume(new VolumeLocation
+                    {
+                        Path = src.Path, DataDevicePath = src.DataDevicePath, ReservedSectors = src.ReservedSectors, WaitForLock = r.Volume.WaitForLock,
+                    }, write: false, ct);
+                    var cg = c._volume.Geometry;
+                    if (cg.BlockSize != g.BlockSize)
+                        throw new IntegrityVolumeException(ErrorIds.RepairSourceMismatch, ErrorKind.InvalidArgument,
+                            $"{src.Path}: the copy's block size is {cg.BlockSize} bytes, the volume's {g.BlockSize}: its tags cannot verify the volume's blocks (give it as plain data to read its bytes).", src.Path);
+                    if (src.OffsetSectors % (ulong)g.SectorsPerBlock != 0)
+                        throw new IntegrityVolumeException(ErrorIds.RepairSourceMismatch, ErrorKind.InvalidArgument,
+                            $"{src.Path}: offset {src.OffsetSectors} is not aligned to the copy's {cg.BlockSize}-byte blocks.", src.Path);
+                    c._tags = TagComputer.ForVolume(c._volume.Superblock, algorithm, r.Integrity.Key);
+                    c._journal = JournalInspector.Inspect(c._volume.Meta, c._volume.Superblock, cg, c._tags, c._volume.Data, ct);
+                    c._tag = new byte[cg.TagSize];
+                    var (_, mismatch) = AlgorithmProof.Check(c._volume, src.Path, algorithm, r.Integrity.Key, src.OffsetSectors,
+                        WriteIntent.Read(c._volume.Meta, src.ReservedSectors) is { Journaled: false } w ? w : null);
+                    if (mismatch is not null)
+                    {
+                        if (!r.Force) throw mismatch;
+                        warnings.Add($"--force: the copy's tags do not match the algorithm or key ({mismatch.ErrorId}): its blocks will not verify.");
+                    }
+                    sectors = cg.ProvidedDataSectors;
+                }
+                else
+                {
+                    if (src.DataDevicePath is not null)
+                        throw new IntegrityVolumeException(ErrorIds.DataDeviceMismatch, ErrorKind.InvalidArgument,
+                            $"{src.Path}: a data device was given for the copy, but it carries no integrity superblock.", src.Path);
+                    c._plain = raw;
+                    sectors = (ulong)raw.Sectors;
+                    warnings.Add($"{src.Path} carries no integrity superblock: read as plain data; its blocks are verified by the volume's stored tags where those are intact.");
+                }
+                if (src.OffsetSectors > sectors)
+                    throw new IntegrityVolumeException(ErrorIds.OffsetOutOfRange, ErrorKind.InvalidArgument,
+                        $"{src.Path}: offset {src.OffsetSectors} is past the end of the copy ({sectors} sectors).", src.Path);
+                if (sectors - src.OffsetSectors < g.ProvidedDataSectors)
+                    throw new IntegrityVolumeException(ErrorIds.RepairSourceTooSmall, ErrorKind.InvalidArgument,
+                        $"{src.Path}: the copy holds {sectors - src.OffsetSectors} sectors from offset {src.OffsetSectors}; the volume's data is {g.ProvidedDataSectors} sectors.", src.Path);
+                return c;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
+        }
+
+        private static bool SameFile(string a, string b) =>
+            string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), StringComparison.Ordinal);
+
+        /// <summary>The copy's block for the volume's logical <paramref name="sector"/>, and what its own tag says.</summary>
+        public CopyCheck Read(ulong sector, Span<byte> block)
+        {
+            ulong s = sector + _offset;
+            if (_plain is not null)
+            {
+                _plain.Read(checked((long)s * 512), block);
+                return CopyCheck.NoTags;
+            }
+            var v = _volume!;
+            var g = v.Geometry;
+            if (_journal!.ReplayImage.TryGetValue(s, out var entry))
+            {
+                entry.Data.CopyTo(block);
+                entry.Tag.CopyTo(_tag, 0);
+            }
+            else
+            {
+                v.Data.Read(checked((long)g.DataSector(s) * 512), block);
+                v.Meta.Read(checked((long)g.TagOffset(s)), _tag);
+            }
+            if (v.Superblock.HasFlag(SuperblockFlags.Recalculating) && s >= v.Superblock.RecalcSector) return CopyCheck.NoTags;
+            if (_tag.AsSpan().IndexOfAnyExcept(DiscardFiller) < 0) return CopyCheck.Discarded;
+            return _tags!.Matches(s, block, _tag) ? CopyCheck.Verified : CopyCheck.Failed;
+        }
+
+        public void Dispose()
+        {
+            _plain?.Dispose();
+            _volume?.Dispose();
+            _tags?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Management.Automation;
+using IntegrityVolume.Core;
+using IntegrityVolume.Common;
+
+namespace IntegrityVolume.Commands;
+
+/// <summary>
+/// Repair-IntegrityVolume: rewrite the mismatched blocks of closed volumes from a copy of the same logical data
+/// (-From: a second integrity volume whose own tags verify each block, or a plain image or device at -FromOffset),
+/// accept the current data of given sectors (-Retag), or write zeros with a valid tag where no copy heals (-ZeroLost).
+/// Piped Test-IntegrityVolume results bind -Path, -Algorithm, -KeyFile and their MismatchedSectors to -Sector, so
+/// exactly what the test found is repaired. Only mismatched blocks are written, through the kernel's journal.
+/// </summary>
+/// <remarks>
+/// Verb: Repair (VerbsDiagnostic, "restores a resource to a usable condition", as Repair-Volume). ConfirmImpact High:
+/// it overwrites data blocks (re-tag accepts possibly corrupt data, zeroing discards it); ShouldProcess is asked once
+/// per volume with the block count after the blocks are classified, so -WhatIf lists exactly what would be written.
+/// </remarks>
+[Cmdlet(VerbsDiagnostic.Repair, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Repair-IntegrityVolume.md",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = PathParameterSet)]
+[OutputType(typeof(RepairResult))]
+public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
+{
+    /// <summary>Copy of the same logical data: a second integrity volume (RAID1 leg), a plain image or device, a backup.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? From { get; set; }
+
+    /// <summary>Sector S of the volume is sector S + FromOffset of the copy (e.g. md's data offset on a RAID1 member).</summary>
+    [Parameter]
+    public ulong FromOffset { get; set; }
+
+    /// <summary>Separate data device of an integrity copy.</summary>
+    [Parameter]
+    public string? FromDataDevice { get; set; }
+
+    /// <summary>Sectors before the copy's superblock.</summary>
+    [Parameter]
+    public ulong FromReservedSectors { get; set; }
+
+    /// <summary>Read the copy as plain bytes even when it carries an integrity superblock.</summary>
+    [Parameter]
+    public SwitchParameter FromPlain { get; set; }
+
+    /// <summary>Write a plain copy's block even when nothing can verify it (the volume's stored tag is damaged too).</summary>
+    [Parameter]
+    public SwitchParameter TrustCopy { get; set; }
+
+    /// <summary>Blocks no copy heals get zeros with a valid tag (reads stop failing); the result lists them as lost.</summary>
+    [Parameter]
+    public SwitchParameter ZeroLost { get; set; }
+
+    /// <summary>Accept the current data of -Sector: recompute their tags.</summary>
+    [Parameter]
+    public SwitchParameter Retag { get; set; }
+
+    /// <summary>Sectors to repair ("8-15", or a verify result's MismatchedSectors); without it the whole volume is verified first.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("MismatchedSectors")]
+    public SectorRange[]? Sector { get; set; }
+
+    /// <summary>Repair although the algorithm or key cannot be proven on the volume, or an earlier write was interrupted (warns).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Wait for another writer or reader of the volume to finish instead of failing with DeviceInUse.</summary>
+    [Parameter]
+    public SwitchParameter Wait { get; set; }
+
+    /// <summary>Hashing threads of the verify pass (0 = one per processor).</summary>
+    [Parameter]
+    [ValidateRange(0, 1024)]
+    public int ThrottleLimit { get; set; }
+
+    protected override int ProgressActivityId => 0x1A04;
+
+    protected override void ProcessRecord()
+    {
+        foreach (string input in PathInputs)
+        {
+            if (!TryInvoke(input, () => ResolveExisting(input), out var resolved)) continue;
+            foreach (string path in resolved) Repair(path);
+        }
+    }
+
+    private void Repair(string path)
+    {
+        RepairRequest? request = null;
+        try
+        {
+            if (!TryInvoke(path, () => BuildRequest(path), out var built)) return;
+            request = built;
+            WriteVerbose(built.Sectors is null
+                ? $"Verifying {path} with {built.Integrity.Algorithm}, then repairing its mismatched blocks."
+                : $"Repairing the blocks of {built.Sectors.Length} given sector ranges of {path}.");
+            if (!TryInvoke(path, () => VolumeOperations.Repair(built, Progress, CancellationToken), out var result)) return;
+            foreach (string warning in result.Warnings) WriteWarning($"{path}: {warning}");
+            if (!result.WhatIf && result.UnrepairedBlocks > 0)
+                WriteWarning(string.Create(CultureInfo.InvariantCulture,
+                    $"{path}: {result.UnrepairedBlocks} blocks could not be repaired and still fail reads: sectors {Display.Ranges(result.UnrepairedSectors, 10)} (-ZeroLost zeroes them, -TrustCopy writes an unverifiable copy)."));
+            if (result.LostSectors.Length > 0)
+                WriteVerbose($"{path}: lost (zeroed) sectors {Display.Ranges(result.LostSectors, 10)}.");
+            WriteObject(result);
+        }
+        finally
+        {
+            request?.Dispose();
+        }
+    }
+
+    /// <summary>ShouldProcess once per volume, with the plan's block count (nothing to write asks nothing).</summary>
+    private bool Confirm(string path, RepairResult plan) =>
+        plan.BlocksToWrite == 0 || ShouldProcess(path, string.Create(CultureInfo.InvariantCulture,
+            $"Repair: write {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
+            $"{plan.RetaggedBlocks} re-tagged, {plan.ZeroedBlocks} zeroed; sectors {Display.Ranges(plan.Ranges.Where(r => r.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).Select(r => new SectorRange(r.StartSector, r.Sectors)).ToArray(), 10)})"), out _);
+
+    private RepairRequest BuildRequest(string path) => new()
+    {
+        Volume = Location(path) with { WaitForLock = Wait },
+        Integrity = Integrity(),
+        Source = From is null ? null : new RepairSource
+        {
+            Path = Paths.ResolveExistingLiteral(From, nameof(From))[0],
+            DataDevicePath = Paths.ResolveOptionalLiteral(FromDataDevice, nameof(FromDataDevice)),
+            OffsetSectors = FromOffset, ReservedSectors = FromReservedSectors, Plain = FromPlain,
+        },
+        TrustCopy = TrustCopy, ZeroLost = ZeroLost, Retag = Retag,
+        Sectors = IsBound(nameof(Sector)) ? Sector ?? [] : null,
+        Force = Force, Threads = ThrottleLimit,
+        Confirm = plan => Confirm(path, plan),
+    };
+}

@@ -1,0 +1,117 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+
+BeforeDiscovery { . $PSScriptRoot/discovery.ps1 }
+
+BeforeAll {
+    . $PSScriptRoot/common.ps1
+    $fqid = 'IntegrityVolume.Commands.RepairIntegrityVolumeCommand'
+    $payload = New-IvolRandomFile -Name 'repair-payload.bin' -Length 2MB -Seed 15
+
+    function New-IvolRepairPair {
+        # A volume with random data, a byte-identical second leg, and the volume with two data bytes and one tag
+        # byte corrupted (logical sectors 3, 700 and 1500).
+        param([string] $Name)
+        $vol = New-IvolTestImage -Name "$Name.img"
+        $null = Write-IntegrityVolumeData -Path $vol -InputPath $payload -Confirm:$false
+        $leg = Join-Path $TestDrive "$Name-leg.img"
+        Copy-Item -LiteralPath $vol -Destination $leg
+        $v = Get-IntegrityVolume -Path $vol
+        Invoke-IvolFlipByte -Path $vol -Offset ((Get-IvolDataOffset -Path $vol -Sector 3) + 10)
+        Invoke-IvolFlipByte -Path $vol -Offset (Get-IvolDataOffset -Path $vol -Sector 700)
+        Invoke-IvolFlipByte -Path $vol -Offset ([long](($v.ReservedSectors + $v.InitialSectors) * 512 + 1500 * $v.IntegrityTagSize))
+        [pscustomobject]@{ Volume = $vol; Leg = $leg }
+    }
+}
+
+Describe 'Repair-IntegrityVolume' -Tag 'Unit' {
+    Context 'Metadata' {
+        It 'supports ShouldProcess with ConfirmImpact High and returns RepairResult' {
+            $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Repair-IntegrityVolume))
+            $meta.SupportsShouldProcess | Should -BeTrue
+            $meta.ConfirmImpact | Should -Be 'High'
+            (Get-Command Repair-IntegrityVolume).OutputType.Name | Should -Be 'IntegrityVolume.Core.RepairResult'
+        }
+    }
+
+    Context 'Repairing' {
+        It 'repairs exactly what Test-IntegrityVolume found, from the second leg, through the pipeline' {
+            $p = New-IvolRepairPair -Name 'pipe'
+            $t = Test-IntegrityVolume -Path $p.Volume
+            $t.Healthy | Should -BeFalse
+            @($t.MismatchedSectors.Start) | Should -Be @(3, 700, 1500)
+            $r = $t | Repair-IntegrityVolume -From $p.Leg -Confirm:$false
+            $r | Should -BeOfType IntegrityVolume.Core.RepairResult
+            $r.BlocksExamined | Should -Be 3        # only the piped ranges were read
+            $r.HealedBlocks | Should -Be 3
+            $r.Complete | Should -BeTrue
+            @($r.Ranges.Outcome | Sort-Object -Unique) | Should -Be @('Healed')
+            (Test-IntegrityVolume -Path $p.Volume).Healthy | Should -BeTrue
+            # Data and tags equal the untouched leg's everywhere outside the journal area (its ring position moved).
+            $j = Get-IntegrityVolume -Path $p.Volume
+            $skip = [long](($j.ReservedSectors + $j.InitialSectors) * 512)
+            $a = [IO.File]::ReadAllBytes($p.Volume); $b = [IO.File]::ReadAllBytes($p.Leg)
+            $sha = [Security.Cryptography.SHA256]::Create()
+            $a.Length | Should -Be $b.Length
+            [Convert]::ToHexString($sha.ComputeHash($a, $skip, $a.Length - $skip)) | Should -Be ([Convert]::ToHexString($sha.ComputeHash($b, $skip, $b.Length - $skip)))
+        }
+
+        It '-WhatIf lists the block count once per volume and writes nothing' {
+            $p = New-IvolRepairPair -Name 'whatif'
+            $before = Get-IvolHash $p.Volume
+            $r = Repair-IntegrityVolume -Path $p.Volume -From $p.Leg -WhatIf
+            $r.WhatIf | Should -BeTrue
+            $r.BlocksToWrite | Should -Be 3
+            Get-IvolHash $p.Volume | Should -Be $before
+            (Test-IntegrityVolume -Path $p.Volume).MismatchedBlocks | Should -Be 3
+        }
+
+        It '-ZeroLost lists exactly the corrupted blocks and the volume verifies' {
+            $p = New-IvolRepairPair -Name 'zero'
+            $r = Repair-IntegrityVolume -Path $p.Volume -ZeroLost -Confirm:$false
+            @($r.LostSectors | ForEach-Object { $_.ToString() }) | Should -Be @('3', '700', '1500')
+            (Test-IntegrityVolume -Path $p.Volume).Healthy | Should -BeTrue
+        }
+
+        It '-Retag takes sector strings and accepts the current data' {
+            $p = New-IvolRepairPair -Name 'retag'
+            $r = Repair-IntegrityVolume -Path $p.Volume -Retag -Sector '3', '700-700', '1500' -Confirm:$false
+            $r.RetaggedBlocks | Should -Be 3
+            (Test-IntegrityVolume -Path $p.Volume).Healthy | Should -BeTrue
+        }
+
+        It 'a copy that is bad too gives NoGoodCopy, a warning, and writes nothing' {
+            $p = New-IvolRepairPair -Name 'bad'
+            Copy-Item -LiteralPath $p.Volume -Destination $p.Leg -Force
+            $before = Get-IvolHash $p.Volume
+            $r = Repair-IntegrityVolume -Path $p.Volume -From $p.Leg -Confirm:$false -WarningVariable w 3>$null
+            $r.UnrepairedBlocks | Should -Be 3
+            @($r.Ranges.Outcome | Sort-Object -Unique) | Should -Be @('NoGoodCopy')
+            ($w -join "`n") | Should -Match 'could not be repaired'
+            Get-IvolHash $p.Volume | Should -Be $before
+        }
+    }
+
+    Context 'Errors' {
+        It 'refuses a copy that is too small with RepairSourceTooSmall' {
+            $p = New-IvolRepairPair -Name 'small'
+            $small = Join-Path $TestDrive 'small.raw'
+            [IO.File]::WriteAllBytes($small, [byte[]]::new(4096))
+            Repair-IntegrityVolume -Path $p.Volume -From $small -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "RepairSourceTooSmall,$fqid"
+        }
+
+        It 'refuses the wrong algorithm before writing (AlgorithmMismatch)' {
+            $p = New-IvolRepairPair -Name 'alg'
+            $before = Get-IvolHash $p.Volume
+            Repair-IntegrityVolume -Path $p.Volume -ZeroLost -Algorithm sha256 -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "AlgorithmMismatch,$fqid"
+            Get-IvolHash $p.Volume | Should -Be $before
+        }
+
+        It 'needs something to do (InvalidParameter)' {
+            $p = New-IvolRepairPair -Name 'none'
+            Repair-IntegrityVolume -Path $p.Volume -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "InvalidParameter,$fqid"
+        }
+    }
+}
