@@ -76,7 +76,7 @@ internal static class FormatCommand
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
                     Salt = saltBytes,
                 };
-                var plan = useKernel ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request) : VolumeOperations.PlanFormat(request);
+                var plan = useKernel ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request, Program.Cancellation) : VolumeOperations.PlanFormat(request, Program.Cancellation);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return ExitCodes.Success; }
                 if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return ExitCodes.UsageError;
                 var result = useKernel

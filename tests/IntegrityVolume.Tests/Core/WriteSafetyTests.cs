@@ -122,6 +122,30 @@ public class WriteSafetyTests
         Assert.Equal(0, Ivol(null, "verify", copy.Path).Code);
     }
 
+    [Fact]
+    public void FormatPlanWaitingForALockStopsWhenCancelled()
+    {
+        // The format's checks (size probe, signature probe) wait for the lock too: Ctrl+C (the token) must end the wait.
+        if (!File.Exists("/usr/bin/flock")) return;
+        using var copy = new FixtureCase("p01").CopyOf("clean.img.gz");
+        using var release = new TempFile(".release");
+        using var holder = Process.Start(new ProcessStartInfo("/usr/bin/flock", new[] { "-x", copy.Path, "sh", "-c", $"echo locked; while [ ! -e {release.Path} ]; do sleep 0.05; done" })
+            { RedirectStandardOutput = true })!;
+        try
+        {
+            Assert.Equal("locked", holder.StandardOutput.ReadLine());
+            using var cts = new CancellationTokenSource();
+            var planning = Task.Run(() => VolumeOperations.PlanFormat(new FormatRequest { Volume = At(copy.Path) with { WaitForLock = true }, Force = true }, cts.Token));
+            Assert.False(planning.Wait(1000), "the plan did not wait for the lock");
+            cts.Cancel();
+            // The limit only turns a wait that ignores the token into a failure.
+            Assert.True(((IAsyncResult)planning).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(60)), "the plan kept waiting after the cancellation");
+            Assert.IsAssignableFrom<OperationCanceledException>(planning.Exception!.GetBaseException());
+            Assert.False(holder.HasExited);
+        }
+        finally { File.WriteAllText(release.Path, ""); holder.WaitForExit(); }
+    }
+
     // ---- defect 6: the algorithm and key are proven before writing.
 
     public static TheoryData<string, string, string?, string, string> WrongAlgorithms() => new()
