@@ -153,7 +153,7 @@ internal static class DataWriter
     }
 
     /// <summary>Blocks and tags at their final place, a slice per interleave area (data and tags are contiguous inside one).</summary>
-    private static void WriteInPlace(VolumeOperations.OpenedVolume v, ulong sector, ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> tags, int count)
+    internal static void WriteInPlace(VolumeOperations.OpenedVolume v, ulong sector, ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> tags, int count)
     {
         var g = v.Geometry;
         for (int done = 0; done < count;)

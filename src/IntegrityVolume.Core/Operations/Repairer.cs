@@ -191,7 +191,7 @@ internal static class Repairer
             tags.ComputeConsecutive(writes[i].Sector, g.SectorsPerBlock, blocks, g.BlockSize, tagBuf);
             // Journal first (synced), then in place, synced: JournaledWrite's order.
             ring?.Commit(writes[i].Sector, blocks, tagBuf, n, ct);
-            WriteInPlace(v, writes[i].Sector, blocks, tagBuf.AsSpan(0, n * g.TagSize), n);
+            DataWriter.WriteInPlace(v, writes[i].Sector, blocks, tagBuf.AsSpan(0, n * g.TagSize), n);
             if (ring is not null) Flush(v);
             i += n;
             if (last.ElapsedMilliseconds >= 250)
@@ -241,21 +241,6 @@ internal static class Repairer
             for (ulong s = range.Start & ~(spb - 1); s < range.End; s += spb) set.Add(s);
         }
         return set.ToList();
-    }
-
-    /// <summary>Blocks and tags at their final place, a slice per interleave area (DataWriter's rule).</summary>
-    private static void WriteInPlace(VolumeOperations.OpenedVolume v, ulong sector, ReadOnlySpan<byte> blocks, ReadOnlySpan<byte> tags, int count)
-    {
-        var g = v.Geometry;
-        for (int done = 0; done < count;)
-        {
-            ulong areaLeft = g.SeparateMetadata ? g.ProvidedDataSectors - sector : g.InterleaveSectors - (sector & (g.InterleaveSectors - 1));
-            int k = (int)Math.Min((ulong)(count - done), areaLeft >> g.Log2SectorsPerBlock);
-            v.Data.Write(checked((long)g.DataSector(sector) * 512), blocks.Slice(done * g.BlockSize, k * g.BlockSize));
-            v.Meta.Write(checked((long)g.TagOffset(sector)), tags.Slice(done * g.TagSize, k * g.TagSize));
-            sector += (ulong)k << g.Log2SectorsPerBlock;
-            done += k;
-        }
     }
 
     private static RepairResult BuildResult(RepairRequest r, Geometry g, TagAlgorithm algorithm, Copy? copy, List<Planned> plan,
