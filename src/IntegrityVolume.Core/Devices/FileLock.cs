@@ -30,6 +30,7 @@ internal static class FileLock
         int op = (exclusive ? NativeMethods.LOCK_EX : NativeMethods.LOCK_SH) | NativeMethods.LOCK_NB;
         var id = NativeMethods.FileId(fd);
         DateTime? forkedCopySince = null;
+        int vanished = 0;
         while (true)
         {
             if (NativeMethods.Flock(fd, op) == 0)
@@ -48,7 +49,11 @@ internal static class FileLock
                 // copy for that moment. flock's owner in /proc/locks stays the process that took the lock, so a
                 // conflicting lock owned only by this process, which holds none on the file itself, is such a copy:
                 // wait for it (bounded), instead of reporting the volume in use by another process.
-                if (id is { } key && HeldOnlyByForkedCopy(key, exclusive))
+                var holder = id is { } key ? Holder(key, exclusive) : LockHolder.Other;
+                // None left: the holder let go between the flock and the read; the next flock decides (a few times at
+                // most, in case /proc/locks names the file by another device number, as some file systems do).
+                if (holder == LockHolder.None && ++vanished <= 3) continue;
+                if (holder == LockHolder.ForkedCopy)
                 {
                     forkedCopySince ??= DateTime.UtcNow;
                     if (DateTime.UtcNow - forkedCopySince < ForkedCopyGrace)
@@ -78,17 +83,20 @@ internal static class FileLock
         }
     }
 
+    private enum LockHolder { Other, ForkedCopy, None }
+
     /// <summary>
-    /// True when this process holds no lock on the file and every conflicting FLOCK entry of /proc/locks
-    /// ("id: FLOCK ADVISORY READ|WRITE pid MAJ:MIN:INODE start end", major and minor in hex) is owned by this process.
+    /// Who holds the conflicting lock: ForkedCopy when this process holds none on the file and every conflicting FLOCK
+    /// entry of /proc/locks ("id: FLOCK ADVISORY READ|WRITE pid MAJ:MIN:INODE start end", major and minor in hex) is
+    /// owned by this process; None when no conflicting entry is left; otherwise (or unreadable) Other.
     /// </summary>
-    private static bool HeldOnlyByForkedCopy((uint Major, uint Minor, ulong Inode) key, bool exclusive)
+    private static LockHolder Holder((uint Major, uint Minor, ulong Inode) key, bool exclusive)
     {
-        if (Held.ContainsKey(key)) return false;
+        if (Held.ContainsKey(key)) return LockHolder.Other;
         string[] lines;
         try { lines = File.ReadAllLines("/proc/locks"); }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
+        catch (IOException) { return LockHolder.Other; }
+        catch (UnauthorizedAccessException) { return LockHolder.Other; }
         int self = Environment.ProcessId;
         bool any = false;
         foreach (string line in lines)
@@ -104,9 +112,9 @@ internal static class FileLock
                 continue;
             if (!exclusive && f[3] != "WRITE") continue;   // shared requests conflict only with exclusive holders
             if (!int.TryParse(f[4], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int pid) || pid != self)
-                return false;
+                return LockHolder.Other;
             any = true;
         }
-        return any;
+        return any ? LockHolder.ForkedCopy : LockHolder.None;
     }
 }
