@@ -33,6 +33,24 @@ Describe 'Repair-IntegrityVolume' -Tag 'Unit' {
         }
     }
 
+    Context '-WhatIf' {
+        It 'writes nothing when only an interrupted write record would be settled (no block to rewrite)' {
+            $ivol = Join-Path $PSScriptRoot '..' 'out' 'IntegrityVolume' 'bin' 'ivol'
+            if (-not (Test-Path -LiteralPath $ivol)) { Set-ItResult -Skipped -Because 'the packaged NativeAOT ivol is missing'; return }
+            $vol = New-IvolTestImage -Name 'whatif-record.img'
+            # ivol killed (SIGKILL, the fault hook) at its 4th device write: through the journal every block is old or
+            # new with a valid tag, and the intent record stays.
+            $env:IVOL_TEST_KILL_AT_WRITE = '4'
+            try { & $ivol write $vol --input $payload --offset 2048 2>$null } finally { Remove-Item Env:IVOL_TEST_KILL_AT_WRITE }
+            (Get-IntegrityVolume -Path $vol).InterruptedWrite | Should -Not -BeNullOrEmpty
+            $before = (Get-FileHash -LiteralPath $vol).Hash
+            $r = Repair-IntegrityVolume -Path $vol -ZeroLost -WhatIf
+            $r.WhatIf | Should -BeTrue
+            (Get-FileHash -LiteralPath $vol).Hash | Should -Be $before
+            (Get-IntegrityVolume -Path $vol).InterruptedWrite | Should -Not -BeNullOrEmpty
+        }
+    }
+
     Context 'Repairing' {
         It 'repairs exactly what Test-IntegrityVolume found, from the second leg, through the pipeline' {
             $p = New-IvolRepairPair -Name 'pipe'

@@ -145,8 +145,10 @@ internal static class Repairer
 
         RepairResult Result(bool whatIf) => BuildResult(r, g, algorithm, copy, plan, (ulong)mismatched.Count, (ulong)writes.Count, examined, whatIf,
             verifyDuration, sw.Elapsed, warnings);
-        if (r.DryRun || (r.Confirm is not null && !r.Confirm(Result(whatIf: true)))) return Result(whatIf: true);
+        if (r.DryRun) return Result(whatIf: true);
         if (writes.Count == 0 && !pending && interrupted is null) return Result(whatIf: false);
+        // Asked whenever anything would be written: blocks, the pending journal's replay, or the intent record's removal.
+        if (r.Confirm is not null && !r.Confirm(Result(whatIf: true))) return Result(whatIf: true);
 
         // 3. Writes: pending journal applied first (replay_journal), then the intent record, then the journaled blocks.
         if (pending)

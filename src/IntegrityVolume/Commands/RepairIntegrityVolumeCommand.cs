@@ -109,10 +109,13 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
     }
 
-    /// <summary>ShouldProcess once per volume, with the plan's block count (nothing to write asks nothing).</summary>
+    /// <summary>
+    /// ShouldProcess once per volume, with the plan's block count. Core asks only when something would be written (blocks,
+    /// a pending journal's replay, an interrupted write's record settled), so -WhatIf never writes.
+    /// </summary>
     private bool Confirm(string path, RepairResult plan) =>
-        plan.BlocksToWrite == 0 || ShouldProcess(path, string.Create(CultureInfo.InvariantCulture,
-            $"Repair: write {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
+        ShouldProcess(path, string.Create(CultureInfo.InvariantCulture,
+            $"Repair: settle the journal and any interrupted write's record, and write {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
             $"{plan.RetaggedBlocks} re-tagged, {plan.ZeroedBlocks} zeroed; sectors {Display.Ranges(plan.Ranges.Where(r => r.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).Select(r => new SectorRange(r.StartSector, r.Sectors)).ToArray(), 10)})"), out _);
 
     private RepairRequest BuildRequest(string path) => new()
