@@ -38,7 +38,7 @@ public sealed record RepairRequest : IDisposable
     public SectorRange[]? Sectors { get; init; }
     /// <summary>Plan only: open read-only, write nothing (-WhatIf, --dry-run).</summary>
     public bool DryRun { get; init; }
-    /// <summary>Repair although the algorithm or key is not proven on the volume, or a write's range was interrupted (warns).</summary>
+    /// <summary>Repair given sectors although another write's range was interrupted (warns). Never overrides a wrong algorithm or key.</summary>
     public bool Force { get; init; }
     /// <summary>Hashing threads of the verify pass; 0 = one per core.</summary>
     public int Threads { get; init; }

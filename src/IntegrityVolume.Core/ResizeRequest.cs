@@ -18,7 +18,7 @@ public sealed record ResizeRequest : IDisposable
     /// <summary>The volume's journal_mac: with FIXED_HMAC the superblock carries its MAC, which must be signed again.</summary>
     public TagAlgorithm? JournalIntegrity { get; init; }
     public IntegrityKey? JournalIntegrityKey { get; init; }
-    /// <summary>Shrink although the cut tail holds written blocks; write although the algorithm is not proven (warns).</summary>
+    /// <summary>Shrink although the cut tail holds written blocks (they are listed). Never overrides a wrong algorithm or key.</summary>
     public bool Force { get; init; }
 
     /// <summary>Every check that needs no device: the key rules, one size at most, sizes in range.</summary>

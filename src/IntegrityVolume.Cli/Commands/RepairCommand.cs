@@ -21,7 +21,7 @@ internal static class RepairCommand
         var retag = new Option<bool>("--retag") { Description = "Accept the current data of --sectors: recompute their tags." };
         var sectors = new Option<string[]>("--sectors") { Description = "Sectors to repair, FIRST or FIRST-LAST (comma or space separated), e.g. from 'ivol verify'; default: verify the whole volume first.", AllowMultipleArgumentsPerToken = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "List what would be written; write nothing." };
-        var force = new Option<bool>("--force") { Description = "Repair although the algorithm or key is not proven, or an earlier write's range was interrupted (warns)." };
+        var force = new Option<bool>("--force") { Description = "Repair given sectors although an earlier write's range was interrupted (warns); a wrong algorithm or key is always refused." };
         var threads = new Option<int>("--threads") { Description = "Worker threads of the verify pass (default: one per core)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();

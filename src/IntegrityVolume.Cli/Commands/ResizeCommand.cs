@@ -17,7 +17,7 @@ internal static class ResizeCommand
         var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
         var size = new Option<ulong?>("--size", "-b") { Description = "New data size in 512-byte sectors (integritysetup --size); an image grows to the smallest size that provides it." };
         var deviceSize = new Option<string?>("--device-size") { Description = "New size of the device or image holding the data, in bytes (e.g. 2G; integritysetup --device-size). Default: the device's current size." };
-        var force = new Option<bool>("--force") { Description = "Shrink although the cut tail holds written blocks (they are listed); resize although the algorithm is not proven." };
+        var force = new Option<bool>("--force") { Description = "Shrink although the cut tail holds written blocks (they are listed); a wrong algorithm or key is always refused." };
         var noWipe = new Option<bool>("--no-wipe") { Description = "With --name: reload with recalculate instead of wiping the grown tail (the kernel recalculates from recalc_sector, the whole device when not recalculating)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check everything and print the new size and what a shrink would cut; write nothing." };
         var json = CommonOptions.Json();

@@ -18,10 +18,15 @@ internal static class AlgorithmProof
 
     public enum Outcome { Proven, NoEvidence, Refuted }
 
-    /// <summary>Outcome, and when refuted an error naming what the tags do match, if anything.</summary>
+    /// <summary>
+    /// Outcome, and when refuted an error naming what the tags do match, if anything. <paramref name="forceOverrides"/>:
+    /// the caller lets --force / -Force write anyway (ivol write); repair and resize never do (zeroing or re-tagging
+    /// with a wrong algorithm would destroy every block), so their error does not offer it.
+    /// </summary>
     public static (Outcome Outcome, IntegrityVolumeException? Error) Check(VolumeOperations.OpenedVolume v, string path,
-        TagAlgorithm algorithm, IntegrityKey? key, ulong writeStart, InterruptedWrite? interrupted)
+        TagAlgorithm algorithm, IntegrityKey? key, ulong writeStart, InterruptedWrite? interrupted, bool forceOverrides = true)
     {
+        string force = forceOverrides ? " --force / -Force writes anyway." : "";
         var samples = AlgorithmSamples.Read(v.Meta, v.Data, v.Superblock, v.Geometry, Candidates(v.Geometry, writeStart),
             interrupted, MaxSamples, out _);
         if (samples.Count == 0) return (Outcome.NoEvidence, null);
@@ -39,10 +44,10 @@ internal static class AlgorithmProof
         return algorithm.IsKeyed
             ? (Outcome.Refuted, new IntegrityVolumeException(ErrorIds.KeyMismatch, ErrorKind.InvalidArgument,
                 $"{path}: none of {samples.Count} blocks checked matches its tag with {algorithm.IntegritysetupName} and this key: " +
-                "the key (or the keyed algorithm) is wrong; writing would store tags the kernel rejects. --force / -Force writes anyway.", path))
+                "the key (or the keyed algorithm) is wrong; writing would store tags the kernel rejects.{force}", path))
             : (Outcome.Refuted, new IntegrityVolumeException(ErrorIds.AlgorithmMismatch, ErrorKind.InvalidArgument,
                 $"{path}: none of {samples.Count} blocks checked matches its tag with {algorithm.IntegritysetupName}, nor with another " +
-                "unkeyed algorithm: the volume uses a keyed algorithm (hmac-*, give it with its key) or its tags are damaged. --force / -Force writes anyway.", path));
+                "unkeyed algorithm: the volume uses a keyed algorithm (hmac-*, give it with its key) or its tags are damaged.{force}", path));
     }
 
     /// <summary>Blocks worth sampling, in order: the first three of the write range, then the volume's first, quartiles and last.</summary>

@@ -68,13 +68,11 @@ internal static class Repairer
         var (outcome, mismatch) = pending && journal.PendingEntries.Count > 0
             ? (AlgorithmProof.Outcome.Proven, null)
             : AlgorithmProof.Check(v, r.Volume.Path, algorithm, r.Integrity.Key, Math.Min(firstGiven, g.ProvidedDataSectors - 1) & ~((ulong)g.SectorsPerBlock - 1),
-                interrupted is { Journaled: true } ? null : interrupted);
+                interrupted is { Journaled: true } ? null : interrupted, forceOverrides: false);
+        // Never overridden: with a wrong algorithm every block "mismatches", and zero-lost or re-tag would destroy them all.
         if (mismatch is not null)
-        {
-            if (!r.Force) throw mismatch;
-            warnings.Add($"--force: repairing although the algorithm or key does not match the volume: {mismatch.Message} [{mismatch.ErrorId}]");
-        }
-        else if (outcome is AlgorithmProof.Outcome.NoEvidence)
+            throw mismatch;
+        if (outcome is AlgorithmProof.Outcome.NoEvidence)
             warnings.Add($"No block of {r.Volume.Path} could prove the algorithm and key; the tags are written with {algorithm.IntegritysetupName} as given.");
 
         using var copy = r.Source is null ? null : Copy.Open(r, v, algorithm, warnings, ct);

@@ -47,13 +47,11 @@ internal static class ResizeOperation
         RefuseUnsettled(v, r);
         using var mac = SuperblockMac(v, r);
         ulong oldProvided = p.Old.ProvidedDataSectors, newProvided = p.New.ProvidedDataSectors;
-        var (proofOutcome, mismatch) = AlgorithmProof.Check(v, r.Volume.Path, r.Integrity.Algorithm, r.Integrity.Key, 0, null);
+        // Never overridden (Force only allows cutting data): a grown tail tagged with a wrong algorithm fails every read.
+        var (proofOutcome, mismatch) = AlgorithmProof.Check(v, r.Volume.Path, r.Integrity.Algorithm, r.Integrity.Key, 0, null, forceOverrides: false);
         if (mismatch is not null && newProvided != oldProvided)
-        {
-            if (!r.Force) throw mismatch;
-            warnings.Add($"--force: resizing although the algorithm or key does not match the volume: {mismatch.Message} [{mismatch.ErrorId}]");
-        }
-        else if (proofOutcome is AlgorithmProof.Outcome.NoEvidence && newProvided != oldProvided)
+            throw mismatch;
+        if (proofOutcome is AlgorithmProof.Outcome.NoEvidence && newProvided != oldProvided)
             warnings.Add($"No block of {r.Volume.Path} could prove the algorithm and key; the new tail's tags are written with {r.Integrity.Algorithm.IntegritysetupName} as given.");
 
         var dataDev = v.Data;

@@ -60,7 +60,7 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
     [Alias("MismatchedSectors")]
     public SectorRange[]? Sector { get; set; }
 
-    /// <summary>Repair although the algorithm or key cannot be proven on the volume, or an earlier write was interrupted (warns).</summary>
+    /// <summary>Repair given sectors although an earlier write was interrupted (warns). A wrong algorithm or key is always refused.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 

@@ -227,17 +227,22 @@ public class RepairTests
         Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(target.Path)), "the image changed");
     }
 
-    [Fact]
-    public void WrongAlgorithmIsRefusedByTheProofAndNothingIsWritten()
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]    // Force never overrides the proof: zero-lost would zero every block
+    [InlineData(true, true)]     // nor re-tag, which would store tags the kernel rejects over every block
+    public void WrongAlgorithmIsRefusedByTheProofAndNothingIsWritten(bool force, bool retag)
     {
         var c = new FixtureCase("p01");
         using var target = c.CopyOf("corrupt.img.gz");
         var before = File.ReadAllBytes(target.Path);
         var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Repair(new RepairRequest
         {
-            Volume = At(target.Path), Integrity = new() { Algorithm = TagAlgorithm.Parse("sha256") }, ZeroLost = true,
+            Volume = At(target.Path), Integrity = new() { Algorithm = TagAlgorithm.Parse("sha256") }, ZeroLost = !retag, Retag = retag,
+            Sectors = retag ? new[] { new SectorRange(0, 64) } : null, Force = force,
         }));
         Assert.Equal(ErrorIds.AlgorithmMismatch, ex.ErrorId);
+        Assert.DoesNotContain("--force", ex.Message);
         Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(target.Path)), "the image changed");
     }
 

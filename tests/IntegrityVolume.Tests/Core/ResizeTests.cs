@@ -197,13 +197,15 @@ public class ResizeTests
         Assert.True(v.ProvidedDataSectors > 32336);
     }
 
-    [Fact]
-    public void WrongAlgorithmIsRefusedBeforeAnythingIsWritten()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]   // Force allows cutting data, never a grown tail tagged with the wrong algorithm
+    public void WrongAlgorithmIsRefusedBeforeAnythingIsWritten(bool force)
     {
         using var copy = new FixtureCase("p01").CopyOf("clean.img.gz");
         var before = File.ReadAllBytes(copy.Path);
         var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Resize(new ResizeRequest
-            { Volume = At(copy.Path), DeviceSizeBytes = 24 << 20, Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("crc32") } }));
+            { Volume = At(copy.Path), DeviceSizeBytes = 24 << 20, Force = force, Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("crc32") } }));
         Assert.Equal(ErrorIds.AlgorithmMismatch, ex.ErrorId);
         Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(copy.Path)));
     }
