@@ -59,18 +59,35 @@ internal static class ResizeOnline
                 noFlush: grow, skipLockfs: grow, DeviceNodes.UdevCookie);
             if (grow)
             {
-                if (r.Wipe)
+                try
                 {
-                    WipeTail(DeviceNodes.MapperPath(r.Name), oldLength, newLength, progress, ct);
-                    init = "wipe";
+                    if (r.Wipe)
+                    {
+                        WipeTail(DeviceNodes.MapperPath(r.Name), oldLength, newLength, progress, ct);
+                        init = "wipe";
+                    }
+                    else
+                    {
+                        // (3') The kernel recalculates from recalc_sector: from 0 when the volume was not recalculating.
+                        var recalc = table with { Length = newLength, Recalculate = true };
+                        dm.Reload(r.Name, new[] { recalc.ToTarget() }, info.ReadOnly, table.HasKeys, udevCookie: DeviceNodes.UdevCookie);
+                        init = "recalculate";
+                        warnings.Add("The kernel recalculates tags from recalc_sector on (the whole device when it was not recalculating), not only the new tail.");
+                    }
                 }
-                else
+                catch (Exception ex) when (ex is IntegrityVolumeException or OperationCanceledException or IOException)
                 {
-                    // (3') The kernel recalculates from recalc_sector: from 0 when the volume was not recalculating.
-                    var recalc = table with { Length = newLength, Recalculate = true };
-                    dm.Reload(r.Name, new[] { recalc.ToTarget() }, info.ReadOnly, table.HasKeys, udevCookie: DeviceNodes.UdevCookie);
-                    init = "recalculate";
-                    warnings.Add("The kernel recalculates tags from recalc_sector on (the whole device when it was not recalculating), not only the new tail.");
+                    // Cancelled, or the kernel refused the recalculating table (a keyed internal_hash without journal_mac):
+                    // the tail's tags are whatever the device held, so the mapping goes back to its old length (no read of
+                    // the tail can fail) and a re-run grows it again. A kill here (SIGKILL) leaves the tail mapped.
+                    try { dm.Reload(r.Name, new[] { target }, info.ReadOnly, table.HasKeys, udevCookie: DeviceNodes.UdevCookie); }
+                    catch (IntegrityVolumeException restore)
+                    {
+                        throw new IntegrityVolumeException(restore.ErrorId, restore.Kind,
+                            $"{r.Name}: the grow stopped ({ex.Message}) and the mapping could not go back to {oldLength} sectors ({restore.Message}); " +
+                            $"reads of sectors {oldLength}-{newLength - 1} may fail until a resize completes.", r.Name, ex);
+                    }
+                    throw;
                 }
             }
         }
