@@ -94,7 +94,10 @@ internal static class AlgorithmDetector
         if (samples.Count > 0)
         {
             // Exact digest size first (integritysetup's default tag size); the rest only when none of those matches.
-            var pool = TagAlgorithm.All.Where(a => a.IsKeyed == (key is not null)).ToArray();
+            // With a key: the keyed algorithms, and crc32c seeded with a key of its seed's size (the one seeded
+            // checksum this engine computes; CRYPTO_ALG_OPTIONAL_KEY).
+            var pool = TagAlgorithm.All.Where(a => key is null ? !a.IsKeyed
+                : a.IsKeyed || (a.KernelName == "crc32c" && TagAlgorithm.OptionalKeySize(a.KernelName) == key.Length)).ToArray();
             foreach (var tier in new[] { pool.Where(a => a.DigestSize == g.TagSize), pool.Where(a => a.DigestSize != g.TagSize) })
             {
                 foreach (var a in tier)

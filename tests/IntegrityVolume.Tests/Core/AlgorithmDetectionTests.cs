@@ -99,6 +99,23 @@ public class AlgorithmDetectionTests
         Assert.Equal(ErrorIds.KeyNotAllowed, Assert.Throws<IntegrityVolumeException>(() => d.Require("p03")).ErrorId);
     }
 
+    /// <summary>
+    /// A 4-byte key with crc32c is its seed (the kernel's setkey): p01, made by the kernel with crc32c's default seed ~0,
+    /// is detected as crc32c with the key ff ff ff ff, and refused as not matching with another seed.
+    /// </summary>
+    [Fact]
+    public void ASeededCrc32CIsDetectedWithItsKey()
+    {
+        var image = new FixtureCase("p01").Image("clean.img.gz");
+        using var seed = new IntegrityKey(new byte[] { 0xff, 0xff, 0xff, 0xff });
+        var d = VolumeOperations.DetectAlgorithm(new VolumeLocation { Path = image }, seed);
+        Assert.Equal(AlgorithmDetectionOutcome.Detected, d.Outcome);
+        Assert.Equal("crc32c", d.Algorithm);
+        using var other = new IntegrityKey(new byte[] { 1, 2, 3, 4 });
+        var bad = VolumeOperations.DetectAlgorithm(new VolumeLocation { Path = image }, other);
+        Assert.NotEqual(AlgorithmDetectionOutcome.Detected, bad.Outcome);
+    }
+
     /// <summary>Overwrite the tag of every block for which <paramref name="damage"/> says so with 0x5A bytes.</summary>
     private static void DamageTags(string path, Func<ulong, bool> damage)
     {
