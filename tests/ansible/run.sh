@@ -47,12 +47,12 @@ play first
 check "first run succeeds" test "$rc" -eq 0
 check "first run reports changes (changed=$changed)" test "$changed" -gt 0
 check "crc.img verifies healthy" quiet ivol verify "$img/crc.img"
-check "xxh.img verifies healthy (xxhash64, 4096-byte blocks)" quiet ivol verify "$img/xxh.img" --integrity xxhash64
+check "sha.img verifies healthy (sha256, 4096-byte blocks)" quiet ivol verify "$img/sha.img" --integrity sha256
 check "integritytab is valid for systemd" quiet ivol tab check --file "$tab"
 check "integritytab keeps the hand-written line and has both entries" \
   test "$(head -1 "$tab")" = "# managed by hand above this line" -a "$(ivol tab list --file "$tab" --json | grep -c '"name"')" -eq 2
-check "integritytab entry of demo-xxh carries its options" \
-  grep -qx "demo-xxh $img/xxh.img - integrity-algorithm=xxhash64,mode=bitmap,allow-discards,nofail" "$tab"
+check "integritytab entry of demo-sha carries its options" \
+  grep -qx "demo-sha $img/sha.img - integrity-algorithm=sha256,mode=bitmap,allow-discards,nofail" "$tab"
 before=$(state)
 
 echo "== second run: nothing to do"
@@ -78,8 +78,12 @@ echo "== an incomplete verification (exit 6) is reported as such: not healthy, n
 printf '{"integrity_volume_volumes": [{"name": "recalc", "device": "%s/recalc.img", "size": "16M", "no_wipe": true, "tab": false}]}\n' "$img" > "$work/recalc.json"
 play incomplete -e "@$work/recalc.json"
 check "a volume that cannot be fully verified does not fail the play" test "$rc" -eq 0
-ivol verify "$img/recalc.img" > /dev/null 2>&1; vrc=$?
+# With no computed tag there is nothing to detect the algorithm from: it is named, as the role names it.
+ivol verify "$img/recalc.img" --integrity crc32c > /dev/null 2>&1; vrc=$?
 check "ivol verify exits 6 on it (exit $vrc)" test "$vrc" -eq 6
+ivol verify "$img/recalc.img" > "$work/detect.out" 2>&1; vrc=$?
+check "without --integrity ivol verify says why it cannot detect the algorithm (exit $vrc)" \
+  test "$vrc" -eq 2 -a "$(grep -c 'not recalculated yet.*AlgorithmNotDetected' "$work/detect.out")" -eq 1
 check "the role reports it INCOMPLETE with what was not verified" \
   grep -q "recalc.img is INCOMPLETE (exit 6.*0 of 32328 blocks verified (0%). Not verified: Nothing verified: the volume is recalculating from sector 0" "$work/incomplete.log"
 check "the role does not report it corrupt" bash -c '! grep -q "CORRUPT" "$1"' _ "$work/incomplete.log"
