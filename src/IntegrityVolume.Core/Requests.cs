@@ -93,8 +93,10 @@ public sealed record FormatRequest : IDisposable
     /// <summary>Create the image file with this size (bytes) first; it must not exist unless <see cref="Force"/>.</summary>
     public long? CreateSizeBytes { get; init; }
     public IntegrityAlgorithmSpec Integrity { get; init; } = new();
-    /// <summary>Bytes per tag; null = the algorithm's digest size.</summary>
+    /// <summary>Bytes per tag; null or 0 = the algorithm's digest size (integritysetup's --tag-size 0).</summary>
     public int? TagSize { get; init; }
+    /// <summary>The tag size the superblock gets: <see cref="TagSize"/>, or the algorithm's digest size for null or 0.</summary>
+    public int ResolvedTagSize => TagSize is int t and not 0 ? t : Integrity.Algorithm.DigestSize;
     /// <summary>512, 1024, 2048 or 4096.</summary>
     public int SectorSize { get; init; } = 512;
     /// <summary>Journal size in bytes; null = the kernel default min(64 MiB, device/128).</summary>

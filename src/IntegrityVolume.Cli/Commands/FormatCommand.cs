@@ -65,7 +65,7 @@ internal static class FormatCommand
                     Volume = volume.Read(p),
                     CreateSizeBytes = p.GetValue(size) is { } s ? CommonOptions.ParseSize(s) : null,
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
-                    TagSize = p.GetValue(tagSize) is int t and not 0 ? t : null, SectorSize = p.GetValue(sectorSize),
+                    TagSize = p.GetValue(tagSize), SectorSize = p.GetValue(sectorSize),
                     JournalSizeBytes = p.GetValue(journalSize) is { } js ? CommonOptions.ParseSize(js) : null,
                     InterleaveSectors = p.GetValue(interleave),
                     LegacyPadding = p.GetValue(legacyPadding), LegacyHmac = p.GetValue(legacyHmac),

@@ -41,6 +41,22 @@ public sealed class JournalReport
     public IEnumerable<JournalEntryInfo> FailedEntries => PendingEntries.Where(e => !e.TagValid);
     public string? Detail { get; init; }
 
+    /// <summary>
+    /// Writers (write, repair, resize) refuse a volume the kernel has not settled: a dirty bitmap (not closed cleanly:
+    /// the kernel recalculates its dirty regions on the next activation) or a journal that cannot be read.
+    /// </summary>
+    public void ThrowIfNotSettled(string path)
+    {
+        if (State is JournalState.DirtyBitmap)
+            throw new IntegrityVolumeException(ErrorIds.VolumeDirty, ErrorKind.InvalidData,
+                $"{path}: the volume was not closed cleanly (dirty bitmap); open and close it first.", path);
+        if (State is JournalState.Unreadable)
+            throw new IntegrityVolumeException(ErrorIds.JournalUnreadable, ErrorKind.InvalidData, $"{path}: {Detail}", path);
+    }
+
+    /// <summary>"the journal holds N entries the kernel has not replayed" (the start of every refusal of a pending journal).</summary>
+    public string PendingSummary => $"the journal holds {PendingEntries.Count} entries the kernel has not replayed";
+
     /// <summary>The journal's replay result as block data and tags, last writer wins (for the verifier).</summary>
     internal Dictionary<ulong, (byte[] Data, byte[] Tag)> ReplayImage { get; init; } = new();
 }

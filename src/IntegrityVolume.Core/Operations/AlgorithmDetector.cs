@@ -14,7 +14,6 @@ internal sealed record AlgorithmSample(ulong Sector, byte[] Block, byte[] Tag);
 /// </summary>
 internal static class AlgorithmSamples
 {
-    private const byte DiscardFiller = 0xF6;   // DISCARD_FILLER
 
     /// <summary>Blocks the kernel checks: all of them, or those before recalc_sector while RECALCULATING.</summary>
     public static ulong ProtectedBlocks(Superblock sb, Geometry g) =>
@@ -56,7 +55,7 @@ internal static class AlgorithmSamples
             reads++;
             var tag = new byte[g.TagSize];
             meta.Read(checked((long)g.TagOffset(sector)), tag);
-            if (tag.AsSpan().IndexOfAnyExcept(DiscardFiller) < 0) { discarded++; continue; }   // discarded: any tag would do
+            if (DiscardFiller.Is(tag)) { discarded++; continue; }   // discarded: any tag would do
             var block = new byte[g.BlockSize];
             data.Read(checked((long)g.DataSector(sector) * 512), block);
             samples.Add(new AlgorithmSample(sector, block, tag));

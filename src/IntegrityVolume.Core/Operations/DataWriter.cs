@@ -31,11 +31,7 @@ internal static class DataWriter
         var sb = v.Superblock;
         var g = v.Geometry;
         var journal = JournalInspector.Inspect(v.Meta, sb, g, ct: ct);
-        if (journal.State is JournalState.DirtyBitmap)
-            throw new IntegrityVolumeException(ErrorIds.VolumeDirty, ErrorKind.InvalidData,
-                $"{r.Volume.Path}: the volume was not closed cleanly (dirty bitmap); open and close it first.", r.Volume.Path);
-        if (journal.State is JournalState.Unreadable)
-            throw new IntegrityVolumeException(ErrorIds.JournalUnreadable, ErrorKind.InvalidData, $"{r.Volume.Path}: {journal.Detail}", r.Volume.Path);
+        journal.ThrowIfNotSettled(r.Volume.Path);
         if (r.OffsetSectors % (ulong)g.SectorsPerBlock != 0)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"Offset {r.OffsetSectors} is not aligned to the {g.BlockSize}-byte block size.");
@@ -62,11 +58,11 @@ internal static class DataWriter
             // exactly as replay_journal would, once every entry's tag (and section MAC) checks; else refused.
             if (inPlaceReason is not null)
                 throw new IntegrityVolumeException(ErrorIds.JournalPending, ErrorKind.InvalidData,
-                    $"{r.Volume.Path}: the journal holds {journal.PendingEntries.Count} entries the kernel has not replayed, and they cannot be applied here: {inPlaceReason}. Open and close the volume first.", r.Volume.Path);
+                    $"{r.Volume.Path}: {journal.PendingSummary}, and they cannot be applied here: {inPlaceReason}. Open and close the volume first.", r.Volume.Path);
             pending = JournalInspector.Inspect(v.Meta, sb, g, tags, v.Data, ct, journalMac);
             if (pending.FailedEntries.Any() || pending.MacFailedSections.Count > 0)
                 throw new IntegrityVolumeException(ErrorIds.JournalPending, ErrorKind.InvalidData,
-                    $"{r.Volume.Path}: the journal holds {pending.PendingEntries.Count} entries the kernel has not replayed, and " +
+                    $"{r.Volume.Path}: {pending.PendingSummary}, and " +
                     $"{pending.FailedEntries.Count()} of them fail their tag check with {algorithm.IntegritysetupName}" +
                     (pending.MacFailedSections.Count > 0 ? $" ({pending.MacFailedSections.Count} sections fail their journal MAC)" : "") +
                     ": the algorithm or key is wrong, or the journal is damaged (the kernel's replay would fail the device). Nothing was written.", r.Volume.Path);

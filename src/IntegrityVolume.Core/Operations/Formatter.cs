@@ -151,7 +151,7 @@ internal static class Formatter
         if (Array.IndexOf(SectorSizes, r.SectorSize) < 0)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"Sector size {r.SectorSize} is not one of 512, 1024, 2048, 4096.");
-        int tagSize = r.TagSize is int t and not 0 ? t : algorithm.DigestSize;   // 0: the default, as integritysetup reads it
+        int tagSize = r.ResolvedTagSize;
         if (tagSize < 1 || tagSize > Superblock.MaxTagSize)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 $"Tag size {tagSize} is out of range (1 to {Superblock.MaxTagSize}).");

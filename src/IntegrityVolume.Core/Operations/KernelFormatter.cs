@@ -205,7 +205,7 @@ public static class KernelFormatter
     /// <summary>The format table for a request, devices named as given (a path or major:minor); keys as <paramref name="keys"/>.</summary>
     public static string FormatTable(FormatRequest request, string metadataDevice, string? dataDevice = null, KeyRendering keys = KeyRendering.Zeros)
     {
-        int tagSize = request.TagSize is int t and not 0 ? t : request.Integrity.Algorithm.DigestSize;
+        int tagSize = request.ResolvedTagSize;
         return $"0 {FormatTableSectors} {IntegrityTable.TargetType} " +
                FormatTableParameters(request, tagSize, dataDevice ?? metadataDevice, dataDevice is null ? null : metadataDevice, keys);
     }

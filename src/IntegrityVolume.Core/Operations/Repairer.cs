@@ -17,7 +17,6 @@ namespace IntegrityVolume.Core.Operations;
 /// </summary>
 internal static class Repairer
 {
-    private const byte DiscardFiller = 0xF6;   // DISCARD_FILLER
     private const int InPlaceBatchBlocks = 256;
 
     private enum CopyCheck { Verified, Failed, Discarded, NoTags }
@@ -37,16 +36,12 @@ internal static class Repairer
         var warnings = new List<string>();
         using var tags = TagComputer.ForVolume(sb, algorithm, r.Integrity.Key);
         var journal = JournalInspector.Inspect(v.Meta, sb, g, tags, v.Data, ct);
-        if (journal.State is JournalState.DirtyBitmap)
-            throw new IntegrityVolumeException(ErrorIds.VolumeDirty, ErrorKind.InvalidData,
-                $"{r.Volume.Path}: the volume was not closed cleanly (dirty bitmap); open and close it first.", r.Volume.Path);
-        if (journal.State is JournalState.Unreadable)
-            throw new IntegrityVolumeException(ErrorIds.JournalUnreadable, ErrorKind.InvalidData, $"{r.Volume.Path}: {journal.Detail}", r.Volume.Path);
+        journal.ThrowIfNotSettled(r.Volume.Path);
         string? inPlaceReason = JournaledWrite.WhyNot(sb, g, journal, haveMacKey: false);
         bool pending = journal.State is JournalState.Pending;
         if (pending && (inPlaceReason is not null || journal.FailedEntries.Any()))
             throw new IntegrityVolumeException(ErrorIds.JournalPending, ErrorKind.InvalidData,
-                $"{r.Volume.Path}: the journal holds {journal.PendingEntries.Count} entries the kernel has not replayed, and they cannot be applied here " +
+                $"{r.Volume.Path}: {journal.PendingSummary}, and they cannot be applied here " +
                 $"({inPlaceReason ?? $"{journal.FailedEntries.Count()} fail their tag check with {algorithm.IntegritysetupName}"}). Open and close the volume first.", r.Volume.Path);
 
         // An interrupted repair (its record has no input bytes) or a repair of the whole volume supersedes the record.
@@ -104,7 +99,7 @@ internal static class Repairer
                 if (journal.ReplayImage.ContainsKey(s)) continue;                  // the journal's replay rewrites it
                 if (recalculating && s >= sb.RecalcSector) continue;                // not protected yet
                 ReadBlock(v, s, block, stored);
-                if (stored.AsSpan().IndexOfAnyExcept(DiscardFiller) < 0 || tags.Matches(s, block, stored))
+                if (DiscardFiller.Is(stored) || tags.Matches(s, block, stored))
                     plan.Add(new Planned(s, RepairOutcome.AlreadyValid, "its tag already matches its data"));
                 else mismatched.Add(s);
             }
@@ -387,7 +382,7 @@ internal static class Repairer
                 v.Meta.Read(checked((long)g.TagOffset(s)), _tag);
             }
             if (v.Superblock.HasFlag(SuperblockFlags.Recalculating) && s >= v.Superblock.RecalcSector) return CopyCheck.NoTags;
-            if (_tag.AsSpan().IndexOfAnyExcept(DiscardFiller) < 0) return CopyCheck.Discarded;
+            if (DiscardFiller.Is(_tag)) return CopyCheck.Discarded;
             return _tags!.Matches(s, block, _tag) ? CopyCheck.Verified : CopyCheck.Failed;
         }
 

@@ -19,7 +19,6 @@ internal static class ResizeOperation
 {
     private const int ChunkBytes = 1 << 20;
     private const int MaxReportedRanges = 100_000;
-    private const byte DiscardFiller = 0xF6;   // DISCARD_FILLER
 
     private sealed record Prepared(Geometry Old, Geometry New, long OldDeviceBytes, long NewDeviceBytes, bool IsImage, List<string> Warnings);
 
@@ -213,17 +212,10 @@ internal static class ResizeOperation
     {
         var journal = JournalInspector.Inspect(v.Meta, v.Superblock, v.Geometry);
         string path = r.Volume.Path;
-        switch (journal.State)
-        {
-            case JournalState.DirtyBitmap:
-                throw new IntegrityVolumeException(ErrorIds.VolumeDirty, ErrorKind.InvalidData,
-                    $"{path}: the volume was not closed cleanly (dirty bitmap); open and close it first.", path);
-            case JournalState.Unreadable:
-                throw new IntegrityVolumeException(ErrorIds.JournalUnreadable, ErrorKind.InvalidData, $"{path}: {journal.Detail}", path);
-            case JournalState.Pending:
-                throw new IntegrityVolumeException(ErrorIds.JournalPending, ErrorKind.InvalidData,
-                    $"{path}: the journal holds {journal.PendingEntries.Count} entries the kernel has not replayed; open and close the volume (or run ivol write) first.", path);
-        }
+        journal.ThrowIfNotSettled(path);
+        if (journal.State is JournalState.Pending)
+            throw new IntegrityVolumeException(ErrorIds.JournalPending, ErrorKind.InvalidData,
+                $"{path}: {journal.PendingSummary}; open and close the volume (or run ivol write) first.", path);
         if (WriteIntent.Read(v.Meta, r.Volume.ReservedSectors) is { } interrupted && !r.Force)
             throw new IntegrityVolumeException(ErrorIds.WriteInterrupted, ErrorKind.InvalidData,
                 $"{path}: {interrupted.Advice} Finish that write first, or --force / -Force.", path);
@@ -308,7 +300,7 @@ internal static class ResizeOperation
             {
                 var tag = t.Slice(i * g.TagSize, g.TagSize);
                 bool written = d.Slice(i * g.BlockSize, g.BlockSize).IndexOfAnyExcept((byte)0) >= 0
-                    || (!tag.SequenceEqual(z.Slice(i * g.TagSize, g.TagSize)) && tag.IndexOfAnyExcept(DiscardFiller) >= 0);
+                    || (!tag.SequenceEqual(z.Slice(i * g.TagSize, g.TagSize)) && !DiscardFiller.Is(tag));
                 if (!written) continue;
                 ulong s = sector + ((ulong)i << g.Log2SectorsPerBlock);
                 count++;

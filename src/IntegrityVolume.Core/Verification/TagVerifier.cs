@@ -18,7 +18,6 @@ public sealed class TagVerifier
     public const int ChunkDataBytes = 512 << 10;
     /// <summary>Data per work item: its tags are read in one call, not one small read per piece (docs/benchmark.md).</summary>
     public const int ItemDataBytes = 8 * ChunkDataBytes;
-    private const byte DiscardFiller = 0xF6; // DISCARD_FILLER
 
     private readonly IBlockReader _meta;
     private readonly IBlockReader _data;
@@ -156,14 +155,13 @@ public sealed class TagVerifier
             // RECALCULATING: blocks with start + len > recalc_sector are not checked by the kernel.
             if (recalculating && sector + (ulong)_g.SectorsPerBlock > _sb.RecalcSector) { counts.Uninitialized++; continue; }
             if (computed.Slice(b * ts, ts).SequenceEqual(tag)) { counts.Valid++; continue; }
-            if (IsFiller(tag)) { counts.Discarded++; continue; }
+            if (DiscardFiller.Is(tag)) { counts.Discarded++; continue; }
             if (_dirtyBitmap is not null && BitmapBitSet(sector)) { counts.Unsynchronized++; continue; }
             counts.Mismatch++;
             counts.MismatchSectors.Add(sector);
         }
     }
 
-    private static bool IsFiller(ReadOnlySpan<byte> tag) => tag.IndexOfAnyExcept(DiscardFiller) < 0;
 
     /// <summary>Bit b = byte b/8, bit b%8 (little-endian unsigned long bitmap); one bit per 2^(log2_spb + log2_bpb) sectors.</summary>
     private bool BitmapBitSet(ulong sector)

@@ -124,7 +124,7 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 Volume = location,
                 CreateSizeBytes = size,
                 Integrity = integrity,
-                TagSize = IsBound(nameof(TagSize)) && TagSize != 0 ? TagSize : null,
+                TagSize = IsBound(nameof(TagSize)) ? TagSize : null,
                 SectorSize = SectorSize,
                 JournalSizeBytes = IsBound(nameof(JournalSize)) ? JournalSize : null,
                 InterleaveSectors = IsBound(nameof(InterleaveSectors)) ? InterleaveSectors : null,
