@@ -115,6 +115,11 @@ public sealed record FormatRequest : IDisposable
     /// </summary>
     public string? JournalCrypt { get; init; }
     public IntegrityKey? JournalCryptKey { get; init; }
+    /// <summary>Format through the kernel's dm-integrity target (--kernel), as integritysetup does; needs root and device-mapper.</summary>
+    public bool ThroughKernel { get; init; }
+    /// <summary>Whether the kernel formats: when asked, and always with <see cref="JournalCrypt"/> (init_journal encrypts the
+    /// initial journal through journal_crypt; only the kernel writes one).</summary>
+    public bool FormatsThroughKernel => ThroughKernel || JournalCrypt is not null;
     /// <summary>journal_watermark: and commit_time: of the format table (integritysetup passes them; nothing stores them).</summary>
     public uint? JournalWatermark { get; init; }
     public uint? CommitTimeMs { get; init; }

@@ -4,6 +4,7 @@ using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Format;
 using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core.Journal;
+using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Operations;
 using IntegrityVolume.Core.Verification;
 
@@ -245,29 +246,34 @@ public static class VolumeOperations
         return bitmap;
     }
 
-    /// <summary>Check a format request and compute the volume it would create, writing nothing (-WhatIf, --dry-run).</summary>
+    /// <summary>
+    /// Check a format request and compute the volume it would create, writing nothing (-WhatIf, --dry-run); the kernel's
+    /// plan when it formats (<see cref="FormatRequest.FormatsThroughKernel"/>).
+    /// </summary>
     public static FormatResult PlanFormat(FormatRequest request, CancellationToken ct = default)
     {
+        if (request.FormatsThroughKernel) return KernelFormatter.Plan(request, ct);
         request.Validate();
-        RefuseJournalCrypt(request);
         return Formatter.Plan(request, ct);
     }
 
-    // The kernel encrypts the initial journal (init_journal through journal_crypt); only its format writes one.
-    private static void RefuseJournalCrypt(FormatRequest request)
-    {
-        if (request.JournalCrypt is not null)
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                "An encrypted journal (--journal-crypt) is written by the kernel: format with --kernel / -Kernel.", request.Volume.Path);
-    }
-
-    /// <summary>Format a device or image in userspace, byte-identical to the kernel's format plus tag initialisation.</summary>
+    /// <summary>
+    /// Format a device or image: in userspace, byte-identical to the kernel's format plus tag initialisation; or through
+    /// the kernel when <see cref="FormatRequest.FormatsThroughKernel"/> (asked for, or an encrypted journal).
+    /// </summary>
     public static FormatResult Format(FormatRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
+        if (request.FormatsThroughKernel) return KernelFormatter.Format(request, progress, ct);
         request.Validate();
-        RefuseJournalCrypt(request);
         return Formatter.Format(request, progress, ct);
     }
+
+    /// <summary>
+    /// As integritysetup: the running kernel must know the tag algorithm (it computes the tags once the volume is open).
+    /// Throws when a running kernel with device-mapper lacks it; a warning when this machine cannot tell (null: fine).
+    /// </summary>
+    public static string? CheckKernelCrypto(FormatRequest request, bool anyKernel) =>
+        KernelCrypto.CheckForFormat(request.Integrity.Algorithm.KernelName, anyKernel, DeviceMapperClient.IsAvailable());
 
     /// <summary>Fill a closed volume's logical content from a plain file, computing every tag (no kernel needed).</summary>
     public static WriteResult Write(WriteRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>

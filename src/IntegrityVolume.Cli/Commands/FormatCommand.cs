@@ -54,12 +54,6 @@ internal static class FormatCommand
                 using var key = algorithm.ReadKey(p);
                 using var journalKey = journalIntegrity.ReadKey(p);
                 using var journalCryptKey = journalCrypt.ReadKey(p);
-                // integritysetup formats through the kernel, which writes the encrypted journal: so does --journal-crypt here.
-                bool useKernel = p.GetValue(kernel) || journalCrypt.Name(p) is not null;
-                if (!p.GetValue(kernel) && useKernel)
-                    Console.Error.WriteLine("ivol: --journal-crypt: formatting through the kernel (--kernel), which writes the encrypted journal.");
-                if (KernelCrypto.CheckForFormat(tagAlgorithm.KernelName, p.GetValue(anyKernel), IntegrityVolume.Core.Kernel.DeviceMapperClient.IsAvailable()) is { } warning)
-                    Console.Error.WriteLine("ivol: warning: " + warning);
                 var request = new FormatRequest
                 {
                     Volume = volume.Read(p),
@@ -74,14 +68,16 @@ internal static class FormatCommand
                     JournalCrypt = journalCrypt.Name(p), JournalCryptKey = journalCryptKey,
                     JournalWatermark = p.GetValue(watermark), CommitTimeMs = p.GetValue(commitTime),
                     BitmapSectorsPerBit = p.GetValue(sectorsPerBit), NoWipe = p.GetValue(noWipe), Force = p.GetValue(force),
-                    Salt = saltBytes,
+                    Salt = saltBytes, ThroughKernel = p.GetValue(kernel),
                 };
-                var plan = useKernel ? IntegrityVolume.Core.Operations.KernelFormatter.Plan(request, Program.Cancellation) : VolumeOperations.PlanFormat(request, Program.Cancellation);
+                if (request.FormatsThroughKernel && !request.ThroughKernel)
+                    Console.Error.WriteLine("ivol: --journal-crypt: formatting through the kernel (--kernel), which writes the encrypted journal.");
+                if (VolumeOperations.CheckKernelCrypto(request, p.GetValue(anyKernel)) is { } warning)
+                    Console.Error.WriteLine("ivol: warning: " + warning);
+                var plan = VolumeOperations.PlanFormat(request, Program.Cancellation);
                 if (p.GetValue(dryRun)) { Print(plan, asJson); return ExitCodes.Success; }
                 if (!p.GetValue(batch) && !Confirm(request.Volume.Path)) return ExitCodes.UsageError;
-                var result = useKernel
-                    ? IntegrityVolume.Core.Operations.KernelFormatter.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation)
-                    : VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+                var result = VolumeOperations.Format(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 Print(result, asJson);
                 return ExitCodes.Success;
             }));

@@ -85,9 +85,7 @@ public sealed class NewIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                 return;
             request = built;
             string path = built.Volume.Path;
-            // As integritysetup: the running kernel must know the algorithm (it computes the tags once opened).
-            if (!TryInvoke(path, () => IntegrityVolume.Core.Hashing.KernelCrypto.CheckForFormat(built.Integrity.Algorithm.KernelName, AnyKernel,
-                    IntegrityVolume.Core.Kernel.DeviceMapperClient.IsAvailable()) ?? "", out var kernelWarning))
+            if (!TryInvoke(path, () => VolumeOperations.CheckKernelCrypto(built, AnyKernel) ?? "", out var kernelWarning))
                 return;
             if (kernelWarning.Length > 0) WriteWarning(kernelWarning);
             if (!TryInvoke(path, () => VolumeOperations.PlanFormat(built, CancellationToken), out var plan))

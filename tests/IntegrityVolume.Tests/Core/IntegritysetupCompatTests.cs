@@ -87,9 +87,11 @@ public class IntegritysetupCompatTests
         var r = new FormatRequest
         {
             Volume = new VolumeLocation { Path = tmp.Path }, JournalCrypt = "cbc-aes", JournalCryptKey = key,
-            JournalWatermark = 60, CommitTimeMs = 5000,
+            JournalWatermark = 60, CommitTimeMs = 5000, CreateSizeBytes = 16 << 20, Force = true,
         };
-        Assert.Equal(ErrorIds.InvalidParameter, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.PlanFormat(r)).ErrorId);
+        // Only the kernel writes an encrypted journal: the plan is the kernel's (its wipe computes the tags).
+        Assert.True(r.FormatsThroughKernel);
+        Assert.Equal(KernelFormatter.KernelWipe, VolumeOperations.PlanFormat(r).TagInitialization);
         string table = KernelFormatter.FormatTable(r, "7:0");
         Assert.Contains(" journal_crypt:cbc(aes):" + new string('0', 64), table);
         Assert.Contains(" journal_watermark:60 ", table);
