@@ -12,7 +12,8 @@
 #   SILENT               anything else (a torn or partial result, or a torn block of a journaled write): a failure
 # Kill points come from IVOL_TEST_KILL_AT_WRITE (Core/Devices/FaultInjection.cs): the N-th device write, before it or
 # torn after half of it; N and the torn flag are drawn from a seeded RNG (IVOL_CRASH_SEED), so a run is reproducible.
-# Also: the flock rules from a separate process (flock(1)) and SIGTERM clean-up. Last line: "crash: N passed, N failed".
+# Also: kills during `ivol repair` and `ivol resize` (grow), the flock rules from a separate process (flock(1)) and
+# SIGTERM clean-up. Last line: "crash: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_ROLL_FORWARD=Major
@@ -148,6 +149,36 @@ print('ok' if ok else 'BROKEN')")
   else
     bad "repair run $i (kill at $point): exit $rc, blocks $left"
   fi
+done
+
+# ---- resize grow (issue 15): kill -9 before each of its device writes (torn and whole). The old geometry must verify
+# healthy with its data; once the file is grown, the superblock must carry the grow marker (RECALCULATING at the old
+# end, so a kernel that sizes the volume from the file recalculates the tail: tests/kernel scenario 14 (e)); a re-run
+# finishes it: the same geometry, data and tags as an uninterrupted grow (the superblock may keep the marker's flag).
+cp --sparse=always "$T/b-crc.img" "$T/g-ref.img"
+gn=$(IVOL_TEST_COUNT_WRITES=1 ivol resize "$T/g-ref.img" --device-size 24M 2>&1 >/dev/null | sed -n 's/^ivol-test: \([0-9]*\) writes$/\1/p')
+old_provided=$(ivol dump "$T/b-crc.img" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['providedDataSectors'])")
+new_provided=$(ivol dump "$T/g-ref.img" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['providedDataSectors'])")
+echo "scenario resize-grow: ${gn:-0} device writes"
+[[ ${gn:-0} -ge 3 ]] || bad "resize-grow: reference run failed"
+for ((k = 1; k <= ${gn:-0}; k++)); do
+  for point in "$k" "$k:torn"; do
+    cp --sparse=always "$T/b-crc.img" "$T/g-work.img"
+    IVOL_TEST_KILL_AT_WRITE=$point ivol resize "$T/g-work.img" --device-size 24M >/dev/null 2>&1; rc=$?
+    state=$(ivol dump "$T/g-work.img" --json | python3 -c "
+import json,sys,os; j=json.load(sys.stdin); old=$old_provided
+grown = os.path.getsize('$T/g-work.img') > os.path.getsize('$T/b-crc.img')
+marked = 'recalculating' in j['flags'] and j['recalcSector'] == old
+# A torn last write (the superblock's first half) is the finished grow.
+print('ok' if (j['providedDataSectors'] == old and (marked or not grown)) or j['providedDataSectors'] == $new_provided else 'BROKEN(provided %s, flags %s, recalc %s, grown %s)' % (j['providedDataSectors'], j['flags'], j['recalcSector'], grown))")
+    if [[ $rc -eq 137 && $state == ok ]] && ivol verify "$T/g-work.img" >/dev/null 2>&1 \
+       && ivol resize "$T/g-work.img" --device-size 24M >/dev/null 2>&1 && ivol verify "$T/g-work.img" >/dev/null 2>&1 \
+       && cmp -s <(tail -c +513 "$T/g-work.img") <(tail -c +513 "$T/g-ref.img"); then
+      echo "resize-grow: kill at write $point -> old geometry (marked once grown) or the grown one, re-run finished"; ok
+    else
+      bad "resize-grow (kill at $point): exit $rc, superblock $state"
+    fi
+  done
 done
 
 # ---- locks between processes (flock(1) takes the same flock(2) lock ivol takes) and SIGTERM clean-up

@@ -65,8 +65,9 @@ internal static class ResizeOperation
             // from the superblock (ivol, integritysetup open, which loads a table of provided_data_sectors) sees the old
             // geometry, whose blocks and tags were not touched; after it, the new tail is complete and synced. The kernel
             // itself recomputes the size from the device at every activation (dm_integrity_ctr: get_provided_data_sectors;
-            // dm_integrity_resume writes it to the superblock): a volume activated after a killed grow of an image has
-            // a tail with missing tags, and running the same resize again (idempotent) completes it.
+            // dm_integrity_resume writes it to the superblock): for a kill in between, the tail is first marked as not
+            // yet recalculated (WriteGrowMarker), so that activation recalculates it instead of failing its reads.
+            WriteGrowMarker(v.Meta, sbOffset, sb, mac);
             bool knownZero = false;
             if (p.IsImage)
             {
@@ -245,13 +246,39 @@ internal static class ResizeOperation
         return mac;
     }
 
+    /// <summary>
+    /// Before a grow touches the tail: RECALCULATING with recalc_sector at the old end, everything else as it was. To
+    /// every reader of this superblock that is a finished recalculation (recalc_sector == provided_data_sectors, the
+    /// flag the kernel never clears); to a kernel that activates the volume after a killed grow and sizes it from the
+    /// grown device, the tail is not recalculated yet: it skips the tail's tag checks and recalculates it (resume:
+    /// recalc_sector &lt; provided queues the worker), or refuses a keyed volume ("Recalculating with HMAC is disabled").
+    /// Not needed while a recalculation is still under way (it covers the tail), nor possible on a V1 superblock (no
+    /// recalc_sector).
+    /// </summary>
+    private static void WriteGrowMarker(BlockDevice meta, long offset, Superblock sb, TagHasher? mac)
+    {
+        bool recalculating = sb.HasFlag(SuperblockFlags.Recalculating);
+        if (sb.Version < 2 || (recalculating && sb.RecalcSector < sb.ProvidedDataSectors)) return;
+        if (recalculating && sb.RecalcSector == sb.ProvidedDataSectors) return;   // already reads as the marker
+        var area = new byte[Superblock.AreaSize];
+        meta.Read(offset, area);
+        BinaryPrimitives.WriteUInt32LittleEndian(area.AsSpan(24), (uint)(sb.Flags | SuperblockFlags.Recalculating));
+        BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(32), sb.ProvidedDataSectors);
+        if (mac is not null) JournalWriter.SignSuperblock(area, mac);
+        meta.Write(offset, area.AsSpan(0, 512));
+        meta.Flush();
+    }
+
     /// <summary>Sector 0 of the superblock area with the new provided_data_sectors (and recalc_sector clamped to it, as the
-    /// kernel's resume does), every other byte as it was; signed again when it carries a MAC; one write, synced.</summary>
+    /// kernel's resume does), the flags and recalc_sector of <paramref name="sb"/> (undoing WriteGrowMarker), every other
+    /// byte as it was; signed again when it carries a MAC; one write, synced.</summary>
     private static void WriteSuperblock(BlockDevice meta, long offset, ulong provided, Superblock sb, TagHasher? mac)
     {
         var area = new byte[Superblock.AreaSize];
         meta.Read(offset, area);
         BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(16), provided);
+        BinaryPrimitives.WriteUInt32LittleEndian(area.AsSpan(24), (uint)sb.Flags);
+        BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(32), sb.RecalcSector);
         if (sb.RecalcSector > provided) BinaryPrimitives.WriteUInt64LittleEndian(area.AsSpan(32), provided);
         // A finished recalculation (recalc_sector at the old end, the flag never cleared) covers the new tail too, whose
         // tags are written: recalc_sector follows the end, as after the kernel's own grow. Otherwise a keyed volume

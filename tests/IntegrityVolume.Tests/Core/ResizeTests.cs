@@ -238,7 +238,9 @@ public class ResizeTests
 
     /// <summary>
     /// Killed between the new tail's tags and the superblock: every write of the grow is replayed up to (not including)
-    /// the superblock's. The old geometry must still verify with its data; running the resize again completes it.
+    /// the final superblock write. The old geometry must still verify with its data, the superblock carries the grow
+    /// marker (RECALCULATING at the old end: a kernel sizing the volume from the grown file recalculates the tail instead
+    /// of failing its reads); running the resize again completes it.
     /// </summary>
     [Fact]
     public void KilledBeforeTheSuperblockWriteLeavesTheOldGeometryValidAndARerunCompletesIt()
@@ -246,9 +248,12 @@ public class ResizeTests
         var p01 = new FixtureCase("p01");
         using var copy = p01.CopyOf("clean.img.gz");
         string full = Path.GetFullPath(copy.Path);
+        var before = File.ReadAllBytes(copy.Path).AsSpan(0, 512).ToArray();
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(before.AsSpan(24)) & 2);   // p01 is not RECALCULATING
+        int superblockWrites = 0;
         BlockDevice.TestWriteObserver.Value = (path, offset, buffer) =>
         {
-            if (Path.GetFullPath(path) == full && offset == 0 && buffer.Length == 512) throw new SimulatedKill();
+            if (Path.GetFullPath(path) == full && offset == 0 && buffer.Length == 512 && ++superblockWrites == 2) throw new SimulatedKill();
         };
         try
         {
@@ -257,6 +262,8 @@ public class ResizeTests
         finally { BlockDevice.TestWriteObserver.Value = null; }
         var area = File.ReadAllBytes(copy.Path).AsSpan(0, 64).ToArray();
         Assert.Equal(32328UL, BinaryPrimitives.ReadUInt64LittleEndian(area.AsSpan(16)));   // old provided_data_sectors
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(area.AsSpan(24)) & 2);     // RECALCULATING ...
+        Assert.Equal(32328UL, BinaryPrimitives.ReadUInt64LittleEndian(area.AsSpan(32)));   // ... at the old end
         Assert.Equal(24L << 20, new FileInfo(copy.Path).Length);
         Assert.True(VolumeOperations.Verify(new VerifyRequest { Volume = At(copy.Path) }).Healthy);
         Assert.Equal((string)p01.Json["logical_sha256"]!, Convert.ToHexString(SHA256.HashData(Logical(copy.Path))).ToLowerInvariant());
@@ -265,6 +272,19 @@ public class ResizeTests
         var r = VolumeOperations.Resize(new ResizeRequest { Volume = At(copy.Path) });
         Assert.Equal(48456UL, r.NewProvidedDataSectors);
         Assert.True(VolumeOperations.Verify(new VerifyRequest { Volume = At(copy.Path) }).Healthy);
+    }
+
+    /// <summary>An uninterrupted grow leaves the superblock as it was but for provided_data_sectors (the marker is undone).</summary>
+    [Fact]
+    public void AGrowChangesOnlyProvidedDataSectorsInTheSuperblock()
+    {
+        using var copy = new FixtureCase("p01").CopyOf("clean.img.gz");
+        var before = File.ReadAllBytes(copy.Path).AsSpan(0, 512).ToArray();
+        VolumeOperations.Resize(new ResizeRequest { Volume = At(copy.Path), DeviceSizeBytes = 24 << 20 });
+        var after = File.ReadAllBytes(copy.Path).AsSpan(0, 512).ToArray();
+        Assert.Equal(48456UL, BinaryPrimitives.ReadUInt64LittleEndian(after.AsSpan(16)));
+        after.AsSpan(16, 8).CopyTo(before.AsSpan(16));
+        Assert.Equal(Convert.ToHexString(before), Convert.ToHexString(after));
     }
 
     private sealed class SimulatedKill : Exception;

@@ -6,6 +6,9 @@
 # (c) online: active mappings over loop devices whose backing files grew (losetup -c): ivol resize --name vs
 #     integritysetup resize --wipe give the same size and content; both verify healthy offline after close.
 # (d) shrink: refused while the cut tail holds data (listed), done with --force; the kernel opens the smaller volume.
+# (e) a grow killed while tagging the tail (IVOL_TEST_KILL_AT_WRITE; the file is already grown): the kernel sizes the
+#     volume from the file at activation, and the grow marker (RECALCULATING at the old end) makes it recalculate the
+#     half-tagged tail instead of failing its reads; afterwards the whole volume reads and verifies healthy.
 pattern p.bin 600 5
 
 # ---- (a)
@@ -108,3 +111,36 @@ dd if=/dev/mapper/rs of=/dev/null bs=1M iflag=direct status=none || die "full re
 expect_eq "$(kernel_failed_sectors | wc -l)" "0" "kernel checksum failures (shrunk)"
 integritysetup close rs
 losetup -d "$L"
+
+# ---- (e) killed grow, then the kernel
+ivol format k.img --size 16M --integrity crc32c --batch-mode >/dev/null
+expect_rc 0 ivol write k.img --input p.bin --offset 100
+cp k.img k-count.img
+n=$(IVOL_TEST_COUNT_WRITES=1 ivol resize k-count.img --device-size 24M 2>&1 >/dev/null | sed -n 's/^ivol-test: \([0-9]*\) writes$/\1/p')
+rm -f k-count.img
+[ "${n:-0}" -ge 4 ] || die "grow made ${n:-no} device writes (expected the marker, tail tags, superblock)"
+# Write 1 is the marker, the last the superblock: killed before n-1, part of the tail's tags are missing.
+set +e; IVOL_TEST_KILL_AT_WRITE=$((n - 2)) ivol resize k.img --device-size 24M >/dev/null 2>&1; rc=$?; set -e
+expect_eq "$rc" "137" "resize killed at write $((n - 2)) of $n"
+expect_eq "$(stat -c %s k.img)" "$((24 << 20))" "the file was already grown"
+expect_rc 0 ivol dump k.img --json
+echo "$OUT" > kd.json
+expect_eq "$(json kd.json 'j["providedDataSectors"]')" "32328" "superblock keeps the old size"
+expect_eq "$(json kd.json 'j["recalcSector"]')" "32328" "grow marker: recalc_sector at the old end"
+L=$(losetup -f --show k.img)
+dmesg -C
+integritysetup open "$L" rk --integrity crc32c
+provided=48456
+recalc_done() { [ "$(dmsetup status rk | awk '{print $6}')" = "$provided" ]; }
+wait_for "kernel recalculation of the grown tail" recalc_done
+integritysetup close rk
+integritysetup open "$L" rk --integrity crc32c
+expect_eq "$(blockdev --getsz /dev/mapper/rk)" "$provided" "kernel maps the grown size"
+expect_eq "$(dd if=/dev/mapper/rk bs=512 skip=100 count=600 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "old data reads back"
+dd if=/dev/mapper/rk of=/dev/null bs=1M iflag=direct status=none || die "full read after the killed grow failed"
+expect_eq "$(kernel_failed_sectors | wc -l)" "0" "kernel checksum failures after the killed grow"
+integritysetup close rk
+losetup -d "$L"
+expect_rc 0 ivol verify k.img --integrity crc32c --json
+echo "$OUT" > kv.json
+expect_eq "$(json kv.json 'j["healthy"]')" "True" "ivol verify after the kernel finished the grow"
