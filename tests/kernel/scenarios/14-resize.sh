@@ -4,7 +4,8 @@
 # (b) the same volume grown by the kernel (integritysetup open + resize --wipe on the grown file) and by ivol resize:
 #     the same integritysetup dump, the same superblock sector, the same data and tag bytes after the journal.
 # (c) online: active mappings over loop devices whose backing files grew (losetup -c): ivol resize --name vs
-#     integritysetup resize --wipe give the same size and content; both verify healthy offline after close.
+#     integritysetup resize --wipe give the same size and content; both verify healthy offline after close. An online
+#     shrink is refused while the cut tail holds data (listed), done with --force.
 # (d) shrink: refused while the cut tail holds data (listed), done with --force; the kernel opens the smaller volume.
 # (e) a grow killed while tagging the tail (IVOL_TEST_KILL_AT_WRITE; the file is already grown): the kernel sizes the
 #     volume from the file at activation, and the grow marker (RECALCULATING at the old end) makes it recalculate the
@@ -88,6 +89,23 @@ for f in c.img e.img; do
     echo "$OUT" > v.json
     expect_eq "$(json v.json 'j["healthy"]')" "True" "verify $f after online grow"
 done
+# Online shrink (table length; read through the mapping): refused while the cut tail holds data, done with --force.
+Lc=$(losetup -f --show c.img)
+expect_rc 0 ivol open "$Lc" oc --integrity crc32c
+expect_rc 0 ivol resize --name oc --size 40000 --json
+echo "$OUT" > rs1.json
+expect_eq "$(json rs1.json 'j["action"]') $(json rs1.json 'j["cutBlocks"]')" "shrink 0" "online shrink over zeros"
+expect_eq "$(blockdev --getsz /dev/mapper/oc)" "40000" "online shrunk size"
+expect_rc 2 ivol resize --name oc --size 31200
+echo "$ERR" | grep -q 'ResizeWouldCutData' || die "no ResizeWouldCutData online: $ERR"
+echo "$ERR" | grep -q '31200-31599' || die "online cut list wrong: $ERR"
+expect_eq "$(blockdev --getsz /dev/mapper/oc)" "40000" "refused online shrink left the mapping"
+expect_rc 0 ivol resize --name oc --size 31200 --force --json
+echo "$OUT" > rs2.json
+expect_eq "$(json rs2.json 'j["cutBlocks"]')" "400" "online cut blocks"
+expect_eq "$(blockdev --getsz /dev/mapper/oc)" "31200" "online forced shrink"
+expect_rc 0 ivol close oc
+losetup -d "$Lc"
 
 # ---- (d) shrink
 ivol format s.img --size 24M --integrity crc32c --batch-mode >/dev/null
