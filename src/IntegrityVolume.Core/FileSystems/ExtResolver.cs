@@ -14,7 +14,7 @@ internal static partial class ExtResolver
 {
     private const int PerLine = 256;
 
-    public static Dictionary<ulong, BlockInfo> Resolve(string path, Probe probe, ulong[] blocks, CancellationToken ct)
+    public static Dictionary<ulong, BlockInfo> Resolve(string path, Probe probe, ulong[] blocks, List<string> warnings, CancellationToken ct)
     {
         var result = new Dictionary<ulong, BlockInfo>();
         var ask = new List<ulong>();
@@ -32,7 +32,7 @@ internal static partial class ExtResolver
         var script = new StringBuilder();
         foreach (var chunk in ask.Chunk(PerLine)) script.Append("icheck ").AppendJoin(' ', chunk).Append('\n');
         foreach (var (first, count) in Runs(ask, 4096)) script.Append(CultureInfo.InvariantCulture, $"testb {first} {count}\n");
-        var sections = Sections(Run(debugfs, path, script.ToString(), ct));
+        var sections = Sections(Run(debugfs, path, script.ToString(), warnings, ct));
         var owner = new Dictionary<ulong, ulong>();
         var inUse = new Dictionary<ulong, bool>();
         foreach (var (command, lines) in sections)
@@ -68,7 +68,7 @@ internal static partial class ExtResolver
         foreach (var chunk in inodes.Chunk(PerLine)) script.Append("ncheck ").AppendJoin(' ', chunk).Append('\n');
         var names = new Dictionary<ulong, string>();
         var maps = new Dictionary<ulong, (BlockOwnerKind Kind, List<Extent> Extents)>();
-        foreach (var (command, lines) in Sections(Run(debugfs, path, script.ToString(), ct)))
+        foreach (var (command, lines) in Sections(Run(debugfs, path, script.ToString(), warnings, ct)))
         {
             if (command.StartsWith("ncheck", StringComparison.Ordinal))
             {
@@ -135,8 +135,12 @@ internal static partial class ExtResolver
         _ => "reserved inode",
     };
 
-    private static string Run(string debugfs, string path, string script, CancellationToken ct) =>
-        FileSystemTool.Run(debugfs, new[] { "-f", "-", path }, script, path, ct);
+    private static string Run(string debugfs, string path, string script, List<string> warnings, CancellationToken ct)
+    {
+        string output = FileSystemTool.Run(debugfs, new[] { "-f", "-", path }, script, path, ct);
+        if (FileSystemTool.DamageWarning("debugfs", FileSystemTool.LastErrors, "e2fsck -fn") is { } w && !warnings.Contains(w)) warnings.Add(w);
+        return output;
+    }
 
     /// <summary>debugfs echoes each command read from a file as "debugfs: CMD": the output in (command, lines) sections.</summary>
     internal static List<(string Command, List<string> Lines)> Sections(string output)

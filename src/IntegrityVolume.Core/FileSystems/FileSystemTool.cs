@@ -82,6 +82,19 @@ internal static class FileSystemTool
     /// <summary>The stderr of the last successful run on this thread (debugfs reports bad block numbers there).</summary>
     [ThreadStatic] public static string? LastErrors;
 
+    /// <summary>
+    /// What the tool said on stderr besides its version banner, as one warning: debugfs and xfs_db exit 0 on a damaged
+    /// file system and say so only there, and their answers may then be wrong. Null when it said nothing else.
+    /// </summary>
+    public static string? DamageWarning(string tool, string? stderr, string checker)
+    {
+        var lines = (stderr ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith(tool + " ", StringComparison.Ordinal) || !l.Contains('('))   // "debugfs 1.47.0 (5-Feb-2023)"
+            .Distinct().ToArray();
+        return lines.Length == 0 ? null
+            : $"{tool} reported: {string.Join(" ", lines.Take(3))}{(lines.Length > 3 ? $" (+{lines.Length - 3} more lines)" : "")}. The file system may be damaged or changing, so these owners may be wrong: check it with {checker}.";
+    }
+
     public static string FirstLines(string text) =>
         string.Join(" ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(3));
 

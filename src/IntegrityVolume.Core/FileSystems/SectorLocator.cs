@@ -63,8 +63,8 @@ public static class SectorLocator
             warnings.Add($"Only the first {maxBlocks} file-system blocks were resolved; {skipped} more blocks of the ranges were not (ask about fewer sectors at a time).");
 
         var owners = probe.FileSystem == "xfs"
-            ? XfsResolver.Resolve(fileSystemPath, probe, blocks.ToArray(), ct)
-            : ExtResolver.Resolve(fileSystemPath, probe, blocks.ToArray(), ct);
+            ? XfsResolver.Resolve(fileSystemPath, probe, blocks.ToArray(), warnings, ct)
+            : ExtResolver.Resolve(fileSystemPath, probe, blocks.ToArray(), warnings, ct);
 
         return new SectorOwnerReport
         {

@@ -12,7 +12,7 @@ namespace IntegrityVolume.Core.FileSystems;
 /// </summary>
 internal static partial class XfsResolver
 {
-    public static Dictionary<ulong, BlockInfo> Resolve(string path, Probe probe, ulong[] blocks, CancellationToken ct)
+    public static Dictionary<ulong, BlockInfo> Resolve(string path, Probe probe, ulong[] blocks, List<string> warnings, CancellationToken ct)
     {
         var result = new Dictionary<ulong, BlockInfo>();
         var ask = new List<ulong>();
@@ -30,7 +30,7 @@ internal static partial class XfsResolver
         foreach (var (first, count) in Runs(ask, 65536, (a, b) => a / ag != b / ag))
             script.Append(CultureInfo.InvariantCulture, $"daddr {first * spb}\nblockuse -n -c {count}\n");
         var owned = new Dictionary<ulong, (string Type, ulong? Inode, string? Path)>();
-        foreach (string line in Run(xfsDb, path, script.ToString(), ct).Split('\n'))
+        foreach (string line in Run(xfsDb, path, script.ToString(), warnings, ct).Split('\n'))
             if (BlockuseLine().Match(line.TrimEnd('\r')) is { Success: true } m)
             {
                 ulong linear = ulong.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) * ag + ulong.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
@@ -58,7 +58,7 @@ internal static partial class XfsResolver
         using (var order = fileInodes.GetEnumerator())
         {
             List<(ulong, ulong, ulong)>? current = null;
-            foreach (string raw in Run(xfsDb, path, script.ToString(), ct).Split('\n'))
+            foreach (string raw in Run(xfsDb, path, script.ToString(), warnings, ct).Split('\n'))
             {
                 string line = raw.TrimEnd('\r');
                 if (line.StartsWith("core.mode = ", StringComparison.Ordinal) && order.MoveNext())
@@ -89,12 +89,14 @@ internal static partial class XfsResolver
         _ => BlockOwnerKind.Metadata,
     };
 
-    private static string Run(string xfsDb, string path, string script, CancellationToken ct)
+    private static string Run(string xfsDb, string path, string script, List<string> warnings, CancellationToken ct)
     {
         var args = new List<string> { "-r" };
         if (File.Exists(path) && !new FileInfo(path).Attributes.HasFlag(FileAttributes.Device) && !path.StartsWith("/dev/", StringComparison.Ordinal)) args.Add("-f");
         args.Add(path);
-        return FileSystemTool.Run(xfsDb, args, script, path, ct);
+        string output = FileSystemTool.Run(xfsDb, args, script, path, ct);
+        if (FileSystemTool.DamageWarning("xfs_db", FileSystemTool.LastErrors, "xfs_repair -n") is { } w && !warnings.Contains(w)) warnings.Add(w);
+        return output;
     }
 
     [GeneratedRegex(@"^block \d+ \((\d+)/(\d+)\) type (\S+)(?: inode (\d+)(?: (.*))?)?$")] private static partial Regex BlockuseLine();

@@ -84,6 +84,7 @@ public sealed class SectorLocatorTests : IDisposable
         // Three sectors inside alpha's block 3, and the whole of beta's block 1.
         var r = SectorLocator.Locate(img, new[] { new SectorRange(Sector(a3) + 1, 3), new SectorRange(Sector(b1), 8) });
         Assert.Equal("ext4", r.FileSystem);
+        Assert.Empty(r.Warnings);
         Assert.Equal(4096, r.BlockSize);
         Assert.Equal(2, r.Owners.Length);
         var a = r.Owners[0];
@@ -147,6 +148,27 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Equal(ErrorIds.OffsetOutOfRange, e.ErrorId);
     }
 
+    /// <summary>debugfs exits 0 on a file system whose group descriptors are garbage and answers wrongly: what it says on
+    /// stderr must reach the caller as a warning.</summary>
+    [Fact]
+    public void WhatTheToolSaysOfADamagedFileSystemIsAWarning()
+    {
+        string img = Ext4Image();
+        long a1 = Find(img, Block("alpha", 1));
+        Assert.Empty(SectorLocator.Locate(img, new[] { new SectorRange(Sector(a1), 1) }).Warnings);
+        using (var f = File.OpenWrite(img)) { f.Seek(4096, SeekOrigin.Begin); f.Write(Enumerable.Repeat((byte)0xff, 4096).ToArray()); }
+        var r = SectorLocator.Locate(img, new[] { new SectorRange(Sector(a1), 1) });
+        Assert.Contains(r.Warnings, w => w.StartsWith("debugfs reported: ", StringComparison.Ordinal) && w.Contains("e2fsck -fn", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AMissingToolHasAStableId()
+    {
+        var e = Assert.Throws<IntegrityVolumeException>(() => FileSystemTool.Require("ivol-no-such-fs-tool", "e2fsprogs", "/dev/x"));
+        Assert.Equal(ErrorIds.FileSystemToolMissing, e.ErrorId);
+        Assert.Contains("apt-get install e2fsprogs", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void IvolLocatePrintsTheOwnersAsJson()
     {
@@ -189,6 +211,7 @@ public sealed class SectorLocatorTests : IDisposable
             new SectorRange(Sector(a5) + 4, 4), new SectorRange(Sector(b0), 8), new SectorRange(0, 1), new SectorRange(freeBlock * 8, 8),
         });
         Assert.Equal("xfs", r.FileSystem);
+        Assert.Empty(r.Warnings);
         Assert.Equal(4, r.Owners.Length);
         Assert.Equal((BlockOwnerKind.File, "/alpha.bin", 5UL * 4096 + 2048, 2048UL), (r.Owners[0].Kind, r.Owners[0].Path, r.Owners[0].FileOffset, r.Owners[0].Length));
         Assert.Equal((BlockOwnerKind.File, "/sub/beta.txt", 0UL, 4096UL), (r.Owners[1].Kind, r.Owners[1].Path, r.Owners[1].FileOffset, r.Owners[1].Length));
