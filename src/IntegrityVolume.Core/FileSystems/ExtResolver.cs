@@ -12,7 +12,8 @@ namespace IntegrityVolume.Core.FileSystems;
 /// </summary>
 internal static partial class ExtResolver
 {
-    private const int PerLine = 256;
+    /// <summary>debugfs reads a command file line by line into a BUFSIZ (8192-byte) buffer: longer lines are cut.</summary>
+    private const int MaxLine = 7000;
 
     public static Dictionary<ulong, BlockInfo> Resolve(string path, Probe probe, ulong[] blocks, List<string> warnings, CancellationToken ct)
     {
@@ -30,7 +31,8 @@ internal static partial class ExtResolver
 
         // Run 1: owner inode of every block, and whether each block is in use.
         var script = new StringBuilder();
-        foreach (var chunk in ask.Chunk(PerLine)) script.Append("icheck ").AppendJoin(' ', chunk).Append('\n');
+        // icheck walks every inode once per command: as many blocks per line as debugfs reads.
+        AppendLines(script, "icheck", ask);
         foreach (var (first, count) in Runs(ask, 4096)) script.Append(CultureInfo.InvariantCulture, $"testb {first} {count}\n");
         var sections = Sections(Run(debugfs, path, script.ToString(), warnings, ct));
         var owner = new Dictionary<ulong, ulong>();
@@ -65,7 +67,7 @@ internal static partial class ExtResolver
         // Run 2: type and block map of every owning inode, and its names.
         script.Clear();
         foreach (ulong ino in inodes) script.Append(CultureInfo.InvariantCulture, $"stat <{ino}>\n");
-        foreach (var chunk in inodes.Chunk(PerLine)) script.Append("ncheck ").AppendJoin(' ', chunk).Append('\n');
+        AppendLines(script, "ncheck", inodes);
         var names = new Dictionary<ulong, string>();
         var maps = new Dictionary<ulong, (BlockOwnerKind Kind, List<Extent> Extents)>();
         foreach (var (command, lines) in Sections(Run(debugfs, path, script.ToString(), warnings, ct)))
@@ -96,6 +98,21 @@ internal static partial class ExtResolver
                     : new BlockInfo(map.Kind, ino, name, hit.Logical + (b - hit.Physical));
         }
         return result;
+    }
+
+    /// <summary>"COMMAND n n n ..." lines of at most <see cref="MaxLine"/> characters.</summary>
+    private static void AppendLines(StringBuilder script, string command, IEnumerable<ulong> numbers)
+    {
+        int length = 0;
+        foreach (ulong n in numbers)
+        {
+            string text = n.ToString(CultureInfo.InvariantCulture);
+            if (length > 0 && length + 1 + text.Length > MaxLine) { script.Append('\n'); length = 0; }
+            if (length == 0) { script.Append(command); length = command.Length; }
+            script.Append(' ').Append(text);
+            length += 1 + text.Length;
+        }
+        if (length > 0) script.Append('\n');
     }
 
     /// <summary>One entry of stat's block list: logical blocks → physical, or a block-map block (IND, DIND, TIND, ETBn).</summary>

@@ -123,6 +123,32 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Equal(freeBlock, r.Owners[2].Block);
     }
 
+    /// <summary>Every block of the image in one call (debugfs command lines are split under its 8 KiB line buffer): each
+    /// sector is in exactly one piece, and the file's six blocks form one piece at offset 0.</summary>
+    [Fact]
+    public void TheWholeDeviceResolvesInPiecesThatCoverEverySectorOnce()
+    {
+        string img = Ext4Image();
+        ulong sectors = (ulong)new FileInfo(img).Length / 512;
+        var r = SectorLocator.Locate(img, new[] { new SectorRange(0, sectors) });
+        Assert.Equal((sectors / 8, 0UL), (r.BlocksResolved, r.BlocksSkipped));
+        Assert.Empty(r.Warnings);
+        ulong next = 0;
+        foreach (var o in r.Owners)
+        {
+            Assert.Equal(next, o.Sectors.Start);
+            Assert.Equal(o.Sectors.Sectors * 512, o.Length);
+            next = o.Sectors.End;
+        }
+        Assert.Equal(sectors, next);
+        long a0 = Find(img, Block("alpha", 0));
+        var alpha = r.Owners.Single(o => o.Path == "/alpha.bin");
+        Assert.Equal(((ulong)a0 / 512, 0UL, 6UL * 4096), (alpha.Sectors.Start, alpha.FileOffset, alpha.Length));
+        Assert.Contains(r.Owners, o => o.Kind == BlockOwnerKind.FreeSpace);
+        Assert.Contains(r.Owners, o => o.Kind == BlockOwnerKind.Directory && o.Path == "/sub dir");
+        Assert.Contains(r.Owners, o => o.Kind == BlockOwnerKind.Metadata && o.Detail == "journal (inode 8)");
+    }
+
     [Fact]
     public void RangesBeyondTheCapAreCountedAndNamedInAWarning()
     {

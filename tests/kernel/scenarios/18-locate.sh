@@ -1,6 +1,7 @@
 # Bad block → file (issue 16, single volume): an ext4 file system on an open volume, one byte of one file's block
 # flipped in the closed image, `ivol verify --json` lists the sector, and `ivol locate /dev/mapper/NAME` names the
-# file and the byte offset; the kernel's read of that file fails with EIO while another file reads back intact.
+# file and the byte offset; the kernel's read of that file fails with EIO while another file reads back intact. Then
+# xfs on a second volume, mounted: ivol locate names the file and warns that it reads a mounted file system.
 # Where the block lives is found independently: by searching the image for the file block's distinct content and
 # inverting the dm-integrity layout (initial sectors, then per area a tag run and interleave_sectors data sectors).
 ivol format vol.img --size 24M --integrity crc32c --batch-mode --json > fmt.json
@@ -66,3 +67,29 @@ cmp mnt/other.bin src/other.bin || { umount mnt; die "other.bin does not read ba
 log "ok: /other.bin reads back intact"
 umount mnt
 dmsetup remove lx
+
+# xfs on a second open volume, populated by mkfs.xfs -p without mounting (TEST_DIR/TEST_DEV/QA_CHECK_FS: fstests' switch
+# for file systems under 300 MiB), then mounted read-only: ivol locate names the file and offset, and warns that the
+# file system is mounted. The block is found by its content on /dev/mapper/lxx itself (no corruption here).
+ivol format vx.img --size 24M --integrity crc32c --batch-mode >/dev/null
+expect_rc 0 ivol open vx.img lxx --integrity crc32c
+printf 'boot\n0 0\nd--755 0 0\ndata d--755 0 0\nx.bin ---644 0 0 %s\n$\n$\n' "$PWD/src/docs/victim.bin" > proto
+TEST_DIR=/tmp TEST_DEV=/dev/null QA_CHECK_FS=1 mkfs.xfs -q -f -K -p proto /dev/mapper/lxx
+sync
+xs=$(python3 - <<'PY'
+data = open("/dev/mapper/lxx", "rb").read()
+pat = ("<victim:0006>" * 512).encode()[:4096]
+i = data.find(pat)
+assert i >= 0 and data.find(pat, i + 1) < 0, "block not found exactly once"
+print(i // 512 + 2)
+PY
+)
+mount -t xfs -o ro /dev/mapper/lxx mnt
+expect_rc 0 ivol locate /dev/mapper/lxx --sectors "$xs-$((xs + 1))" --json
+echo "$OUT" > xfs.json
+umount mnt
+expect_eq "$(json xfs.json 'j["fileSystem"]')" "xfs" "file system"
+expect_eq "$(json xfs.json '[(o["kind"], o["path"], o["fileOffset"], o["length"]) for o in j["owners"]]')" \
+    '[["file", "/data/x.bin", '"$(( 6 * 4096 + 2 * 512 ))"', 1024]]' "xfs owner of victim block 6, sectors 2-3"
+case "$ERR" in *"is mounted on"*) log "ok: warned that the file system is mounted";; *) echo "$ERR" >&2; die "no warning about the mounted file system";; esac
+dmsetup remove lxx
