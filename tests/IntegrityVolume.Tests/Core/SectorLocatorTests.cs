@@ -75,7 +75,7 @@ public sealed class SectorLocatorTests : IDisposable
 
     private static ulong Sector(long offset) => (ulong)offset / 512;
 
-    [Fact]
+    [Ext4Fact]
     public void Ext4SectorsOfAFileNameItsPathAndByteOffset()
     {
         string img = Ext4Image();
@@ -101,7 +101,7 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Equal((3UL * 4096, 8192UL, 2UL), (two.Owners.Single().FileOffset, two.Owners.Single().Length, two.Owners.Single().Blocks));
     }
 
-    [Fact]
+    [Ext4Fact]
     public void Ext4FreeAndMetadataBlocksOwnNoFile()
     {
         string img = Ext4Image();
@@ -125,7 +125,7 @@ public sealed class SectorLocatorTests : IDisposable
 
     /// <summary>Every block of the image in one call (debugfs command lines are split under its 8 KiB line buffer): each
     /// sector is in exactly one piece, and the file's six blocks form one piece at offset 0.</summary>
-    [Fact]
+    [Ext4Fact]
     public void TheWholeDeviceResolvesInPiecesThatCoverEverySectorOnce()
     {
         string img = Ext4Image();
@@ -149,7 +149,7 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Contains(r.Owners, o => o.Kind == BlockOwnerKind.Metadata && o.Detail == "journal (inode 8)");
     }
 
-    [Fact]
+    [Ext4Fact]
     public void RangesBeyondTheCapAreCountedAndNamedInAWarning()
     {
         string img = Ext4Image();
@@ -160,7 +160,7 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Equal((4096UL, 8192UL), (r.Owners.Single().FileOffset, r.Owners.Single().Length));
     }
 
-    [Fact]
+    [Ext4Fact]
     public void NoFileSystemAndRangesOutsideTheDeviceHaveStableIds()
     {
         string zeros = Path.Combine(_dir, "zeros.img");
@@ -176,7 +176,7 @@ public sealed class SectorLocatorTests : IDisposable
 
     /// <summary>debugfs exits 0 on a file system whose group descriptors are garbage and answers wrongly: what it says on
     /// stderr must reach the caller as a warning.</summary>
-    [Fact]
+    [Ext4Fact]
     public void WhatTheToolSaysOfADamagedFileSystemIsAWarning()
     {
         string img = Ext4Image();
@@ -195,7 +195,7 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Contains("apt-get install e2fsprogs", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Ext4Fact]
     public void IvolLocatePrintsTheOwnersAsJson()
     {
         string img = Ext4Image();
@@ -247,12 +247,18 @@ public sealed class SectorLocatorTests : IDisposable
     }
 }
 
-/// <summary>A fact that needs xfsprogs (mkfs.xfs, xfs_db); CI installs it (.ci/run), a bare host may not have it.</summary>
-public sealed class XfsFactAttribute : FactAttribute
+/// <summary>A fact that needs these tools (e2fsprogs, xfsprogs); CI installs both (.ci/run), a bare host may lack them.</summary>
+public class ToolsFactAttribute : FactAttribute
 {
-    public XfsFactAttribute()
+    public ToolsFactAttribute(string package, params string[] tools)
     {
-        if (!new[] { "/usr/sbin", "/sbin", "/usr/bin" }.Any(d => File.Exists(Path.Combine(d, "mkfs.xfs")) && File.Exists(Path.Combine(d, "xfs_db"))))
-            Skip = "xfsprogs (mkfs.xfs, xfs_db) is not installed: apt-get install xfsprogs";
+        var missing = tools.Where(t => !new[] { "/usr/sbin", "/sbin", "/usr/bin" }.Any(d => File.Exists(Path.Combine(d, t)))).ToArray();
+        if (missing.Length > 0) Skip = $"{string.Join(", ", missing)} ({package}) not installed: apt-get install {package}";
     }
 }
+
+/// <summary>mkfs.ext4, debugfs, dumpe2fs (e2fsprogs).</summary>
+public sealed class Ext4FactAttribute() : ToolsFactAttribute("e2fsprogs", "mkfs.ext4", "debugfs", "dumpe2fs");
+
+/// <summary>mkfs.xfs, xfs_db (xfsprogs).</summary>
+public sealed class XfsFactAttribute() : ToolsFactAttribute("xfsprogs", "mkfs.xfs", "xfs_db");
