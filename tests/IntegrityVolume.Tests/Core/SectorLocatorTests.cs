@@ -187,6 +187,17 @@ public sealed class SectorLocatorTests : IDisposable
         Assert.Contains(r.Warnings, w => w.StartsWith("debugfs reported: ", StringComparison.Ordinal) && w.Contains("e2fsck -fn", StringComparison.Ordinal));
     }
 
+    /// <summary>A cancelled token stops the call before any tool runs; the classifier reports OperationCancelled.</summary>
+    [Ext4Fact]
+    public void ACancelledCallStopsWithOperationCancelled()
+    {
+        string img = Ext4Image();
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var ex = Assert.ThrowsAny<OperationCanceledException>(() => SectorLocator.Locate(img, new[] { new SectorRange(8, 8) }, cts.Token));
+        Assert.Equal(ErrorIds.OperationCancelled, ErrorClassifier.Classify(ex)!.ErrorId);
+    }
+
     [Fact]
     public void AMissingToolHasAStableId()
     {
