@@ -143,6 +143,18 @@ internal static unsafe partial class NativeMethods
         return (*(uint*)(buf + 136), *(uint*)(buf + 140), *(ulong*)(buf + 32));
     }
 
+    /// <summary>The device (major:minor) and inode a path refers to (statx, follows symlinks), without opening it.</summary>
+    public static (uint DevMajor, uint DevMinor, ulong Inode)? PathId(string path)
+    {
+        const int AT_FDCWD = -100;
+        const uint STATX_INO = 0x100;
+        byte* buf = stackalloc byte[256];
+        new Span<byte>(buf, 256).Clear();
+        try { if (StatxNative(AT_FDCWD, path, 0, STATX_INO, buf) != 0) return null; }
+        catch (EntryPointNotFoundException) { return null; }
+        return (*(uint*)(buf + 136), *(uint*)(buf + 140), *(ulong*)(buf + 32));
+    }
+
     /// <summary>The owner's uid (statx stx_uid, follows symlinks); null when statx is missing or fails.</summary>
     public static uint? OwnerUid(string path)
     {

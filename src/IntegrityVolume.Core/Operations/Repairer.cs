@@ -3,6 +3,7 @@ using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Format;
 using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core.Journal;
+using IntegrityVolume.Core.Kernel;
 using IntegrityVolume.Core.Verification;
 
 namespace IntegrityVolume.Core.Operations;
@@ -301,7 +302,7 @@ internal static class Repairer
         {
             var src = r.Source!;
             var g = target.Geometry;
-            if (SameFile(src.Path, r.Volume.Path) || (r.Volume.DataDevicePath is { } dd && SameFile(src.Path, dd)))
+            if (StorageIdentity.Same(src.Path, r.Volume.Path) || (r.Volume.DataDevicePath is { } dd && StorageIdentity.Same(src.Path, dd)))
                 throw new IntegrityVolumeException(ErrorIds.RepairSourceMismatch, ErrorKind.InvalidArgument,
                     $"{src.Path}: the copy is the volume itself; give another copy of the same data.", src.Path);
             var c = new Copy { Path = src.Path, _offset = src.OffsetSectors };
@@ -365,9 +366,6 @@ internal static class Repairer
                 throw;
             }
         }
-
-        private static bool SameFile(string a, string b) =>
-            string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), StringComparison.Ordinal);
 
         /// <summary>The copy's block for the volume's logical <paramref name="sector"/>, and what its own tag says.</summary>
         public CopyCheck Read(ulong sector, Span<byte> block)

@@ -261,6 +261,16 @@ public class RepairTests
         Assert.Equal(ErrorIds.RepairSourceTooSmall, Id(baseRequest with { Source = new RepairSource { Path = c.Image("clean.img.gz"), OffsetSectors = 1 } }));
         Assert.Equal(ErrorIds.RepairSourceMismatch, Id(baseRequest with { Source = new RepairSource { Path = new FixtureCase("p02").Image("clean.img.gz") } }));
         Assert.Equal(ErrorIds.RepairSourceMismatch, Id(baseRequest with { Source = new RepairSource { Path = target.Path } }));
+        // The volume itself under another name (a symlink, a hard link): same device and inode.
+        string link = target.Path + ".symlink", hard = target.Path + ".hardlink";
+        try
+        {
+            File.CreateSymbolicLink(link, Path.GetFullPath(target.Path));
+            Assert.Equal(0, Cli.CliTests.Run("ln", Path.GetFullPath(target.Path), hard).Code);
+            Assert.Equal(ErrorIds.RepairSourceMismatch, Id(baseRequest with { Source = new RepairSource { Path = link } }));
+            Assert.Equal(ErrorIds.RepairSourceMismatch, Id(baseRequest with { Source = new RepairSource { Path = hard } }));
+        }
+        finally { File.Delete(link); File.Delete(hard); }
         Assert.Equal(ErrorIds.DeviceNotFound, Id(baseRequest with { Source = new RepairSource { Path = target.Path + ".missing" } }));
         Assert.Equal(ErrorIds.OffsetOutOfRange, Id(baseRequest with { ZeroLost = true, Sectors = [new SectorRange(32327, 2)] }));
         Assert.Equal(ErrorIds.OffsetOutOfRange, Id(baseRequest with { ZeroLost = true, Sectors = [new SectorRange(ulong.MaxValue - 1, 2)] }));
