@@ -41,7 +41,7 @@ internal static class OnlineRepairer
             throw new IntegrityVolumeException(ErrorIds.OnlineRepairRefused, ErrorKind.NotSupported, $"{r.Name}: cannot repair online: {refusal}.", r.Name);
         string node = OnlineVerifier.DeviceNodeOf(info);
         var warnings = new List<string>();
-        if (DeviceUsage.FindUser(node) is { } user)
+        if ((DeviceUsage.FindUser(node) ?? HolderOf(info)) is { } user)
         {
             if (!r.Force && !r.DryRun)
                 throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
@@ -180,6 +180,19 @@ internal static class OnlineRepairer
         }
         progress?.Report(new OperationProgress("Repairing blocks through the kernel", node, writes.Count, writes.Count, sw.Elapsed));
         return Result(whatIf: false);
+    }
+
+    /// <summary>"held by X" when another device sits on the mapping (/sys/dev/block/MAJ:MIN/holders, by number: the
+    /// node's name need not be the kernel's dm-N).</summary>
+    private static string? HolderOf(IntegrityMappingInfo info)
+    {
+        try
+        {
+            string dir = $"/sys/dev/block/{info.DeviceNumber}/holders";
+            return Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).FirstOrDefault() is { } h ? $"held by {Path.GetFileName(h)}" : null;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 
     private static RepairResult WithName(RepairResult r, string name) => new()
