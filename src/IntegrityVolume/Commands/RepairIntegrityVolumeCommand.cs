@@ -159,7 +159,7 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
     /// </summary>
     private bool Confirm(string path, RepairResult plan) =>
         ShouldProcess(path, string.Create(CultureInfo.InvariantCulture,
-            $"Repair: settle the journal and any interrupted write's record, and write {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
+            $"Repair: {(plan.Name is null ? "settle the journal and any interrupted write's record, and write" : "write through the kernel")} {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
             $"{plan.RetaggedBlocks} re-tagged, {plan.ZeroedBlocks} zeroed; sectors {Display.Ranges(plan.Ranges.Where(r => r.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).Select(r => new SectorRange(r.StartSector, r.Sectors)).ToArray(), 10)})"), out _);
 
     private RepairRequest BuildRequest(string path) => new()
