@@ -58,7 +58,7 @@ public class OnlineRepairTests
     [Fact]
     public void Without_device_mapper_the_error_has_its_stable_id_and_a_dry_run_too()
     {
-        if (File.Exists("/dev/mapper/control")) return;
+        if (Directory.Exists("/sys/module/dm_mod")) return;   // device-mapper works here (a bare /dev/mapper/control node does not count)
         foreach (var extra in new[] { "--zero-lost", "--dry-run" })
         {
             var (code, stdout, stderr) = CliTests.Ivol("repair", "--name", "v", "--zero-lost", extra, "--json");
