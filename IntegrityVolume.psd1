@@ -32,6 +32,7 @@
         'Open-IntegrityVolume'
         'Repair-IntegrityVolume'
         'Resize-IntegrityVolume'
+        'Resolve-IntegrityVolumeSector'
         'Test-IntegrityVolume'
         'Write-IntegrityVolumeData'
     )
@@ -54,6 +55,7 @@
 - Test-IntegrityVolume: offline tag verification with mismatched sector ranges, -Quiet, -ThrottleLimit.
 - Write-IntegrityVolumeData: fill a closed volume from a file, computing tags.
 - Repair-IntegrityVolume: rewrite mismatched blocks from a copy (verified), re-tag given sectors, or zero the lost ones; pipes from Test-IntegrityVolume.
+- Resolve-IntegrityVolumeSector: bad block -> file; names the file (path, byte offset), directory, metadata or free space of sector ranges on ext2/3/4 (debugfs) and xfs (xfs_db); pipes from Test-IntegrityVolume.
 - Open-/Close-IntegrityVolume: activate and deactivate volumes through device-mapper (integritysetup open/close), loop devices for image files.
 - Get-IntegrityVolume without -Path: the active dm-integrity mappings (integritysetup status).
 - Test-IntegrityVolume -Name: online verification of an active volume through the kernel (O_DIRECT reads).

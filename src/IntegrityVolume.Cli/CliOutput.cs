@@ -5,6 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 using IntegrityVolume.Cli.Commands;
 using IntegrityVolume.Core;
 using IntegrityVolume.Core.Boot;
+using IntegrityVolume.Core.FileSystems;
 using IntegrityVolume.Core.Journal;
 using IntegrityVolume.Core.Kernel;
 
@@ -151,6 +152,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<IntegrityMode>),
         typeof(CamelCaseEnumConverter<RepairOutcome>),
         typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
+        typeof(CamelCaseEnumConverter<BlockOwnerKind>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]
@@ -168,6 +170,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(IntegrityTabUpdateResult))]
 [JsonSerializable(typeof(TabListResult))]
 [JsonSerializable(typeof(TabCheckResult))]
+[JsonSerializable(typeof(SectorOwnerReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>--progress-json lines: compact, property names as written.</summary>

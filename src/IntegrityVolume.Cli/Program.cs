@@ -45,6 +45,7 @@ public static class Program
         root.Subcommands.Add(ResizeCommand.Create());
         root.Subcommands.Add(TabCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(LocateCommand.Create());
         // kernel commands registered here
         root.Subcommands.Add(OpenCommand.Create());
         root.Subcommands.Add(CloseCommand.Create());

@@ -129,4 +129,12 @@ public static class ErrorIds
     public const string RepairSourceMismatch = "RepairSourceMismatch";
     /// <summary>An active mapping that cannot be repaired through the kernel: read-only, recovery mode, tags from the layer above.</summary>
     public const string OnlineRepairRefused = "OnlineRepairRefused";
+
+    // Bad block → file (FileSystems/): the file system's own tools answer.
+    /// <summary>No ext2/3/4 or xfs superblock at the start of the device (unknown, unsupported or damaged file system).</summary>
+    public const string FileSystemNotRecognized = "FileSystemNotRecognized";
+    /// <summary>The tool that reads this file system is not installed: debugfs (e2fsprogs) or xfs_db (xfsprogs).</summary>
+    public const string FileSystemToolMissing = "FileSystemToolMissing";
+    /// <summary>debugfs/xfs_db failed, timed out, or printed nothing usable; the message carries its words.</summary>
+    public const string FileSystemToolFailed = "FileSystemToolFailed";
 }

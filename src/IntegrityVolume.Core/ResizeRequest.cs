@@ -51,6 +51,8 @@ public sealed record OnlineResizeRequest
     /// <summary>Write zeros over a grown tail through the mapping, so the kernel computes its tags (integritysetup --wipe).
     /// False: reload with "recalculate" (the kernel recalculates from recalc_sector, the whole device when not recalculating).</summary>
     public bool Wipe { get; init; } = true;
+    /// <summary>Shrink even when the cut tail holds data (non-zero or unreadable blocks read through the mapping).</summary>
+    public bool Force { get; init; }
 }
 
 /// <summary>Outcome of a resize: the old and new data size and what was cut.</summary>

@@ -44,7 +44,7 @@ internal static class ResizeCommand
                         throw new IntegrityVolumeException(ErrorIds.InvalidSize, ErrorKind.InvalidArgument, $"--device-size {b} is not a multiple of 512 bytes.");
                     r = VolumeOperations.ResizeActive(new OnlineResizeRequest
                     {
-                        Name = mapping, SizeSectors = p.GetValue(size) ?? (deviceBytes is long db ? (ulong)db / 512 : null), Wipe = !p.GetValue(noWipe),
+                        Name = mapping, SizeSectors = p.GetValue(size) ?? (deviceBytes is long db ? (ulong)db / 512 : null), Wipe = !p.GetValue(noWipe), Force = p.GetValue(force),
                     }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
                 }
                 else

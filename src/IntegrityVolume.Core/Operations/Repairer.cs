@@ -197,7 +197,16 @@ internal static class Repairer
         }
         Flush(v);
         ring?.Finish(ct);
-        if (writes.Count > 0 || interrupted is not null) WriteIntent.End(v.Meta, r.Volume.ReservedSectors);
+        // An earlier interrupted write's record (not a repair's) is superseded only when no block of its range is left failing its tag
+        // (no good copy, unverifiable): otherwise it is put back, so dump and verify still name that write.
+        ulong? stillBad = interrupted is not { InputBytes: > 0 } ? null : plan.Where(p => p.Sector >= interrupted.StartSector && p.Sector < interrupted.EndSector
+            && p.Outcome is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable).Select(p => (ulong?)p.Sector).FirstOrDefault();
+        if (stillBad is not null)
+        {
+            WriteIntent.Restore(v.Meta, r.Volume.ReservedSectors, interrupted!);
+            warnings.Add($"Blocks of the interrupted write (sectors {interrupted!.StartSector}-{interrupted.EndSector - 1}) still fail their tag (first: sector {stillBad}); its record is kept. {interrupted.Advice}");
+        }
+        else if (writes.Count > 0 || interrupted is not null) WriteIntent.End(v.Meta, r.Volume.ReservedSectors);
         progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, writes.Count, writes.Count, sw.Elapsed));
         return Result(whatIf: false);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IntegrityVolume.Core.Devices;
 using IntegrityVolume.Core.Kernel;
+using IntegrityVolume.Core.Verification;
 
 namespace IntegrityVolume.Core.Operations;
 
@@ -48,6 +49,22 @@ internal static class ResizeOnline
                 $"{r.Name}: {newLength} sectors is more than the {max} the device provides; grow the device first (losetup -c for a loop device).", r.Name);
 
         string init = "none";
+        SectorRange[] cutRanges = [];
+        ulong cutBlocks = 0;
+        if (newLength < oldLength)
+        {
+            // As the offline shrink: never cut written data silently. Read through the mapping (the kernel checks the tags).
+            (cutRanges, cutBlocks) = ScanCut(DeviceNodes.MapperPath(r.Name), newLength, oldLength, sectorsPerBlock, progress, ct);
+            if (cutBlocks > 0)
+            {
+                string list = string.Join(", ", cutRanges.Take(20)) + (cutRanges.Length > 20 ? $", ... ({cutRanges.Length} ranges)" : "");
+                if (!r.Force)
+                    throw new IntegrityVolumeException(ErrorIds.ResizeWouldCutData, ErrorKind.InvalidArgument,
+                        $"{r.Name}: shrinking to {newLength} sectors would cut {cutBlocks} blocks that hold data (non-zero or unreadable) at sectors {list}. " +
+                        "Move the data first (and shrink the file system above), or --force / -Force to cut them.", r.Name);
+                warnings.Add($"--force: cut {cutBlocks} blocks that held data at sectors {list}.");
+            }
+        }
         if (newLength != oldLength)
         {
             if (newLength > oldLength && info.ReadOnly && r.Wipe)
@@ -99,7 +116,46 @@ internal static class ResizeOnline
             OldDeviceBytes = (long)oldLength * 512, NewDeviceBytes = (long)newLength * 512,
             Action = newLength > oldLength ? "grow" : newLength < oldLength ? "shrink" : "unchanged",
             TagInitialization = init, Duration = sw.Elapsed, Warnings = warnings.ToArray(),
+            CutRanges = cutRanges, CutBlocks = cutBlocks,
         };
+    }
+
+    /// <summary>
+    /// Blocks of [<paramref name="from"/>, <paramref name="to"/>) that hold data, read through the mapping: non-zero, or
+    /// unreadable (the kernel fails the read: a bad tag). 1 MiB at a time, block by block where a read fails.
+    /// </summary>
+    private static (SectorRange[] Ranges, ulong Blocks) ScanCut(string path, ulong from, ulong to, int sectorsPerBlock,
+        IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        const int MaxListedBlocks = 1 << 20;
+        int blockBytes = sectorsPerBlock * 512;
+        var buffer = new byte[WipeBlock];
+        var held = new List<ulong>();
+        ulong blocks = 0;
+        long start = checked((long)from * 512), end = checked((long)to * 512);
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+        void Held(long at) { blocks++; if (held.Count < MaxListedBlocks) held.Add((ulong)(at / 512)); }
+        for (long at = start; at < end; at += WipeBlock)
+        {
+            ct.ThrowIfCancellationRequested();
+            int n = (int)Math.Min(WipeBlock, end - at);
+            bool whole = true;
+            try { whole = RandomAccess.Read(fs.SafeFileHandle, buffer.AsSpan(0, n), at) == n; }
+            catch (IOException) { whole = false; }
+            for (int off = 0; off < n; off += blockBytes)
+            {
+                var block = buffer.AsSpan(off, blockBytes);
+                if (!whole)
+                {
+                    try { if (RandomAccess.Read(fs.SafeFileHandle, block, at + off) != blockBytes) { Held(at + off); continue; } }
+                    catch (IOException) { Held(at + off); continue; }
+                }
+                if (block.IndexOfAnyExcept((byte)0) >= 0) Held(at + off);
+            }
+            progress?.Report(new OperationProgress("Checking the cut tail", path, at + n - start, end - start, sw.Elapsed));
+        }
+        return (TagVerifier.ToRanges(held, (ulong)sectorsPerBlock, 100_000), blocks);
     }
 
     private static ulong Provided(DeviceMapperClient dm, string name)

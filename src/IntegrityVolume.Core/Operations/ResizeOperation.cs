@@ -22,36 +22,53 @@ internal static class ResizeOperation
 
     private sealed record Prepared(Geometry Old, Geometry New, long OldDeviceBytes, long NewDeviceBytes, bool IsImage, List<string> Warnings);
 
+    private const string InUseAdvice = "close the volume first, or resize the active mapping (ivol resize --name / Resize-IntegrityVolume -Name)";
+
+    /// <summary>What Resize would do, nothing written (-WhatIf, --dry-run): every check and refusal of the real run.</summary>
     public static ResizeResult Plan(ResizeRequest r, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         r.Validate();
+        r.Volume.ThrowIfInUse(InUseAdvice);
         using var v = VolumeOperations.OpenVolume(r.Volume, write: false, ct);
-        var p = Prepare(v, r);
+        var (p, mac) = Check(v, r);
+        mac?.Dispose();
         var (ranges, cut) = p.New.ProvidedDataSectors < p.Old.ProvidedDataSectors
             ? ScanCut(v, p.Old, p.New.ProvidedDataSectors, r, ct) : (new List<SectorRange>(), 0UL);
         return Result(r, p, ranges, cut, sw.Elapsed, whatIf: true, p.New.ProvidedDataSectors > p.Old.ProvidedDataSectors ? "tags-only" : "none");
+    }
+
+    /// <summary>The new layout and every refusal that needs no write: a volume not settled, a superblock MAC without its
+    /// key, an algorithm or key the blocks refute (never overridden: a grown tail tagged with a wrong algorithm fails every read).</summary>
+    private static (Prepared Prepared, TagHasher? Mac) Check(VolumeOperations.OpenedVolume v, ResizeRequest r)
+    {
+        var p = Prepare(v, r);
+        RefuseUnsettled(v, r);
+        var mac = SuperblockMac(v, r);
+        ulong oldProvided = p.Old.ProvidedDataSectors, newProvided = p.New.ProvidedDataSectors;
+        var (proofOutcome, mismatch) = AlgorithmProof.Check(v, r.Volume.Path, r.Integrity.Algorithm, r.Integrity.Key, 0, null, forceOverrides: false);
+        if (mismatch is not null && newProvided != oldProvided)
+        {
+            mac?.Dispose();
+            throw mismatch;
+        }
+        if (proofOutcome is AlgorithmProof.Outcome.NoEvidence && newProvided != oldProvided)
+            p.Warnings.Add($"No block of {r.Volume.Path} could prove the algorithm and key; the new tail's tags are written with {r.Integrity.Algorithm.IntegritysetupName} as given.");
+        return (p, mac);
     }
 
     public static ResizeResult Resize(ResizeRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         r.Validate();
-        r.Volume.ThrowIfInUse("close the volume first, or resize the active mapping (ivol resize --name / Resize-IntegrityVolume -Name)");
+        r.Volume.ThrowIfInUse(InUseAdvice);
         // Exclusive lock (FileLock) on both devices from here to the end.
         using var v = VolumeOperations.OpenVolume(r.Volume, write: true, ct);
         var sb = v.Superblock;
-        var p = Prepare(v, r);
+        var (p, checkedMac) = Check(v, r);
+        using var mac = checkedMac;
         var warnings = p.Warnings;
-        RefuseUnsettled(v, r);
-        using var mac = SuperblockMac(v, r);
         ulong oldProvided = p.Old.ProvidedDataSectors, newProvided = p.New.ProvidedDataSectors;
-        // Never overridden (Force only allows cutting data): a grown tail tagged with a wrong algorithm fails every read.
-        var (proofOutcome, mismatch) = AlgorithmProof.Check(v, r.Volume.Path, r.Integrity.Algorithm, r.Integrity.Key, 0, null, forceOverrides: false);
-        if (mismatch is not null && newProvided != oldProvided)
-            throw mismatch;
-        if (proofOutcome is AlgorithmProof.Outcome.NoEvidence && newProvided != oldProvided)
-            warnings.Add($"No block of {r.Volume.Path} could prove the algorithm and key; the new tail's tags are written with {r.Integrity.Algorithm.IntegritysetupName} as given.");
 
         var dataDev = v.Data;
         long sbOffset = checked((long)r.Volume.ReservedSectors * 512);

@@ -54,7 +54,15 @@ internal static class WriteIntent
     }
 
     /// <summary>Record the write about to start and make it durable before any data moves.</summary>
-    public static void Begin(BlockDevice meta, ulong reservedSectors, ulong start, ulong end, long inputBytes, string algorithm, bool journaled = false)
+    public static void Begin(BlockDevice meta, ulong reservedSectors, ulong start, ulong end, long inputBytes, string algorithm, bool journaled = false) =>
+        Write(meta, reservedSectors, start, end, inputBytes, algorithm, journaled, DateTimeOffset.UtcNow);
+
+    /// <summary>Put an earlier record back as it was read (its start time too), e.g. after a repair that left blocks of it bad.</summary>
+    public static void Restore(BlockDevice meta, ulong reservedSectors, InterruptedWrite earlier) =>
+        Write(meta, reservedSectors, earlier.StartSector, earlier.EndSector, earlier.InputBytes, earlier.Algorithm, earlier.Journaled,
+            new DateTimeOffset(DateTime.SpecifyKind(earlier.StartedUtc, DateTimeKind.Utc)));
+
+    private static void Write(BlockDevice meta, ulong reservedSectors, ulong start, ulong end, long inputBytes, string algorithm, bool journaled, DateTimeOffset started)
     {
         var s = new byte[RecordBytes];
         Magic.CopyTo(s, 0);
@@ -62,7 +70,7 @@ internal static class WriteIntent
         BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(16), start);
         BinaryPrimitives.WriteUInt64LittleEndian(s.AsSpan(24), end);
         BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(32), inputBytes);
-        BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(40), DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        BinaryPrimitives.WriteInt64LittleEndian(s.AsSpan(40), started.ToUnixTimeSeconds());
         Encoding.ASCII.GetBytes(algorithm.AsSpan(0, Math.Min(algorithm.Length, AlgorithmBytes)), s.AsSpan(48, AlgorithmBytes));
         BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(FlagsOffset), journaled ? FlagJournaled : 0);
         BinaryPrimitives.WriteUInt32LittleEndian(s.AsSpan(RecordBytes - 4), Check(s));

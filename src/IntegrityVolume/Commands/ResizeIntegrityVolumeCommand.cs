@@ -80,7 +80,7 @@ public sealed class ResizeIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
             : "Resize the active mapping to its device's size (reload through the kernel)";
         if (!ShouldProcess($"/dev/mapper/{Name}", action))
             return;
-        if (TryInvoke(Name, () => VolumeOperations.ResizeActive(new OnlineResizeRequest { Name = Name, SizeSectors = sectors, Wipe = !NoWipe }, Progress, CancellationToken), out var result))
+        if (TryInvoke(Name, () => VolumeOperations.ResizeActive(new OnlineResizeRequest { Name = Name, SizeSectors = sectors, Wipe = !NoWipe, Force = Force }, Progress, CancellationToken), out var result))
             Emit(Name, result);
     }
 

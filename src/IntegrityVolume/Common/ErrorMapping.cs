@@ -68,6 +68,7 @@ internal static class ErrorMapping
         [ErrorIds.DeviceMapperUnavailable] = ErrorCategoryName.ResourceUnavailable,
         [ErrorIds.LoopDeviceUnavailable] = ErrorCategoryName.ResourceUnavailable,
         [ErrorIds.IntegrityTargetUnavailable] = ErrorCategoryName.NotInstalled,
+        [ErrorIds.FileSystemToolMissing] = ErrorCategoryName.NotInstalled,
     };
 
     public static ErrorCategoryName CategoryFor(string errorId, ErrorKind kind) =>

@@ -331,4 +331,50 @@ public class RepairTests
                 Assert.Null(VolumeOperations.Inspect(At(target.Path)).InterruptedWrite);
             }
     }
+
+    private sealed class SimulatedKill : Exception;
+
+    /// <summary>
+    /// A write killed after its intent record, over a block the kernel fails: a whole-volume repair with no good copy leaves
+    /// that block bad, so the write's record is kept (dump and verify still name it); zero-the-lost fixes every block of
+    /// it, and then the record goes.
+    /// </summary>
+    [Fact]
+    public void AnInterruptedWritesRecordStaysWhileBlocksOfItStayBad()
+    {
+        var c = new FixtureCase("p01");
+        using var target = c.CopyOf("corrupt.img.gz");
+        ulong spb = (ulong)(int)c.Json["block_size"]! / 512;
+        ulong bad = KernelFailedBlocks(c)[0];
+        using var input = new TempFile(".bin");
+        File.WriteAllBytes(input.Path, new byte[spb * 512]);
+        string full = Path.GetFullPath(target.Path);
+        int writes = 0;
+        IntegrityVolume.Core.Devices.BlockDevice.TestWriteObserver.Value = (path, offset, buffer) =>
+        {
+            if (Path.GetFullPath(path) == full && ++writes == 2) throw new SimulatedKill();   // after the intent record
+        };
+        try
+        {
+            Assert.Throws<SimulatedKill>(() => VolumeOperations.Write(new WriteRequest
+                { Volume = At(target.Path), Integrity = Spec(c), InputPath = input.Path, OffsetSectors = bad }));
+        }
+        finally { IntegrityVolume.Core.Devices.BlockDevice.TestWriteObserver.Value = null; }
+        var record = VolumeOperations.Inspect(At(target.Path)).InterruptedWrite;
+        Assert.NotNull(record);
+        Assert.Equal(bad, record.StartSector);
+
+        // The copy is another copy of the corrupt image: its block fails its own tag too (no good copy).
+        using var sameDamage = c.CopyOf("corrupt.img.gz");
+        var r = VolumeOperations.Repair(new RepairRequest { Volume = At(target.Path), Integrity = Spec(c), Source = new RepairSource { Path = sameDamage.Path } });
+        Assert.Contains(r.Ranges, x => x.StartSector <= bad && bad < x.StartSector + x.Blocks * spb && x.Outcome == RepairOutcome.NoGoodCopy);
+        var kept = VolumeOperations.Inspect(At(target.Path)).InterruptedWrite;
+        Assert.NotNull(kept);
+        Assert.Equal((record.StartSector, record.EndSector, record.InputBytes, record.StartedUtc), (kept.StartSector, kept.EndSector, kept.InputBytes, kept.StartedUtc));
+        Assert.Contains(r.Warnings, w => w.Contains("its record is kept"));
+
+        VolumeOperations.Repair(new RepairRequest { Volume = At(target.Path), Integrity = Spec(c), ZeroLost = true });
+        Assert.Null(VolumeOperations.Inspect(At(target.Path)).InterruptedWrite);
+        Assert.True(Verify(c, target.Path).Healthy);
+    }
 }

@@ -204,9 +204,12 @@ public class ResizeTests
     {
         using var copy = new FixtureCase("p01").CopyOf("clean.img.gz");
         var before = File.ReadAllBytes(copy.Path);
-        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Resize(new ResizeRequest
-            { Volume = At(copy.Path), DeviceSizeBytes = 24 << 20, Force = force, Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("crc32") } }));
+        var request = new ResizeRequest
+            { Volume = At(copy.Path), DeviceSizeBytes = 24 << 20, Force = force, Integrity = new IntegrityAlgorithmSpec { Algorithm = TagAlgorithm.Parse("crc32") } };
+        var ex = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.Resize(request));
         Assert.Equal(ErrorIds.AlgorithmMismatch, ex.ErrorId);
+        // The dry run (-WhatIf, --dry-run) gives the same answer as the real run.
+        Assert.Equal(ErrorIds.AlgorithmMismatch, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.PlanResize(request)).ErrorId);
         Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(copy.Path)));
     }
 

@@ -95,7 +95,7 @@ public class CmdletConventionTests
         // Shared parameters are declared once, in intermediate bases (issue 14 item 7; HashCmdletBase's manner).
         string expectedBase = name switch
         {
-            "Close-IntegrityVolume" => "IntegrityVolumeCmdletBase",
+            "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",

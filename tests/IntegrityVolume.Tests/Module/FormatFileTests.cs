@@ -17,7 +17,7 @@ public class FormatFileTests
         typeof(VolumeInfo), typeof(VerifyResult), typeof(FormatResult), typeof(WriteResult), typeof(ResizeResult),
         typeof(RepairResult),
         typeof(IntegrityVolume.Core.Kernel.IntegrityMappingInfo), typeof(IntegrityVolume.Core.Kernel.IntegrityCloseResult),
-        typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult),
+        typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult), typeof(IntegrityVolume.Core.FileSystems.BadBlockOwner),
     };
 
     private static IEnumerable<XElement> Views => Doc.Root!.Element("ViewDefinitions")!.Elements("View");

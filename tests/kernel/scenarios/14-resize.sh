@@ -4,7 +4,8 @@
 # (b) the same volume grown by the kernel (integritysetup open + resize --wipe on the grown file) and by ivol resize:
 #     the same integritysetup dump, the same superblock sector, the same data and tag bytes after the journal.
 # (c) online: active mappings over loop devices whose backing files grew (losetup -c): ivol resize --name vs
-#     integritysetup resize --wipe give the same size and content; both verify healthy offline after close.
+#     integritysetup resize --wipe give the same size and content; both verify healthy offline after close. An online
+#     shrink is refused while the cut tail holds data (listed), done with --force.
 # (d) shrink: refused while the cut tail holds data (listed), done with --force; the kernel opens the smaller volume.
 # (e) a grow killed while tagging the tail (IVOL_TEST_KILL_AT_WRITE; the file is already grown): the kernel sizes the
 #     volume from the file at activation, and the grow marker (RECALCULATING at the old end) makes it recalculate the
@@ -88,6 +89,23 @@ for f in c.img e.img; do
     echo "$OUT" > v.json
     expect_eq "$(json v.json 'j["healthy"]')" "True" "verify $f after online grow"
 done
+# Online shrink (table length; read through the mapping): refused while the cut tail holds data, done with --force.
+Lc=$(losetup -f --show c.img)
+expect_rc 0 ivol open "$Lc" oc --integrity crc32c
+expect_rc 0 ivol resize --name oc --size 40000 --json
+echo "$OUT" > rs1.json
+expect_eq "$(json rs1.json 'j["action"]') $(json rs1.json 'j["cutBlocks"]')" "shrink 0" "online shrink over zeros"
+expect_eq "$(blockdev --getsz /dev/mapper/oc)" "40000" "online shrunk size"
+expect_rc 2 ivol resize --name oc --size 31200
+echo "$ERR" | grep -q 'ResizeWouldCutData' || die "no ResizeWouldCutData online: $ERR"
+echo "$ERR" | grep -q '31200-31599' || die "online cut list wrong: $ERR"
+expect_eq "$(blockdev --getsz /dev/mapper/oc)" "40000" "refused online shrink left the mapping"
+expect_rc 0 ivol resize --name oc --size 31200 --force --json
+echo "$OUT" > rs2.json
+expect_eq "$(json rs2.json 'j["cutBlocks"]')" "400" "online cut blocks"
+expect_eq "$(blockdev --getsz /dev/mapper/oc)" "31200" "online forced shrink"
+expect_rc 0 ivol close oc
+losetup -d "$Lc"
 
 # ---- (d) shrink
 ivol format s.img --size 24M --integrity crc32c --batch-mode >/dev/null
@@ -113,21 +131,21 @@ integritysetup close rs
 losetup -d "$L"
 
 # ---- (e) killed grow, then the kernel
-ivol format k.img --size 16M --integrity crc32c --batch-mode >/dev/null
-expect_rc 0 ivol write k.img --input p.bin --offset 100
-cp k.img k-count.img
-n=$(IVOL_TEST_COUNT_WRITES=1 ivol resize k-count.img --device-size 24M 2>&1 >/dev/null | sed -n 's/^ivol-test: \([0-9]*\) writes$/\1/p')
-rm -f k-count.img
+ivol format g.img --size 16M --integrity crc32c --batch-mode >/dev/null
+expect_rc 0 ivol write g.img --input p.bin --offset 100
+cp g.img g-count.img
+n=$(IVOL_TEST_COUNT_WRITES=1 ivol resize g-count.img --device-size 24M 2>&1 >/dev/null | sed -n 's/^ivol-test: \([0-9]*\) writes$/\1/p')
+rm -f g-count.img
 [ "${n:-0}" -ge 4 ] || die "grow made ${n:-no} device writes (expected the marker, tail tags, superblock)"
 # Write 1 is the marker, the last the superblock: killed before n-1, part of the tail's tags are missing.
-set +e; IVOL_TEST_KILL_AT_WRITE=$((n - 2)) ivol resize k.img --device-size 24M >/dev/null 2>&1; rc=$?; set -e
+set +e; IVOL_TEST_KILL_AT_WRITE=$((n - 2)) ivol resize g.img --device-size 24M >/dev/null 2>&1; rc=$?; set -e
 expect_eq "$rc" "137" "resize killed at write $((n - 2)) of $n"
-expect_eq "$(stat -c %s k.img)" "$((24 << 20))" "the file was already grown"
-expect_rc 0 ivol dump k.img --json
-echo "$OUT" > kd.json
-expect_eq "$(json kd.json 'j["providedDataSectors"]')" "32328" "superblock keeps the old size"
-expect_eq "$(json kd.json 'j["recalcSector"]')" "32328" "grow marker: recalc_sector at the old end"
-L=$(losetup -f --show k.img)
+expect_eq "$(stat -c %s g.img)" "$((24 << 20))" "the file was already grown"
+expect_rc 0 ivol dump g.img --json
+echo "$OUT" > gd.json
+expect_eq "$(json gd.json 'j["providedDataSectors"]')" "32328" "superblock keeps the old size"
+expect_eq "$(json gd.json 'j["recalcSector"]')" "32328" "grow marker: recalc_sector at the old end"
+L=$(losetup -f --show g.img)
 dmesg -C
 integritysetup open "$L" rk --integrity crc32c
 provided=48456
@@ -141,6 +159,6 @@ dd if=/dev/mapper/rk of=/dev/null bs=1M iflag=direct status=none || die "full re
 expect_eq "$(kernel_failed_sectors | wc -l)" "0" "kernel checksum failures after the killed grow"
 integritysetup close rk
 losetup -d "$L"
-expect_rc 0 ivol verify k.img --integrity crc32c --json
-echo "$OUT" > kv.json
-expect_eq "$(json kv.json 'j["healthy"]')" "True" "ivol verify after the kernel finished the grow"
+expect_rc 0 ivol verify g.img --integrity crc32c --json
+echo "$OUT" > gv.json
+expect_eq "$(json gv.json 'j["healthy"]')" "True" "ivol verify after the kernel finished the grow"
