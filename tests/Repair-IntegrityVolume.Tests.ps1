@@ -132,4 +132,23 @@ Describe 'Repair-IntegrityVolume' -Tag 'Unit' {
             $e[0].FullyQualifiedErrorId | Should -Be "InvalidParameter,$fqid"
         }
     }
+
+    Context 'Online (-Name)' {
+        It '-Name is its own parameter set: not with -Path, -Wait or -Algorithm' {
+            { Repair-IntegrityVolume -Name v -Path ./x.img -ZeroLost -WhatIf } | Should -Throw -ErrorId "AmbiguousParameterSet,$fqid"
+            { Repair-IntegrityVolume -Name v -Wait -ZeroLost -WhatIf } | Should -Throw -ErrorId "AmbiguousParameterSet,$fqid"
+            { Repair-IntegrityVolume -Name v -Algorithm sha256 -ZeroLost -WhatIf } | Should -Throw -ErrorId "AmbiguousParameterSet,$fqid"
+        }
+
+        It 'checks the mode rules before any device (InvalidParameter)' {
+            Repair-IntegrityVolume -Name v -Retag -WhatIf -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "InvalidParameter,$fqid"
+        }
+
+        It 'without device-mapper (the host) -WhatIf too ends with DeviceMapperUnavailable' {
+            if (Test-Path -LiteralPath /sys/module/dm_mod) { Set-ItResult -Skipped -Because 'device-mapper is loaded'; return }
+            Repair-IntegrityVolume -Name v -ZeroLost -WhatIf -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "DeviceMapperUnavailable,$fqid"
+        }
+    }
 }

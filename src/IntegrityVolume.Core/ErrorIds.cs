@@ -127,6 +127,8 @@ public static class ErrorIds
     public const string RepairSourceTooSmall = "RepairSourceTooSmall";
     /// <summary>The copy cannot carry the same logical data: another block size, the volume itself, an unaligned offset.</summary>
     public const string RepairSourceMismatch = "RepairSourceMismatch";
+    /// <summary>An active mapping that cannot be repaired through the kernel: read-only, recovery mode, tags from the layer above.</summary>
+    public const string OnlineRepairRefused = "OnlineRepairRefused";
 
     // Bad block → file (FileSystems/): the file system's own tools answer.
     /// <summary>No ext2/3/4 or xfs superblock at the start of the device (unknown, unsupported or damaged file system).</summary>

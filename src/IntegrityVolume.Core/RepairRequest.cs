@@ -51,6 +51,12 @@ public sealed record RepairRequest : IDisposable
     {
         Integrity.Validate();
         RequestChecks.Threads(Threads);
+        ValidateModes(Source, Retag, ZeroLost, TrustCopy, Sectors);
+    }
+
+    /// <summary>The rules on what to write, shared by offline and online repair.</summary>
+    internal static void ValidateModes(RepairSource? Source, bool Retag, bool ZeroLost, bool TrustCopy, SectorRange[]? Sectors)
+    {
         if (Retag && (Source is not null || ZeroLost || TrustCopy))
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "Re-tag (--retag / -Retag) accepts the current data; it takes no copy (--from / -From), --zero-lost or --trust-copy.");
@@ -65,6 +71,44 @@ public sealed record RepairRequest : IDisposable
     }
 
     public void Dispose() => Integrity.Key?.Dispose();
+}
+
+/// <summary>
+/// Repair of an ACTIVE dm-integrity mapping (Repair-IntegrityVolume -Name, ivol repair --name): the blocks the kernel
+/// fails to read (or the given ranges) are rewritten THROUGH the mapping with O_DIRECT, so the kernel computes their
+/// tags (and, in journal mode, its journal makes each block write atomic). Same modes as offline repair: a copy,
+/// re-tag (the block's current raw data, read from the underlying device), or zeros for the lost.
+/// </summary>
+public sealed record OnlineRepairRequest : IDisposable
+{
+    /// <summary>The device-mapper name (/dev/mapper/NAME).</summary>
+    public required string Name { get; init; }
+    /// <summary>Key of a keyed internal_hash, to check an integrity copy's own tags; the algorithm is the live table's.</summary>
+    public IntegrityKey? Key { get; init; }
+    public RepairSource? Source { get; init; }
+    public bool Retag { get; init; }
+    public bool ZeroLost { get; init; }
+    public bool TrustCopy { get; init; }
+    /// <summary>The sectors to repair; null = read the whole mapping through the kernel first (online verify).</summary>
+    public SectorRange[]? Sectors { get; init; }
+    /// <summary>Plan only: write nothing.</summary>
+    public bool DryRun { get; init; }
+    /// <summary>Write although the mapping is mounted or held by another device (the file system's cache does not see
+    /// the repaired blocks: the user's risk).</summary>
+    public bool Force { get; init; }
+    /// <summary>Concurrent readers of the verify pass; 0 = automatic.</summary>
+    public int Threads { get; init; }
+    /// <summary>Asked with the plan before anything is written; false = write nothing.</summary>
+    public Func<RepairResult, bool>? Confirm { get; init; }
+
+    /// <summary>Every check that needs no device.</summary>
+    public void Validate()
+    {
+        RequestChecks.Threads(Threads);
+        RepairRequest.ValidateModes(Source, Retag, ZeroLost, TrustCopy, Sectors);
+    }
+
+    public void Dispose() => Key?.Dispose();
 }
 
 /// <summary>What happened to a run of blocks.</summary>
@@ -137,4 +181,6 @@ public sealed class RepairResult
     public TimeSpan VerifyDuration { get; init; }
     public required TimeSpan Duration { get; init; }
     public string[] Warnings { get; init; } = [];
+    /// <summary>The device-mapper name when the repair went through an active mapping (online); null offline.</summary>
+    public string? Name { get; init; }
 }

@@ -293,4 +293,8 @@ public static class VolumeOperations
     /// <summary>Repair a closed volume's mismatched blocks: from a copy, by re-tagging given ranges, or by zeroing the lost ones.</summary>
     public static RepairResult Repair(RepairRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         Repairer.Repair(request, progress, ct);
+
+    /// <summary>Repair an ACTIVE mapping's failing blocks by writing them through the kernel (it computes the tags).</summary>
+    public static RepairResult RepairActive(OnlineRepairRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        OnlineRepairer.Repair(request, progress, ct);
 }

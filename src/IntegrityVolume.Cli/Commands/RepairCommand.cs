@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using IntegrityVolume.Core;
 
 namespace IntegrityVolume.Cli.Commands;
@@ -25,37 +26,75 @@ internal static class RepairCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads of the verify pass (default: one per core)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
-        var cmd = new Command("repair", "Repair a closed volume's mismatched blocks: from a copy (--from), by re-tagging (--retag), or by zeroing the lost ones (--zero-lost).")
+        var name = new Option<string?>("--name")
         {
-            from, fromOffset, fromDataDevice, fromReserved, fromPlain, trustCopy, zeroLost, retag, sectors, dryRun, force, threads, json, progressJson,
+            Description = "Repair the ACTIVE volume /dev/mapper/<name> through the kernel (online: it computes the tags of the blocks written with O_DIRECT); instead of a closed device.",
+        };
+        var cmd = new Command("repair", "Repair a closed volume's mismatched blocks (or an active one's, --name): from a copy (--from), by re-tagging (--retag), or by zeroing the lost ones (--zero-lost).")
+        {
+            from, fromOffset, fromDataDevice, fromReserved, fromPlain, trustCopy, zeroLost, retag, sectors, dryRun, force, threads, json, progressJson, name,
         };
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
+        volume.Device.Arity = ArgumentArity.ZeroOrOne;   // --name instead of a device
+        cmd.Validators.Add(r => ValidateOnline(r, volume, algorithm, name));
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
-                var tagAlgorithm = algorithm.Parse(p)!;
-                using var key = algorithm.ReadKey(p);
                 var ranges = p.GetValue(sectors) is { Length: > 0 } given
                     ? given.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(SectorRange.Parse).ToArray()
                     : null;
+                var source = p.GetValue(from) is { } src ? new RepairSource
+                {
+                    Path = src, OffsetSectors = p.GetValue(fromOffset), DataDevicePath = p.GetValue(fromDataDevice),
+                    ReservedSectors = p.GetValue(fromReserved), Plain = p.GetValue(fromPlain),
+                } : null;
+                if (p.GetValue(name) is { } online)
+                {
+                    using var onlineRequest = new OnlineRepairRequest
+                    {
+                        Name = online, Key = algorithm.ReadKey(p), Source = source,
+                        TrustCopy = p.GetValue(trustCopy), ZeroLost = p.GetValue(zeroLost), Retag = p.GetValue(retag),
+                        Sectors = ranges, DryRun = p.GetValue(dryRun), Force = p.GetValue(force), Threads = p.GetValue(threads),
+                    };
+                    return Report(VolumeOperations.RepairActive(onlineRequest, new CliProgress(p.GetValue(progressJson)), Program.Cancellation), p.GetValue(json));
+                }
+                var tagAlgorithm = algorithm.Parse(p)!;
+                using var key = algorithm.ReadKey(p);
                 var r = VolumeOperations.Repair(new RepairRequest
                 {
                     Volume = volume.Read(p),
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
-                    Source = p.GetValue(from) is { } source ? new RepairSource
-                    {
-                        Path = source, OffsetSectors = p.GetValue(fromOffset), DataDevicePath = p.GetValue(fromDataDevice),
-                        ReservedSectors = p.GetValue(fromReserved), Plain = p.GetValue(fromPlain),
-                    } : null,
+                    Source = source,
                     TrustCopy = p.GetValue(trustCopy), ZeroLost = p.GetValue(zeroLost), Retag = p.GetValue(retag),
                     Sectors = ranges, DryRun = p.GetValue(dryRun), Force = p.GetValue(force), Threads = p.GetValue(threads),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
-                foreach (var w in r.Warnings) Console.Error.WriteLine($"ivol: WARNING: {w}");
-                if (p.GetValue(json)) CliOutput.WriteJson(r);
-                else Print(r);
-                return r.WhatIf || r.Complete ? ExitCodes.Success : ExitCodes.CorruptionFound;
+                return Report(r, p.GetValue(json));
             }));
         return cmd;
+    }
+
+    private static int Report(RepairResult r, bool json)
+    {
+        foreach (var w in r.Warnings) Console.Error.WriteLine($"ivol: WARNING: {w}");
+        if (json) CliOutput.WriteJson(r);
+        else Print(r);
+        return r.WhatIf || r.Complete ? ExitCodes.Success : ExitCodes.CorruptionFound;
+    }
+
+    /// <summary>Exactly one of the device and --name; with --name, the options that name the closed device are refused
+    /// (the live table names the devices, the offset and the algorithm).</summary>
+    private static void ValidateOnline(CommandResult result, CommonOptions.VolumeOptions volume, CommonOptions.AlgorithmOptions algorithm, Option<string?> name)
+    {
+        bool hasDevice = result.GetResult(volume.Device) is { Tokens.Count: > 0 };
+        bool hasName = result.GetValue(name) is not null;
+        if (hasDevice && hasName)
+            result.AddError("Give either a device (offline repair of a closed volume) or --name (online repair of an active one), not both.");
+        else if (!hasDevice && !hasName)
+            result.AddError("Give the device or image to repair, or --name NAME for an active volume.");
+        else if (hasName)
+            foreach (var o in new Option[] { volume.DataDevice, volume.Reserved, volume.Wait, algorithm.Algorithm })
+                if (result.GetResult(o) is { Implicit: false })
+                    result.AddError($"{o.Name} is for a closed volume; with --name the live table gives the devices, the offset and the algorithm.");
     }
 
     private static void Print(RepairResult r)

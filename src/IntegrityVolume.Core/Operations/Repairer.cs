@@ -20,9 +20,9 @@ internal static class Repairer
 {
     private const int InPlaceBatchBlocks = 256;
 
-    private enum CopyCheck { Verified, Failed, Discarded, NoTags }
+    internal enum CopyCheck { Verified, Failed, Discarded, NoTags }
 
-    private readonly record struct Planned(ulong Sector, RepairOutcome Outcome, string Detail);
+    internal readonly record struct Planned(ulong Sector, RepairOutcome Outcome, string Detail);
 
     public static RepairResult Repair(RepairRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
@@ -71,7 +71,7 @@ internal static class Repairer
         if (outcome is AlgorithmProof.Outcome.NoEvidence)
             warnings.Add($"No block of {r.Volume.Path} could prove the algorithm and key; the tags are written with {algorithm.IntegritysetupName} as given.");
 
-        using var copy = r.Source is null ? null : Copy.Open(r, v, algorithm, warnings, ct);
+        using var copy = r.Source is null ? null : Copy.Open(r.Source, r.Volume.Path, r.Volume.DataDevicePath, g, algorithm, r.Integrity.Key, r.Force, r.Volume.WaitForLock, warnings, ct);
 
         // 1. The mismatched blocks: the given ranges (checked block by block), else one verify pass.
         TimeSpan verifyDuration = TimeSpan.Zero;
@@ -137,7 +137,7 @@ internal static class Repairer
         plan.Sort((a, b) => a.Sector.CompareTo(b.Sector));
         var writes = plan.Where(p => p.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).ToList();
 
-        RepairResult Result(bool whatIf) => BuildResult(r, g, algorithm, copy, plan, (ulong)mismatched.Count, (ulong)writes.Count, examined, whatIf,
+        RepairResult Result(bool whatIf) => BuildResult(r.Volume.Path, r.Source, r.Retag, g, algorithm, copy, plan, (ulong)mismatched.Count, (ulong)writes.Count, examined, whatIf,
             verifyDuration, sw.Elapsed, warnings);
         if (r.DryRun) return Result(whatIf: true);
         if (writes.Count == 0 && !pending && interrupted is null) return Result(whatIf: false);
@@ -248,7 +248,7 @@ internal static class Repairer
         return set.ToList();
     }
 
-    private static RepairResult BuildResult(RepairRequest r, Geometry g, TagAlgorithm algorithm, Copy? copy, List<Planned> plan,
+    internal static RepairResult BuildResult(string path, RepairSource? source, bool retag, Geometry g, TagAlgorithm algorithm, Copy? copy, List<Planned> plan,
         ulong mismatched, ulong toWrite, ulong examined, bool whatIf, TimeSpan verifyDuration, TimeSpan elapsed, List<string> warnings)
     {
         var ranges = new List<RepairRange>();
@@ -270,8 +270,8 @@ internal static class Repairer
             TagVerifier.ToRanges(plan.Where(p => which(p.Outcome)).Select(p => p.Sector).ToList(), spb, int.MaxValue);
         return new RepairResult
         {
-            Path = r.Volume.Path, Mode = r.Retag ? "retag" : r.Source is not null ? "copy" : "zero-lost",
-            SourcePath = r.Source?.Path, SourceOffsetSectors = r.Source?.OffsetSectors ?? 0, SourceHasTags = copy?.HasTags ?? false,
+            Path = path, Mode = retag ? "retag" : source is not null ? "copy" : "zero-lost",
+            SourcePath = source?.Path, SourceOffsetSectors = source?.OffsetSectors ?? 0, SourceHasTags = copy?.HasTags ?? false,
             Algorithm = algorithm.IntegritysetupName, SectorSize = g.BlockSize, WhatIf = whatIf,
             BlocksExamined = examined, MismatchedBlocks = mismatched,
             HealedBlocks = Count(RepairOutcome.Healed), HealedUnverifiedBlocks = Count(RepairOutcome.HealedUnverified),
@@ -286,7 +286,7 @@ internal static class Repairer
 
     /// <summary>The copy: an integrity volume (read through its layout and journal, each block checked by its own tag)
     /// or plain bytes (no tags: its blocks are checked against the volume's stored tags).</summary>
-    private sealed class Copy : IDisposable
+    internal sealed class Copy : IDisposable
     {
         private BlockDevice? _plain;
         private VolumeOperations.OpenedVolume? _volume;
@@ -298,11 +298,10 @@ internal static class Repairer
         public required string Path { get; init; }
         public bool HasTags => _volume is not null;
 
-        public static Copy Open(RepairRequest r, VolumeOperations.OpenedVolume target, TagAlgorithm algorithm, List<string> warnings, CancellationToken ct)
+        public static Copy Open(RepairSource src, string volumePath, string? volumeDataPath, Geometry g, TagAlgorithm algorithm, IntegrityKey? key,
+            bool force, bool waitForLock, List<string> warnings, CancellationToken ct)
         {
-            var src = r.Source!;
-            var g = target.Geometry;
-            if (StorageIdentity.Same(src.Path, r.Volume.Path) || (r.Volume.DataDevicePath is { } dd && StorageIdentity.Same(src.Path, dd)))
+            if (StorageIdentity.Same(src.Path, volumePath) || (volumeDataPath is { } dd && StorageIdentity.Same(src.Path, dd)))
                 throw new IntegrityVolumeException(ErrorIds.RepairSourceMismatch, ErrorKind.InvalidArgument,
                     $"{src.Path}: the copy is the volume itself; give another copy of the same data.", src.Path);
             var c = new Copy { Path = src.Path, _offset = src.OffsetSectors };
@@ -322,7 +321,7 @@ internal static class Repairer
                     raw.Dispose();
                     c._volume = VolumeOperations.OpenVolume(new VolumeLocation
                     {
-                        Path = src.Path, DataDevicePath = src.DataDevicePath, ReservedSectors = src.ReservedSectors, WaitForLock = r.Volume.WaitForLock,
+                        Path = src.Path, DataDevicePath = src.DataDevicePath, ReservedSectors = src.ReservedSectors, WaitForLock = waitForLock,
                     }, write: false, ct);
                     var cg = c._volume.Geometry;
                     if (cg.BlockSize != g.BlockSize)
@@ -331,14 +330,14 @@ internal static class Repairer
                     if (src.OffsetSectors % (ulong)g.SectorsPerBlock != 0)
                         throw new IntegrityVolumeException(ErrorIds.RepairSourceMismatch, ErrorKind.InvalidArgument,
                             $"{src.Path}: offset {src.OffsetSectors} is not aligned to the copy's {cg.BlockSize}-byte blocks.", src.Path);
-                    c._tags = TagComputer.ForVolume(c._volume.Superblock, algorithm, r.Integrity.Key);
+                    c._tags = TagComputer.ForVolume(c._volume.Superblock, algorithm, key);
                     c._journal = JournalInspector.Inspect(c._volume.Meta, c._volume.Superblock, cg, c._tags, c._volume.Data, ct);
                     c._tag = new byte[cg.TagSize];
-                    var (_, mismatch) = AlgorithmProof.Check(c._volume, src.Path, algorithm, r.Integrity.Key, src.OffsetSectors,
+                    var (_, mismatch) = AlgorithmProof.Check(c._volume, src.Path, algorithm, key, src.OffsetSectors,
                         WriteIntent.Read(c._volume.Meta, src.ReservedSectors) is { Journaled: false } w ? w : null);
                     if (mismatch is not null)
                     {
-                        if (!r.Force) throw mismatch;
+                        if (!force) throw mismatch;
                         warnings.Add($"--force: the copy's tags do not match the algorithm or key ({mismatch.ErrorId}): its blocks will not verify.");
                     }
                     sectors = cg.ProvidedDataSectors;

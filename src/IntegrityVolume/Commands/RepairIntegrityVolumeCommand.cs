@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Management.Automation;
 using IntegrityVolume.Core;
 using IntegrityVolume.Common;
+using IntegrityVolume.Host;
 
 namespace IntegrityVolume.Commands;
 
@@ -22,6 +23,12 @@ namespace IntegrityVolume.Commands;
 [OutputType(typeof(RepairResult))]
 public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
 {
+    /// <summary>Device-mapper names of ACTIVE volumes, repaired online: the blocks are written through the kernel, which computes their tags.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = NameParameterSet)]
+    [ArgumentCompleter(typeof(MapperNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = Array.Empty<string>();
+
     /// <summary>Copy of the same logical data: a second integrity volume (RAID1 leg), a plain image or device, a backup.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -65,7 +72,8 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
     public SwitchParameter Force { get; set; }
 
     /// <summary>Wait for another writer or reader of the volume to finish instead of failing with DeviceInUse.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = PathParameterSet)]
+    [Parameter(ParameterSetName = LiteralPathParameterSet)]
     public SwitchParameter Wait { get; set; }
 
     /// <summary>Hashing threads of the verify pass (0 = one per processor).</summary>
@@ -77,6 +85,11 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == NameParameterSet)
+        {
+            foreach (string name in Name) RepairOnline(name);
+            return;
+        }
         foreach (string input in PathInputs)
         {
             if (!TryInvoke(input, () => ResolveExisting(input), out var resolved)) continue;
@@ -109,13 +122,44 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
         }
     }
 
+    /// <summary>Online: the same modes through /dev/mapper/NAME (Core's OnlineRepairer); the result has Name set.</summary>
+    private void RepairOnline(string name)
+    {
+        if (!TryInvoke(name, () => new OnlineRepairRequest
+            {
+                Name = name,
+                Source = From is null ? null : new RepairSource
+                {
+                    Path = Paths.ResolveExistingLiteral(From, nameof(From))[0],
+                    DataDevicePath = Paths.ResolveOptionalLiteral(FromDataDevice, nameof(FromDataDevice)),
+                    OffsetSectors = FromOffset, ReservedSectors = FromReservedSectors, Plain = FromPlain,
+                },
+                TrustCopy = TrustCopy, ZeroLost = ZeroLost, Retag = Retag,
+                Sectors = IsBound(nameof(Sector)) ? Sector ?? [] : null,
+                Force = Force, Threads = ThrottleLimit,
+                Confirm = plan => Confirm(name, plan),
+            }, out var request)) return;
+        using (request)
+        {
+            WriteVerbose(request.Sectors is null
+                ? $"Reading every block of the active volume {name} through the kernel, then rewriting the blocks it fails through the mapping."
+                : $"Rewriting the failing blocks of {request.Sectors.Length} given sector ranges of the active volume {name} through the mapping.");
+            if (!TryInvoke(name, () => VolumeOperations.RepairActive(request, Progress, CancellationToken), out var result)) return;
+            foreach (string warning in result.Warnings) WriteWarning($"{name}: {warning}");
+            if (!result.WhatIf && result.UnrepairedBlocks > 0)
+                WriteWarning(string.Create(CultureInfo.InvariantCulture,
+                    $"{name}: {result.UnrepairedBlocks} blocks could not be repaired and still fail reads: sectors {Display.Ranges(result.UnrepairedSectors, 10)}."));
+            WriteObject(result);
+        }
+    }
+
     /// <summary>
     /// ShouldProcess once per volume, with the plan's block count. Core asks only when something would be written (blocks,
     /// a pending journal's replay, an interrupted write's record settled), so -WhatIf never writes.
     /// </summary>
     private bool Confirm(string path, RepairResult plan) =>
         ShouldProcess(path, string.Create(CultureInfo.InvariantCulture,
-            $"Repair: settle the journal and any interrupted write's record, and write {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
+            $"Repair: {(plan.Name is null ? "settle the journal and any interrupted write's record, and write" : "write through the kernel")} {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
             $"{plan.RetaggedBlocks} re-tagged, {plan.ZeroedBlocks} zeroed; sectors {Display.Ranges(plan.Ranges.Where(r => r.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).Select(r => new SectorRange(r.StartSector, r.Sectors)).ToArray(), 10)})"), out _);
 
     private RepairRequest BuildRequest(string path) => new()
