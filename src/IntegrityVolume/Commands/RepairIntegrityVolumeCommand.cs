@@ -128,12 +128,7 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
         if (!TryInvoke(name, () => new OnlineRepairRequest
             {
                 Name = name,
-                Source = From is null ? null : new RepairSource
-                {
-                    Path = Paths.ResolveExistingLiteral(From, nameof(From))[0],
-                    DataDevicePath = Paths.ResolveOptionalLiteral(FromDataDevice, nameof(FromDataDevice)),
-                    OffsetSectors = FromOffset, ReservedSectors = FromReservedSectors, Plain = FromPlain,
-                },
+                Source = CopySource(),
                 TrustCopy = TrustCopy, ZeroLost = ZeroLost, Retag = Retag,
                 Sectors = IsBound(nameof(Sector)) ? Sector ?? [] : null,
                 Force = Force, Threads = ThrottleLimit,
@@ -162,16 +157,19 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
             $"Repair: {(plan.Name is null ? "settle the journal and any interrupted write's record, and write" : "write through the kernel")} {plan.BlocksToWrite} blocks with new tags ({plan.HealedBlocks + plan.HealedUnverifiedBlocks} from the copy, " +
             $"{plan.RetaggedBlocks} re-tagged, {plan.ZeroedBlocks} zeroed; sectors {Display.Ranges(plan.Ranges.Where(r => r.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).Select(r => new SectorRange(r.StartSector, r.Sectors)).ToArray(), 10)})"), out _);
 
+    /// <summary>The copy named by -From and its options; null without -From.</summary>
+    private RepairSource? CopySource() => From is null ? null : new RepairSource
+    {
+        Path = Paths.ResolveExistingLiteral(From, nameof(From))[0],
+        DataDevicePath = Paths.ResolveOptionalLiteral(FromDataDevice, nameof(FromDataDevice)),
+        OffsetSectors = FromOffset, ReservedSectors = FromReservedSectors, Plain = FromPlain,
+    };
+
     private RepairRequest BuildRequest(string path) => new()
     {
         Volume = Location(path) with { WaitForLock = Wait },
         Integrity = Integrity(),
-        Source = From is null ? null : new RepairSource
-        {
-            Path = Paths.ResolveExistingLiteral(From, nameof(From))[0],
-            DataDevicePath = Paths.ResolveOptionalLiteral(FromDataDevice, nameof(FromDataDevice)),
-            OffsetSectors = FromOffset, ReservedSectors = FromReservedSectors, Plain = FromPlain,
-        },
+        Source = CopySource(),
         TrustCopy = TrustCopy, ZeroLost = ZeroLost, Retag = Retag,
         Sectors = IsBound(nameof(Sector)) ? Sector ?? [] : null,
         Force = Force, Threads = ThrottleLimit,
