@@ -19,6 +19,9 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         Path = path; _handle = handle; _fd = fd; _lock = fileLock; Length = length; IsBlockDevice = isBlockDevice; Writable = writable;
     }
 
+    /// <summary>The operation's cancellation, as given to Open (FaultInjection's signal kill points wait on it).</summary>
+    private CancellationToken _openedFor;
+
     public string Path { get; }
     public long Length { get; private set; }
     public long Sectors => Length / 512;
@@ -54,7 +57,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
         long length;
         if (isBlock && NativeMethods.IoctlU64(fd, NativeMethods.BLKGETSIZE64, out ulong size) == 0) length = (long)size;
         else length = RandomAccess.GetLength(handle);
-        return new BlockDevice(path, handle, fd, fileLock, length, isBlock, write);
+        return new BlockDevice(path, handle, fd, fileLock, length, isBlock, write) { _openedFor = ct };
     }
 
     /// <summary>A directory is neither a device nor an image file: say so (not "no such device or file").</summary>
@@ -100,7 +103,7 @@ public sealed class BlockDevice : IBlockReader, IDisposable
     public void Write(long offset, ReadOnlySpan<byte> buffer)
     {
         TestWriteObserver.Value?.Invoke(Path, offset, buffer);
-        if (FaultInjection.Active) FaultInjection.BeforeWrite(_handle, buffer, offset);
+        if (FaultInjection.Active) FaultInjection.BeforeWrite(_handle, buffer, offset, _openedFor);
         try { RandomAccess.Write(_handle, buffer, offset); }
         catch (IOException ex)
         {

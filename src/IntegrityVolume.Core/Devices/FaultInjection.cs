@@ -8,7 +8,10 @@ namespace IntegrityVolume.Core.Devices;
 /// IVOL_TEST_KILL_AT_WRITE=N kills the process with SIGKILL at its N-th device write (N ≥ 1), before the write, or,
 /// with the suffix ":torn", after writing only the first half of it, in whole pages (a pwrite cut short, as the kernel
 /// can leave one when a fatal signal arrives between pages; a write of one page or less is killed before it);
-/// ":term" and ":hup" send SIGTERM or SIGHUP instead and go on (the CLI's clean-up path); IVOL_TEST_COUNT_WRITES=1 prints "ivol-test: N writes" on stderr at exit, to size the kill range.
+/// ":term" and ":hup" send SIGTERM or SIGHUP instead (the CLI's clean-up path): the write then waits until the signal
+/// handler has cancelled the operation's token and stops there, as the operation's next cancellation check would, so
+/// the point is the same on a busy machine as on an idle one; IVOL_TEST_COUNT_WRITES=1 prints "ivol-test: N writes" on
+/// stderr at exit, to size the kill range.
 /// A reproducible kill -9 at an exact point is what makes the crash suite's outcomes comparable run to run.
 /// </summary>
 internal static class FaultInjection
@@ -37,14 +40,20 @@ internal static class FaultInjection
 
     public static readonly bool Active;
 
-    public static void BeforeWrite(SafeFileHandle handle, ReadOnlySpan<byte> buffer, long offset)
+    /// <summary>How long a signal kill point waits for the handler's cancellation before it gives up and writes on.</summary>
+    private static readonly TimeSpan SignalHandled = TimeSpan.FromSeconds(120);
+
+    public static void BeforeWrite(SafeFileHandle handle, ReadOnlySpan<byte> buffer, long offset, CancellationToken operation)
     {
         long n = Interlocked.Increment(ref _writes);
         if (n != KillAt) return;
         if (Signal != NativeMethods.SIGKILL)
         {
             NativeMethods.Kill(NativeMethods.GetPid(), Signal);
-            Thread.Sleep(1000);   // let the handler cancel before the operation's next cancellation check
+            // Wait on the state (the handler cancelled the operation), never on elapsed time; then stop before this write.
+            if (operation.CanBeCanceled) operation.WaitHandle.WaitOne(SignalHandled);
+            else Thread.Sleep(1000);
+            operation.ThrowIfCancellationRequested();
             return;
         }
         // Torn at a page boundary: a pwrite within one page is never cut short by a signal.
