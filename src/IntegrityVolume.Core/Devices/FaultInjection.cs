@@ -40,6 +40,19 @@ internal static class FaultInjection
 
     public static readonly bool Active;
 
+    /// <summary>Whether this process ignores <paramref name="signal"/> (SigIgn of /proc/self/status; nohup ignores SIGHUP).</summary>
+    internal static bool IsIgnored(int signal)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("SigIgn:", StringComparison.Ordinal))
+                    return (Convert.ToUInt64(line[7..].Trim(), 16) & (1UL << (signal - 1))) != 0;
+        }
+        catch (IOException) { }
+        return false;
+    }
+
     /// <summary>How long a signal kill point waits for the handler's cancellation before it gives up and writes on.</summary>
     private static readonly TimeSpan SignalHandled = TimeSpan.FromSeconds(120);
 
@@ -49,6 +62,8 @@ internal static class FaultInjection
         if (n != KillAt) return;
         if (Signal != NativeMethods.SIGKILL)
         {
+            // An ignored signal (SIGHUP under nohup) cancels nothing: the operation goes on, as it would in use.
+            if (IsIgnored(Signal)) return;
             NativeMethods.Kill(NativeMethods.GetPid(), Signal);
             // Wait on the state (the handler cancelled the operation), never on elapsed time; then stop before this write.
             if (operation.CanBeCanceled) operation.WaitHandle.WaitOne(SignalHandled);
