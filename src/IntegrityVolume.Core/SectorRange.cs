@@ -10,6 +10,10 @@ public sealed record SectorRange(ulong Start, ulong Sectors)
     public ulong Last => Start + Sectors - 1;
     public override string ToString() => Sectors == 1 ? $"{Start}" : $"{Start}-{Start + Sectors - 1}";
 
+    /// <summary>The first <paramref name="max"/> ranges for a message, then ", ... (N ranges)" when there are more.</summary>
+    public static string List(IReadOnlyList<SectorRange> ranges, int max = 20) =>
+        string.Join(", ", ranges.Take(max)) + (ranges.Count > max ? $", ... ({ranges.Count} ranges)" : "");
+
     /// <summary>"8", "8-15" (first-last, inclusive, as rendered): what -Sector / --sectors take.</summary>
     public static SectorRange Parse(string text)
     {

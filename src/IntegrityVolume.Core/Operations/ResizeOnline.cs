@@ -57,7 +57,7 @@ internal static class ResizeOnline
             (cutRanges, cutBlocks) = ScanCut(DeviceNodes.MapperPath(r.Name), newLength, oldLength, sectorsPerBlock, progress, ct);
             if (cutBlocks > 0)
             {
-                string list = string.Join(", ", cutRanges.Take(20)) + (cutRanges.Length > 20 ? $", ... ({cutRanges.Length} ranges)" : "");
+                string list = SectorRange.List(cutRanges);
                 if (!r.Force)
                     throw new IntegrityVolumeException(ErrorIds.ResizeWouldCutData, ErrorKind.InvalidArgument,
                         $"{r.Name}: shrinking to {newLength} sectors would cut {cutBlocks} blocks that hold data (non-zero or unreadable) at sectors {list}. " +

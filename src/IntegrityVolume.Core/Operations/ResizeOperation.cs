@@ -107,7 +107,7 @@ internal static class ResizeOperation
             (ranges, cut) = ScanCut(v, p.Old, newProvided, r, ct);
             if (cut > 0)
             {
-                string list = string.Join(", ", ranges.Take(20)) + (ranges.Count > 20 ? $", ... ({ranges.Count} ranges)" : "");
+                string list = SectorRange.List(ranges);
                 if (!r.Force)
                     throw new IntegrityVolumeException(ErrorIds.ResizeWouldCutData, ErrorKind.InvalidArgument,
                         $"{r.Volume.Path}: shrinking to {newProvided} sectors would cut {cut} written blocks (non-zero data or tags) at sectors {list}. " +
