@@ -38,32 +38,12 @@ corrupt() {
 }
 expected="3 777 2000 4100 8191"
 
-failing_sectors() {
-    python3 - <<'PY'
-import mmap, os
-fd = os.open("/dev/mapper/r13", os.O_RDONLY | os.O_DIRECT)
-size = os.lseek(fd, 0, os.SEEK_END)
-chunk, one, bad = mmap.mmap(-1, 4096), mmap.mmap(-1, 512), []
-for off in range(0, size, 4096):
-    try:
-        os.preadv(fd, [chunk], off)
-    except OSError:
-        for s in range(off, min(off + 4096, size), 512):
-            try:
-                os.preadv(fd, [one], s)
-            except OSError:
-                bad.append(s // 512)
-print(" ".join(map(str, bad)))
-PY
-}
 # read_active WHAT FILE [SECTORS]: read all of the open r13 (4 KiB chunks: one bad sector each), compare with FILE.
 read_active() {
     local what=$1 want=$2
     dmesg -C
     set +e; dd if=/dev/mapper/r13 of=got.bin bs=4096 conv=noerror,sync iflag=direct status=none 2>dd.err; drc=$?; set -e
-    # The sectors the kernel fails, read one by one (O_DIRECT): its "Checksum failed" lines are rate-limited
-    # (DMERR_LIMIT: 10 per 5 s), so right after another read of the bad blocks dmesg can list only some of them.
-    expect_eq "$(failing_sectors)" "${3:-}" "$what: sectors the kernel fails to read"
+    expect_eq "$(failing_sectors /dev/mapper/r13)" "${3:-}" "$what: sectors the kernel fails to read"
     if [ -z "${3:-}" ]; then
         expect_eq "$drc" "0" "$what: full read exit code"
         cmp got.bin "$want" || die "$what: the kernel does not read back the expected content"

@@ -1,7 +1,8 @@
 # Helpers for kernel scenarios (sourced by guest-suite.sh before each scenario; runs inside the guest, bash).
 # A scenario is a bash script run with `set -euo pipefail` in its own scratch dir ($S); it passes when it exits 0.
 # Use: ivol ... (our CLI), die "msg", wait_for WHAT CMD... (poll a state), expect_eq A B "what", expect_rc N cmd..., json FILE EXPR (python3 expression on `j`),
-# pattern FILE SECTORS SEED (deterministic bytes), kernel_failed_sectors (dmesg "Checksum failed at sector" as decimals).
+# pattern FILE SECTORS SEED (deterministic bytes), kernel_failed_sectors (dmesg "Checksum failed at sector" as decimals; rate-limited, so only for "none" checks),
+# failing_sectors DEVICE (sectors whose reads the kernel fails, read one by one: for exact lists).
 
 IVOL_DLL="${IVOL_DLL:-$IVOL_REPO/src/IntegrityVolume.Cli/bin/Release/net8.0/ivol.dll}"
 export DOTNET_ROLL_FORWARD=Major DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
@@ -46,6 +47,29 @@ PY
 # Decimal, sorted, unique sectors of "Checksum failed at sector 0x..." lines since the last `dmesg -C`.
 kernel_failed_sectors() {
     dmesg | sed -n 's/.*Checksum failed at sector 0x\([0-9a-fA-F]*\).*/\1/p' | while read -r h; do echo $((16#$h)); done | sort -n | uniq
+}
+
+# failing_sectors DEVICE: the 512-byte sectors whose reads the kernel fails, space-separated: DEVICE is read in 4 KiB
+# chunks with O_DIRECT and a failing chunk sector by sector. Compare exact lists with this, not with
+# kernel_failed_sectors: dm-integrity's "Checksum failed" lines are rate-limited (DMERR_LIMIT: 10 per 5 s), so right
+# after another read of the bad blocks dmesg can list only some of them.
+failing_sectors() {
+    python3 - "$1" <<'PY'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECT)
+size = os.lseek(fd, 0, os.SEEK_END)
+chunk, one, bad = mmap.mmap(-1, 4096), mmap.mmap(-1, 512), []
+for off in range(0, size, 4096):
+    try:
+        os.preadv(fd, [chunk], off)
+    except OSError:
+        for s in range(off, min(off + 4096, size), 512):
+            try:
+                os.preadv(fd, [one], s)
+            except OSError:
+                bad.append(s // 512)
+print(" ".join(map(str, bad)))
+PY
 }
 
 # wait_for WHAT CMD...: poll CMD until it succeeds - the test waits on state, never on elapsed time. The limit
