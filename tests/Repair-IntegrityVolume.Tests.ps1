@@ -152,3 +152,68 @@ Describe 'Repair-IntegrityVolume' -Tag 'Unit' {
         }
     }
 }
+
+Describe 'Repair-IntegrityVolume of active volumes through the kernel' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeEach {
+        $name = "ivolrep$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        $p = New-IvolRepairPair -Name $name
+        Open-IntegrityVolume -Path $p.Volume -Name $name -Confirm:$false
+    }
+
+    AfterEach {
+        dmsetup remove --force "$name-holder" *> $null
+        Remove-IvolTestMapping -Name $name -Image $p.Volume
+    }
+
+    It 'Test-IntegrityVolume -Name piped to Repair-IntegrityVolume -From heals exactly the blocks the kernel fails' {
+        $t = Test-IntegrityVolume -Name $name -WarningAction SilentlyContinue
+        @($t.MismatchedSectors.Start) | Should -Be @(3, 700, 1500)
+        $r = $t | Repair-IntegrityVolume -From $p.Leg -Confirm:$false
+        $r | Should -BeOfType IntegrityVolume.Core.RepairResult
+        $r.Name | Should -Be $name
+        $r.BlocksExamined | Should -Be 3        # only the piped ranges were read
+        $r.HealedBlocks | Should -Be 3
+        @($r.Ranges.StartSector) | Should -Be @(3, 700, 1500)
+        # The kernel computed the new tags: it reads the original payload back and fails nothing.
+        $got = Join-Path $TestDrive "$name-read.bin"
+        dd if=/dev/mapper/$name of=$got bs=1M count=2 iflag=direct status=none
+        $LASTEXITCODE | Should -Be 0
+        Get-IvolHash $got | Should -Be (Get-IvolHash $payload)
+        (Test-IntegrityVolume -Name $name -Quiet -WarningAction SilentlyContinue) | Should -BeTrue
+        Close-IntegrityVolume -Name $name -Confirm:$false
+        (Test-IntegrityVolume -Path $p.Volume).Healthy | Should -BeTrue
+    }
+
+    It '-WhatIf plans the online repair and writes nothing' {
+        $r = Repair-IntegrityVolume -Name $name -From $p.Leg -WhatIf
+        $r.WhatIf | Should -BeTrue
+        $r.BlocksToWrite | Should -Be 3
+        (Test-IntegrityVolume -Name $name -WarningAction SilentlyContinue).MismatchedBlocks | Should -Be 3
+    }
+
+    It '-ZeroLost lists exactly the failing blocks as lost and the kernel then reads zeros there' {
+        $r = Repair-IntegrityVolume -Name $name -ZeroLost -Confirm:$false
+        @($r.LostSectors | ForEach-Object { $_.ToString() }) | Should -Be @('3', '700', '1500')
+        foreach ($s in 3, 700, 1500) {
+            $one = Join-Path $TestDrive "$name-$s.bin"
+            dd if=/dev/mapper/$name of=$one bs=512 skip=$s count=1 iflag=direct status=none
+            $LASTEXITCODE | Should -Be 0
+            [IO.File]::ReadAllBytes($one) | Where-Object { $_ -ne 0 } | Should -BeNullOrEmpty
+        }
+        (Test-IntegrityVolume -Name $name -Quiet -WarningAction SilentlyContinue) | Should -BeTrue
+    }
+
+    It 'refuses a mapping another device holds unless -Force (DeviceInUse), and a read-only one (OnlineRepairRefused)' {
+        $sectors = (Get-IntegrityVolume -Name $name).ProvidedDataSectors
+        "0 $sectors linear /dev/mapper/$name 0" | dmsetup create "$name-holder"
+        $LASTEXITCODE | Should -Be 0
+        Repair-IntegrityVolume -Name $name -ZeroLost -Confirm:$false -ErrorVariable e -ErrorAction SilentlyContinue
+        $e[0].FullyQualifiedErrorId | Should -Be "DeviceInUse,$fqid"
+        (Test-IntegrityVolume -Name $name -WarningAction SilentlyContinue).MismatchedBlocks | Should -Be 3
+        dmsetup remove "$name-holder"
+        Close-IntegrityVolume -Name $name -Confirm:$false
+        Open-IntegrityVolume -Path $p.Volume -Name $name -ReadOnly -Confirm:$false
+        Repair-IntegrityVolume -Name $name -ZeroLost -Confirm:$false -ErrorVariable e2 -ErrorAction SilentlyContinue
+        $e2[0].FullyQualifiedErrorId | Should -Be "OnlineRepairRefused,$fqid"
+    }
+}

@@ -64,3 +64,41 @@ Describe 'Resize-IntegrityVolume' -Tag 'Unit' {
         }
     }
 }
+
+Describe 'Resize-IntegrityVolume of active volumes through the kernel' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeEach {
+        $name = "ivolrsz$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        $vol = New-IvolTestImage -Size 16MB
+        Write-IntegrityVolumeData -Path $vol -InputPath $payload -Confirm:$false | Out-Null   # sectors 0-599
+        Open-IntegrityVolume -Path $vol -Name $name -Confirm:$false
+    }
+
+    AfterEach { Remove-IvolTestMapping -Name $name -Image $vol }
+
+    It 'grows to its grown loop device: the kernel maps the size of the kernel''s own grow, the data stays' {
+        $fs = [IO.File]::Open($vol, 'Open', 'ReadWrite')
+        try { $fs.SetLength(24MB) } finally { $fs.Dispose() }
+        $loop = (@(losetup -j $vol)[0] -split ':')[0]
+        losetup -c $loop
+        $r = Resize-IntegrityVolume -Name $name -Confirm:$false
+        $r | Should -BeOfType IntegrityVolume.Core.ResizeResult
+        $r.Action | Should -Be 'grow'
+        $r.NewProvidedDataSectors | Should -Be 48456   # the kernel's value for this volume grown to 24 MiB (fixture p16)
+        blockdev --getsz /dev/mapper/$name | Should -Be 48456
+        (Test-IntegrityVolume -Name $name -Quiet -WarningAction SilentlyContinue) | Should -BeTrue
+        Close-IntegrityVolume -Name $name -Confirm:$false
+        $t = Test-IntegrityVolume -Path $vol
+        $t.Healthy | Should -BeTrue
+        $t.ProvidedDataSectors | Should -Be 48456
+    }
+
+    It 'refuses an online shrink that would cut written blocks; -Force cuts them' {
+        Resize-IntegrityVolume -Name $name -SizeSectors 400 -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be "ResizeWouldCutData,$fqid"
+        $err[0].Exception.Message | Should -Match '400-599'
+        blockdev --getsz /dev/mapper/$name | Should -Not -Be 400
+        $r = Resize-IntegrityVolume -Name $name -SizeSectors 400 -Force
+        $r.CutBlocks | Should -Be 200
+        blockdev --getsz /dev/mapper/$name | Should -Be 400
+    }
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Management.Automation;
 using IntegrityVolume.Core;
+using IntegrityVolume.Core.Verification;
 using IntegrityVolume.Common;
 using IntegrityVolume.Host;
 
@@ -12,6 +13,8 @@ namespace IntegrityVolume.Commands;
 /// accept the current data of given sectors (-Retag), or write zeros with a valid tag where no copy heals (-ZeroLost).
 /// Piped Test-IntegrityVolume results bind -Path, -Algorithm, -KeyFile and their MismatchedSectors to -Sector, so
 /// exactly what the test found is repaired. Only mismatched blocks are written, through the kernel's journal.
+/// Active volumes (-Name, or piped Test-IntegrityVolume -Name results) are repaired through /dev/mapper: the kernel
+/// computes the tags.
 /// </summary>
 /// <remarks>
 /// Verb: Repair (VerbsDiagnostic, "restores a resource to a usable condition", as Repair-Volume). ConfirmImpact High:
@@ -28,6 +31,11 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
     [ArgumentCompleter(typeof(MapperNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = Array.Empty<string>();
+
+    /// <summary>Results of Test-IntegrityVolume -Name: each active volume is repaired online, exactly its MismatchedSectors.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InputObjectParameterSet)]
+    [ValidateNotNullOrEmpty]
+    public OnlineVerifyResult[] InputObject { get; set; } = Array.Empty<OnlineVerifyResult>();
 
     /// <summary>Copy of the same logical data: a second integrity volume (RAID1 leg), a plain image or device, a backup.</summary>
     [Parameter]
@@ -88,6 +96,12 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
         if (ParameterSetName == NameParameterSet)
         {
             foreach (string name in Name) RepairOnline(name);
+            return;
+        }
+        if (ParameterSetName == InputObjectParameterSet)
+        {
+            // Sector is bound from the result's MismatchedSectors (its alias), so only what the test found is rewritten.
+            foreach (OnlineVerifyResult verified in InputObject) RepairOnline(verified.Name);
             return;
         }
         foreach (string input in PathInputs)
