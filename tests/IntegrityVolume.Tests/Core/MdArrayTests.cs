@@ -21,6 +21,18 @@ public class MdArrayTests
             Assert.Throws<FormatException>(() => MdSysfs.ParseSyncCompleted(bad));
     }
 
+    /// <summary>/sys/block/md126/md of a clean RAID1 over two integrity legs before any check (run of 2026-12-03, 6.1.0-57).</summary>
+    [Fact]
+    public void Idle_raid1_as_the_kernel_wrote_it()
+    {
+        Assert.Equal(MdSyncCompleted.None, MdSysfs.ParseSyncCompleted("none"));   // sync_completed
+        Assert.Equal(0UL, MdSysfs.ParseNumber("0"));                             // mismatch_cnt, degraded, chunk_size, sync_min
+        Assert.Equal(2UL, MdSysfs.ParseNumber("2"));                             // raid_disks
+        Assert.Equal(20UL, MdSysfs.ParseNumber("20"));                           // max_read_errors
+        Assert.Equal(new[] { "in_sync" }, MdSysfs.ParseLegState("in_sync"));     // dev-dm-1/state
+        Assert.Equal(0, MdSysfs.ParseSlot("0"));                                 // dev-dm-1/slot
+    }
+
     [Fact]
     public void Leg_state_slot_and_counters()
     {
