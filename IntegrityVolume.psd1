@@ -27,12 +27,14 @@
     # ManifestTests fails when this list and the compiled cmdlet classes disagree.
     CmdletsToExport      = @(
         'Close-IntegrityVolume'
+        'Get-IntegrityArray'
         'Get-IntegrityVolume'
         'New-IntegrityVolume'
         'Open-IntegrityVolume'
         'Repair-IntegrityVolume'
         'Resize-IntegrityVolume'
         'Resolve-IntegrityVolumeSector'
+        'Start-IntegrityArrayScrub'
         'Test-IntegrityVolume'
         'Write-IntegrityVolumeData'
     )

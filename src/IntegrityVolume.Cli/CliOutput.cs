@@ -171,6 +171,10 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(TabListResult))]
 [JsonSerializable(typeof(TabCheckResult))]
 [JsonSerializable(typeof(SectorOwnerReport))]
+[JsonSerializable(typeof(IntegrityVolume.Core.Arrays.MdArrayInfo))]
+[JsonSerializable(typeof(IReadOnlyList<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
+[JsonSerializable(typeof(List<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
+[JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>--progress-json lines: compact, property names as written.</summary>

@@ -50,6 +50,7 @@ public static class Program
         root.Subcommands.Add(OpenCommand.Create());
         root.Subcommands.Add(CloseCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(ArrayCommand.Create());
         return root;
     }
 }

@@ -137,4 +137,14 @@ public static class ErrorIds
     public const string FileSystemToolMissing = "FileSystemToolMissing";
     /// <summary>debugfs/xfs_db failed, timed out, or printed nothing usable; the message carries its words.</summary>
     public const string FileSystemToolFailed = "FileSystemToolFailed";
+
+    // md arrays over integrity legs (Arrays/).
+    /// <summary>No md array of that name: no /dev/mdN, /dev/md/NAME or mdN in sysfs.</summary>
+    public const string ArrayNotFound = "ArrayNotFound";
+    /// <summary>The device exists but is not an md array (no /sys/block/X/md).</summary>
+    public const string NotAnMdArray = "NotAnMdArray";
+    /// <summary>A sync, recovery, reshape or check already runs (sync_action not idle): a scrub is not started; exit 5.</summary>
+    public const string ArrayBusy = "ArrayBusy";
+    /// <summary>The array cannot be scrubbed: no redundancy (raid0, linear), not active, or md refused the request.</summary>
+    public const string ArrayScrubRefused = "ArrayScrubRefused";
 }

@@ -297,4 +297,14 @@ public static class VolumeOperations
     /// <summary>Repair an ACTIVE mapping's failing blocks by writing them through the kernel (it computes the tags).</summary>
     public static RepairResult RepairActive(OnlineRepairRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         OnlineRepairer.Repair(request, progress, ct);
+
+    /// <summary>An md array (/dev/mdN, /dev/md/NAME, mdN) from sysfs, with its legs' dm-integrity status.</summary>
+    public static Arrays.MdArrayInfo GetArray(string array) => Arrays.MdArrays.Get(array);
+
+    /// <summary>Every md array with at least one dm-integrity leg.</summary>
+    public static IReadOnlyList<Arrays.MdArrayInfo> ListArrays() => Arrays.MdArrays.ListWithIntegrityLegs();
+
+    /// <summary>md check/repair of an array, watched to the end (or stopped on cancellation); integrity counters before/after.</summary>
+    public static Arrays.ArrayScrubResult ScrubArray(Arrays.ArrayScrubRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Arrays.ArrayScrub.Run(request, progress, ct);
 }

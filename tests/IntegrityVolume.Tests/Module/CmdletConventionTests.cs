@@ -51,7 +51,8 @@ public class CmdletConventionTests
         var c = Cmdlet(name);
         Assert.True(ModuleMetadata.Facts.ApprovedVerbs.TryGetValue(c.Verb, out _), $"{c.Verb} is not an approved verb (Verbs* classes of SMA)");
         Assert.Equal(ModuleMetadata.Facts.ApprovedVerbs.Keys.First(k => k.Equals(c.Verb, StringComparison.OrdinalIgnoreCase)), c.Verb);
-        Assert.StartsWith("IntegrityVolume", c.Noun, StringComparison.Ordinal);
+        // IntegrityVolume*, and IntegrityArray* for md arrays over integrity volumes (issue 16).
+        Assert.True(c.Noun.StartsWith("IntegrityVolume", StringComparison.Ordinal) || c.Noun.StartsWith("IntegrityArray", StringComparison.Ordinal), c.Noun);
         Assert.False(c.Noun.EndsWith('s'), "nouns are singular");
     }
 
@@ -95,7 +96,7 @@ public class CmdletConventionTests
         // Shared parameters are declared once, in intermediate bases (issue 14 item 7; HashCmdletBase's manner).
         string expectedBase = name switch
         {
-            "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" => "IntegrityVolumeCmdletBase",
+            "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",

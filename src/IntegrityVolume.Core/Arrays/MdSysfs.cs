@@ -1,0 +1,148 @@
+using System.Globalization;
+
+namespace IntegrityVolume.Core.Arrays;
+
+/// <summary>
+/// The words md writes in /sys/block/mdX/md (drivers/md/md.c, the *_show functions of kernel 6.1) and where an array
+/// lives there. Parsing is separate from reading so the kernel's texts can be checked without a kernel.
+/// </summary>
+public static class MdSysfs
+{
+    /// <summary>Root of the block class in sysfs.</summary>
+    public const string BlockRoot = "/sys/block";
+
+    /// <summary>
+    /// The kernel name (mdN) of an array given as /dev/mdN, /dev/md/NAME (mdadm's link), mdN or NAME (under /dev/md/).
+    /// Throws ArrayNotFound when nothing of that name exists, NotAnMdArray when it is a block device but not md.
+    /// </summary>
+    public static string ResolveKernelName(string array)
+    {
+        if (string.IsNullOrWhiteSpace(array))
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, "No md array given.");
+        string spec = array.Trim();
+        string? kname = null;
+        if (spec.StartsWith('/'))
+        {
+            if (!File.Exists(spec) && !Directory.Exists(spec))
+                throw NotFound(array);
+            // /dev/md/NAME is a link to ../mdN (mdadm makes it without udev too); a block node is named by its number.
+            string target = new FileInfo(spec).ResolveLinkTarget(true)?.FullName ?? spec;
+            kname = Path.GetFileName(target);
+            if (!Directory.Exists(Path.Combine(BlockRoot, kname)))
+                kname = KernelNameOfNode(target) ?? throw NotMd(array);
+        }
+        else if (!spec.Contains('/'))
+        {
+            kname = spec;
+            if (!Directory.Exists(Path.Combine(BlockRoot, kname)))
+            {
+                string link = Path.Combine("/dev/md", spec);
+                if (File.Exists(link)) return ResolveKernelName(link);
+                throw NotFound(array);
+            }
+        }
+        else throw NotFound(array);
+        if (!Directory.Exists(Path.Combine(BlockRoot, kname, "md")))
+            throw NotMd(array);
+        return kname;
+    }
+
+    /// <summary>Kernel names of every md device that has an md directory (active or being assembled).</summary>
+    public static IReadOnlyList<string> ListKernelNames()
+    {
+        if (!Directory.Exists(BlockRoot)) return Array.Empty<string>();
+        return Directory.EnumerateDirectories(BlockRoot, "md*")
+            .Select(Path.GetFileName).OfType<string>()
+            .Where(n => Directory.Exists(Path.Combine(BlockRoot, n, "md")))
+            .OrderBy(n => n.Length).ThenBy(n => n, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The mdadm name of an array: the /dev/md/NAME link that points at it, null when none exists.</summary>
+    public static string? ArrayNameOf(string kernelName)
+    {
+        if (!Directory.Exists("/dev/md")) return null;
+        foreach (var link in Directory.EnumerateFileSystemEntries("/dev/md"))
+        {
+            try
+            {
+                var target = new FileInfo(link).ResolveLinkTarget(true);
+                if (target is not null && Path.GetFileName(target.FullName) == kernelName) return Path.GetFileName(link);
+            }
+            catch (IOException) { }
+        }
+        return null;
+    }
+
+    /// <summary>One attribute's text without the trailing newline; null when the file does not exist (the personality has none).</summary>
+    public static string? Read(string directory, string attribute)
+    {
+        string path = Path.Combine(directory, attribute);
+        try { return File.Exists(path) ? File.ReadAllText(path).TrimEnd('\n') : null; }
+        catch (IOException) { return null; }   // md returns an error for some attributes in some states
+    }
+
+    /// <summary>
+    /// sync_completed: "none" when no sync runs, "delayed" while it waits for another array on the same disks,
+    /// otherwise "DONE / TOTAL" in sectors (md.c sync_completed_show).
+    /// </summary>
+    public static MdSyncCompleted ParseSyncCompleted(string? text)
+    {
+        string t = (text ?? "").Trim();
+        if (t.Length == 0 || t == "none") return MdSyncCompleted.None;
+        if (t == "delayed") return new MdSyncCompleted(true, true, 0, 0);
+        var parts = t.Split('/', StringSplitOptions.TrimEntries);
+        if (parts.Length == 2 && TryU64(parts[0], out ulong done) && TryU64(parts[1], out ulong total))
+            return new MdSyncCompleted(true, false, done, total);
+        throw new FormatException($"Not an md sync_completed value: '{text}'.");
+    }
+
+    /// <summary>A leg's state: comma-separated flags ("in_sync", "faulty,write_error", "spare", ...; md.c state_show).</summary>
+    public static IReadOnlyList<string> ParseLegState(string? text) =>
+        (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>A leg's slot: its role number, or null for "none" (a spare or a faulty leg; md.c slot_show).</summary>
+    public static int? ParseSlot(string? text)
+    {
+        string t = (text ?? "").Trim();
+        if (t.Length == 0 || t == "none") return null;
+        return int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int slot) ? slot
+            : throw new FormatException($"Not an md slot value: '{text}'.");
+    }
+
+    /// <summary>A decimal counter; the first token of it (raid_disks reads "3 (2)" while a reshape changes the count).</summary>
+    public static ulong? ParseNumber(string? text)
+    {
+        string t = (text ?? "").Trim();
+        int space = t.IndexOf(' ');
+        if (space > 0) t = t[..space];
+        return TryU64(t, out ulong v) ? v : null;
+    }
+
+    /// <summary>The kernel name of a leg directory: "dev-dm-3" → "dm-3" (md.c names it "dev-%s" of the bdev).</summary>
+    public static string? LegKernelName(string directoryName) =>
+        directoryName.StartsWith("dev-", StringComparison.Ordinal) && directoryName.Length > 4 ? directoryName[4..] : null;
+
+    private static string? KernelNameOfNode(string node)
+    {
+        var dev = Kernel.DeviceNumber.Of(node);
+        if (dev is null) return null;
+        string link = $"/sys/dev/block/{dev}";
+        if (!Directory.Exists(link)) return null;
+        var target = new DirectoryInfo(link).ResolveLinkTarget(true);
+        return target is null ? null : Path.GetFileName(target.FullName);
+    }
+
+    private static bool TryU64(string s, out ulong v) => ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v);
+
+    private static IntegrityVolumeException NotFound(string array) =>
+        new(ErrorIds.ArrayNotFound, ErrorKind.NotFound, $"{array}: no such md array (give /dev/mdN, /dev/md/NAME or mdN).", array);
+
+    private static IntegrityVolumeException NotMd(string array) =>
+        new(ErrorIds.NotAnMdArray, ErrorKind.InvalidArgument, $"{array} is not an md array (no md directory in sysfs).", array);
+}
+
+/// <summary>md's sync_completed: whether a sync/check runs (or waits: <see cref="Delayed"/>), and how far it is in sectors.</summary>
+public sealed record MdSyncCompleted(bool Running, bool Delayed, ulong DoneSectors, ulong TotalSectors)
+{
+    public static readonly MdSyncCompleted None = new(false, false, 0, 0);
+}

@@ -1,0 +1,82 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+
+BeforeDiscovery { . $PSScriptRoot/discovery.ps1 }
+
+BeforeAll {
+    . $PSScriptRoot/common.ps1
+    $fqidGet = 'IntegrityVolume.Commands.GetIntegrityArrayCommand'
+    $fqidScrub = 'IntegrityVolume.Commands.StartIntegrityArrayScrubCommand'
+}
+
+Describe 'Get-IntegrityArray and Start-IntegrityArrayScrub' -Tag 'Unit' {
+    It 'take the array at position 0 and by property name Path' {
+        foreach ($name in 'Get-IntegrityArray', 'Start-IntegrityArrayScrub') {
+            $cmd = Get-Command $name
+            $p = $cmd.Parameters['Array'].Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
+            $p.Position | Should -Be 0
+            $p.ValueFromPipelineByPropertyName | Should -BeTrue
+            $cmd.Parameters['Array'].Aliases | Should -Contain 'Path'
+        }
+        (Get-Command Start-IntegrityArrayScrub).Parameters.Keys | Should -Contain 'WhatIf'
+        (Get-Command Get-IntegrityArray).OutputType.Name | Should -Be 'IntegrityVolume.Core.Arrays.MdArrayInfo'
+        (Get-Command Start-IntegrityArrayScrub).OutputType.Name | Should -Be 'IntegrityVolume.Core.Arrays.ArrayScrubResult'
+    }
+
+    It 'writes ArrayNotFound and NotAnMdArray per name and continues' {
+        $err = $null
+        Get-IntegrityArray md999, /dev/null -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Be @("ArrayNotFound,$fqidGet", "NotAnMdArray,$fqidGet")
+        $err[0].TargetObject | Should -Be 'md999'
+        { Start-IntegrityArrayScrub md999 -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "ArrayNotFound,$fqidScrub"
+    }
+
+    It '-WhatIf starts nothing' {
+        { Start-IntegrityArrayScrub md999 -WhatIf -ErrorAction Stop } | Should -Not -Throw
+    }
+}
+
+Describe 'md RAID1 over two integrity volumes' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeAll {
+        $id = [guid]::NewGuid().ToString('n').Substring(0, 6)
+        $names = "ivarr0$id", "ivarr1$id"
+        $images = foreach ($n in $names) { New-IvolTestImage -Name "$n.img" -Size 16MB }
+        for ($i = 0; $i -lt 2; $i++) { Open-IntegrityVolume -Path $images[$i] -Name $names[$i] -Confirm:$false }
+        modprobe raid1 2>$null
+        $md = "/dev/md/ivarr$id"
+        mdadm --create $md --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --assume-clean "/dev/mapper/$($names[0])" "/dev/mapper/$($names[1])"
+        $LASTEXITCODE | Should -Be 0
+    }
+
+    AfterAll {
+        mdadm --stop $md *> $null
+        for ($i = 0; $i -lt 2; $i++) { Remove-IvolTestMapping -Name $names[$i] -Image $images[$i] }
+    }
+
+    It 'shows the array and its legs with their integrity mappings' {
+        $a = Get-IntegrityArray $md
+        $a | Should -BeOfType IntegrityVolume.Core.Arrays.MdArrayInfo
+        $a.Level | Should -Be 'raid1'
+        $a.Name | Should -Be "ivarr$id"
+        $a.Path | Should -Be "/dev/$((Get-Item $md).ResolveLinkTarget($true).Name)"
+        $a.RaidDisks | Should -Be 2
+        ($a.Legs.MapperName | Sort-Object) | Should -Be ($names | Sort-Object)
+        ($a.Legs.Integrity.Name | Sort-Object) | Should -Be ($names | Sort-Object)
+        $a.Legs.IntegrityMismatches | Should -Be @(0, 0)
+        # The same array by /dev/mdN, from the list of arrays with integrity legs, and through the pipeline.
+        (Get-IntegrityArray $a.Path).Device | Should -Be $a.Device
+        (Get-IntegrityArray | Where-Object Device -eq $a.Device).Count | Should -Be 1
+        ($a | Get-IntegrityArray).Device | Should -Be $a.Device
+        ($a | Format-Table | Out-String) | Should -Match ([regex]::Escape($names[0]))
+    }
+
+    It 'scrubs a clean array: completed, nothing found, no leg failed' {
+        $r = Get-IntegrityArray $md | Start-IntegrityArrayScrub -Confirm:$false
+        $r | Should -BeOfType IntegrityVolume.Core.Arrays.ArrayScrubResult
+        $r.Completed | Should -BeTrue
+        $r.Action | Should -Be 'check'
+        $r.MismatchCount | Should -Be 0
+        $r.AnyLegFailed | Should -BeFalse
+        $r.Legs.IntegrityMismatchesAdded | Should -Be @(0, 0)
+        (Get-Content "/sys/block/$($r.Device)/md/sync_action") | Should -Be 'idle'
+    }
+}

@@ -1,0 +1,80 @@
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Arrays;
+using Xunit;
+
+namespace IntegrityVolume.Tests.Core;
+
+/// <summary>
+/// md arrays (issue 16): the texts md writes in /sys/block/mdX/md, as kernel 6.1 wrote them in the guest run of
+/// tests/kernel/scenarios/20-array-scrub.sh, and the stable ids for names that are no md array. The arrays themselves
+/// (status, scrub, stop) are exercised against the real kernel by that scenario.
+/// </summary>
+public class MdArrayTests
+{
+    [Fact]
+    public void Sync_completed_idle_running_and_delayed()
+    {
+        Assert.Equal(MdSyncCompleted.None, MdSysfs.ParseSyncCompleted("none"));
+        Assert.Equal(new MdSyncCompleted(true, false, 1536, 32512), MdSysfs.ParseSyncCompleted("1536 / 32512"));
+        Assert.True(MdSysfs.ParseSyncCompleted("delayed").Delayed);
+        foreach (var bad in new[] { "12", "a / b", "1 / 2 / 3", "-1 / 5" })
+            Assert.Throws<FormatException>(() => MdSysfs.ParseSyncCompleted(bad));
+    }
+
+    /// <summary>/sys/block/md126/md of a clean RAID1 over two integrity legs before any check (run of 2026-12-03, 6.1.0-57).</summary>
+    [Fact]
+    public void Idle_raid1_as_the_kernel_wrote_it()
+    {
+        Assert.Equal(MdSyncCompleted.None, MdSysfs.ParseSyncCompleted("none"));   // sync_completed
+        Assert.Equal(0UL, MdSysfs.ParseNumber("0"));                             // mismatch_cnt, degraded, chunk_size, sync_min
+        Assert.Equal(2UL, MdSysfs.ParseNumber("2"));                             // raid_disks
+        Assert.Equal(20UL, MdSysfs.ParseNumber("20"));                           // max_read_errors
+        Assert.Equal(new[] { "in_sync" }, MdSysfs.ParseLegState("in_sync"));     // dev-dm-1/state
+        Assert.Equal(0, MdSysfs.ParseSlot("0"));                                 // dev-dm-1/slot
+    }
+
+    [Fact]
+    public void Leg_state_slot_and_counters()
+    {
+        Assert.Equal(new[] { "in_sync" }, MdSysfs.ParseLegState("in_sync"));
+        Assert.Equal(new[] { "faulty", "write_error" }, MdSysfs.ParseLegState("faulty,write_error"));
+        Assert.Empty(MdSysfs.ParseLegState(""));
+        Assert.Equal(1, MdSysfs.ParseSlot("1"));
+        Assert.Null(MdSysfs.ParseSlot("none"));
+        Assert.Throws<FormatException>(() => MdSysfs.ParseSlot("x"));
+        Assert.Equal(2UL, MdSysfs.ParseNumber("2"));
+        Assert.Equal(3UL, MdSysfs.ParseNumber("3 (2)"));   // raid_disks during a reshape
+        Assert.Null(MdSysfs.ParseNumber("none"));
+        Assert.Equal("dm-3", MdSysfs.LegKernelName("dev-dm-3"));
+        Assert.Null(MdSysfs.LegKernelName("bitmap"));
+    }
+
+    [Theory]
+    [InlineData("md999", ErrorIds.ArrayNotFound)]
+    [InlineData("/dev/md/no-such-array", ErrorIds.ArrayNotFound)]
+    [InlineData("/dev/null", ErrorIds.NotAnMdArray)]
+    [InlineData("../md0", ErrorIds.ArrayNotFound)]
+    [InlineData("  ", ErrorIds.InvalidParameter)]
+    public void Names_that_are_no_md_array_get_stable_ids(string array, string id)
+    {
+        var e = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.GetArray(array));
+        Assert.Equal(id, e.ErrorId);
+        var s = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.ScrubArray(new ArrayScrubRequest { Array = array }));
+        Assert.Equal(id, s.ErrorId);
+    }
+
+    [Fact]
+    public void A_regular_file_is_no_md_array()
+    {
+        string f = Path.GetTempFileName();
+        try { Assert.Equal(ErrorIds.NotAnMdArray, Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.GetArray(f)).ErrorId); }
+        finally { File.Delete(f); }
+    }
+
+    [Fact]
+    public void A_busy_array_exits_5_and_a_missing_one_2()
+    {
+        Assert.Equal(ExitCodes.Busy, ErrorClassifier.Classify(new IntegrityVolumeException(ErrorIds.ArrayBusy, ErrorKind.ResourceBusy, "m"))!.ExitCode);
+        Assert.Equal(ExitCodes.UsageError, ErrorClassifier.Classify(Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.GetArray("md999")))!.ExitCode);
+    }
+}
