@@ -171,6 +171,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(TabListResult))]
 [JsonSerializable(typeof(TabCheckResult))]
 [JsonSerializable(typeof(SectorOwnerReport))]
+[JsonSerializable(typeof(LegSectorReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>--progress-json lines: compact, property names as written.</summary>

@@ -195,7 +195,18 @@ public static class StackLocator
 
         // The file system's owners of the sectors that reach it.
         var fsRanges = pieces.Where(p => p.FileSystemSectors is not null).Select(p => p.FileSystemSectors!).Distinct().ToArray();
-        SectorOwnerReport? owners = fsRanges.Length > 0 ? SectorLocator.Locate(top, fsRanges, ct) : null;
+        SectorOwnerReport? owners = null;
+        var warnings = new List<string>();
+        try
+        {
+            if (fsRanges.Length > 0) owners = SectorLocator.Locate(top, fsRanges, ct);
+        }
+        catch (IntegrityVolumeException e) when (e.ErrorId == ErrorIds.FileSystemNotRecognized)
+        {
+            // A raw array (or one holding something else): the layers are still worth reporting.
+            warnings.Add($"{e.Message} The layers are reported without file owners.");
+        }
+        if (owners is not null) warnings.AddRange(owners.Warnings);
         if (owners is not null)
             for (int i = 0; i < pieces.Count; i++)
                 if (pieces[i].FileSystemSectors is { } f)
@@ -206,7 +217,7 @@ public static class StackLocator
             Leg = legPath, Array = mdPath, Level = geometry.Level, Layout = geometry.LayoutName, ChunkSectors = geometry.ChunkSectors,
             RaidDisks = geometry.RaidDisks, Slot = slot, DataOffset = member.DataOffset, Layers = layers.ToArray(),
             FileSystemPath = top, FileSystem = owners?.FileSystem, BlockSize = owners?.BlockSize,
-            Pieces = pieces.ToArray(), Warnings = owners?.Warnings ?? Array.Empty<string>(),
+            Pieces = pieces.ToArray(), Warnings = warnings.ToArray(),
         };
     }
 
