@@ -152,7 +152,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<IntegrityMode>),
         typeof(CamelCaseEnumConverter<RepairOutcome>),
         typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
-        typeof(CamelCaseEnumConverter<BlockOwnerKind>),
+        typeof(CamelCaseEnumConverter<BlockOwnerKind>), typeof(CamelCaseEnumConverter<IntegrityVolume.Core.Arrays.MdLegRole>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]

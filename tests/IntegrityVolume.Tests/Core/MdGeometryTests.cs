@@ -114,6 +114,8 @@ public sealed class MdGeometryTests : IDisposable
             {
                 var loc = g.Map(slot, 0, s);
                 if (loc.Role == MdLegRole.Data) seen[loc.ArraySector!.Value] = seen.GetValueOrDefault(loc.ArraySector.Value) + 1;
+                // raid10 with raid disks not a multiple of the copies: the last row's leftover positions hold no chunk.
+                else if (level == "raid10") Assert.True(loc.Role == MdLegRole.BeyondArray && s >= g.ComponentSectors - g.ChunkSectors, $"slot {slot} sector {s}: {loc}");
                 else Assert.Equal(MdLegRole.Parity, loc.Role);
             }
         Assert.Equal(g.ArraySectors, (ulong)seen.Count);
