@@ -129,7 +129,7 @@ log "victim block 7 sector 5: crypt sector $F, crypt payload offset $coff (crypt
 # Its ciphertext, read through md, found on exactly one leg by content (leg page caches dropped first).
 for i in 0 1 2; do blockdev --flushbufs /dev/mapper/s$i; done
 dd if=/dev/$MD of=cipher.bin bs=512 skip=$A count=1 iflag=direct status=none
-read -r LEG L < <(python3 - <<'PY'
+python3 - > legpos.txt <<'PY'
 c = open("cipher.bin", "rb").read()
 hits = []
 for i in range(3):
@@ -141,7 +141,7 @@ for i in range(3):
 assert len(hits) == 1, f"ciphertext sector found {len(hits)} times"
 print(*hits[0])
 PY
-)
+read -r LEG L < legpos.txt   # (no process substitution: the guest has no /dev/fd)
 log "its ciphertext is leg s$LEG sector $L"
 cryptsetup close st_crypt
 mdadm --stop /dev/$MD >/dev/null
