@@ -152,7 +152,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<IntegrityMode>),
         typeof(CamelCaseEnumConverter<RepairOutcome>),
         typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
-        typeof(CamelCaseEnumConverter<BlockOwnerKind>),
+        typeof(CamelCaseEnumConverter<BlockOwnerKind>), typeof(CamelCaseEnumConverter<IntegrityVolume.Core.Arrays.MdLegRole>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]
@@ -175,6 +175,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(IReadOnlyList<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
 [JsonSerializable(typeof(List<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
 [JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult))]
+[JsonSerializable(typeof(LegSectorReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>--progress-json lines: compact, property names as written.</summary>

@@ -147,4 +147,10 @@ public static class ErrorIds
     public const string ArrayBusy = "ArrayBusy";
     /// <summary>The array cannot be scrubbed: no redundancy (raid0, linear), not active, or md refused the request.</summary>
     public const string ArrayScrubRefused = "ArrayScrubRefused";
+    // Bad block → file through a stack (Arrays/MdGeometry.cs, FileSystems/StackLocator.cs).
+    /// <summary>The leg is not an active member (with a raid slot) of an md array, or the array holds it as a spare/faulty member.</summary>
+    public const string NotAnArrayMember = "NotAnArrayMember";
+    /// <summary>The array's level or layout is one we do not map (raid0, linear, raid10 far/offset, DDF layouts, a reshape under way),
+    /// or a layer above it is neither dm-crypt nor linear.</summary>
+    public const string ArrayLayoutNotSupported = "ArrayLayoutNotSupported";
 }
