@@ -130,6 +130,14 @@ public static class ErrorIds
     /// <summary>An active mapping that cannot be repaired through the kernel: read-only, recovery mode, tags from the layer above.</summary>
     public const string OnlineRepairRefused = "OnlineRepairRefused";
 
+    // LUKS2 authenticated encryption (cryptsetup luksFormat --integrity): dm-integrity under dm-crypt.
+    /// <summary>A LUKS2 header whose copies are both invalid (magic, version, sizes, checksum) or whose JSON has no usable crypt segment.</summary>
+    public const string Luks2HeaderInvalid = "Luks2HeaderInvalid";
+    /// <summary>A LUKS device without integrity (LUKS1, or a LUKS2 crypt segment without an "integrity" object): no dm-integrity superblock.</summary>
+    public const string LuksWithoutIntegrity = "LuksWithoutIntegrity";
+    /// <summary>The tags are dm-crypt's (AEAD/HMAC with the volume key): nothing can check or write them offline; verify through the crypt mapping.</summary>
+    public const string TagsFromCryptLayer = "TagsFromCryptLayer";
+
     // Bad block → file (FileSystems/): the file system's own tools answer.
     /// <summary>No ext2/3/4 or xfs superblock at the start of the device (unknown, unsupported or damaged file system).</summary>
     public const string FileSystemNotRecognized = "FileSystemNotRecognized";

@@ -45,6 +45,13 @@ public sealed class VolumeInfo
     /// <summary>An offline write that did not finish (intent record in the superblock area, see WriteIntent).</summary>
     public InterruptedWrite? InterruptedWrite { get; init; }
     public bool Recalculating => RecalcSector is not null && RecalcSector < ProvidedDataSectors;
+    /// <summary>
+    /// The LUKS2 container the volume sits in (cryptsetup luksFormat --integrity): the superblock is at its data offset
+    /// and the tags are dm-crypt's (verify online through the crypt mapping). Null for a plain dm-integrity volume.
+    /// </summary>
+    public CryptContainerInfo? Container { get; init; }
+    /// <summary>True when the tags come from the crypt layer above (a LUKS2 container), not from an internal_hash.</summary>
+    public bool TagsFromCryptLayer => Container is not null;
 
     /// <summary>This volume described with the algorithm and key file it was formatted with, so the next command can bind them.</summary>
     public VolumeInfo WithAlgorithm(string? algorithm, string? keyFile)
@@ -75,7 +82,7 @@ public sealed class VolumeInfo
     }
 
     public static VolumeInfo From(string path, string? dataPath, long deviceBytes, Superblock sb, Geometry g, JournalReport journal,
-        InterruptedWrite? interrupted = null)
+        InterruptedWrite? interrupted = null, CryptContainerInfo? container = null)
     {
         double overhead = deviceBytes <= 0 ? 0 : 100.0 * (1.0 - (double)(g.ProvidedDataSectors * 512) /
             (dataPath is null ? deviceBytes : deviceBytes + (double)g.DataDeviceSectors * 512));
@@ -90,6 +97,7 @@ public sealed class VolumeInfo
             InitialSectors = g.InitialSectors, JournalSectors = g.JournalSectors, InterleaveSectors = g.InterleaveSectors,
             MetadataRunSectors = g.MetadataRunSectors, Areas = g.Areas, OverheadPercent = Math.Round(overhead, 3),
             JournalState = journal.State, PendingJournalEntries = journal.PendingEntries.Count, InterruptedWrite = interrupted,
+            Container = container,
         };
     }
 }

@@ -24,15 +24,28 @@ public static class VolumeOperations
         public required BlockDevice Data { get; init; }
         public required Superblock Superblock { get; init; }
         public required Geometry Geometry { get; init; }
+        /// <summary>The LUKS2 container the volume sits in (its tags are dm-crypt's), when opened with allowContainer.</summary>
+        public CryptContainerInfo? Container { get; init; }
         public void Dispose() { if (!ReferenceEquals(Data, Meta)) Data.Dispose(); Meta.Dispose(); }
     }
 
-    internal static OpenedVolume OpenVolume(VolumeLocation v, bool write, CancellationToken ct = default)
+    /// <summary>
+    /// Open a closed volume. A LUKS2 header at byte 0 (luksFormat --integrity) puts the superblock at the data segment's
+    /// offset; such a volume opens only for reading its layout (<paramref name="allowContainer"/>): its tags are
+    /// dm-crypt's, so everything that checks or writes tags is refused with TagsFromCryptLayer.
+    /// </summary>
+    internal static OpenedVolume OpenVolume(VolumeLocation v, bool write, CancellationToken ct = default, bool allowContainer = false)
     {
         var meta = BlockDevice.Open(v.Path, write, v.WaitForLock, ct);
         BlockDevice? data = null;
         try
         {
+            var container = ProbeContainer(meta, v);
+            if (container is not null)
+            {
+                if (!allowContainer) throw TagsFromCryptLayer(v.Path, container);
+                v = v with { ReservedSectors = container.DataOffsetSectors };
+            }
             data = v.DataDevicePath is null ? meta : BlockDevice.Open(v.DataDevicePath, write, v.WaitForLock, ct);
             // Compared in sectors first: a reserved count near 2^64 must not wrap the byte offset.
             if (v.ReservedSectors > (ulong)meta.Sectors || (long)v.ReservedSectors * 512 > meta.Length - Superblock.AreaSize)
@@ -43,7 +56,7 @@ public static class VolumeOperations
             var sb = Superblock.Parse(area, v.Path);
             var g = Geometry.FromSuperblock(sb, (ulong)meta.Sectors, v.ReservedSectors, v.DataDevicePath is not null,
                 (ulong)data.Sectors, v.Path);
-            return new OpenedVolume { Meta = meta, Data = data, Superblock = sb, Geometry = g };
+            return new OpenedVolume { Meta = meta, Data = data, Superblock = sb, Geometry = g, Container = container };
         }
         catch (IntegrityVolumeException ex) when (!ex.Message.Contains(v.Path, StringComparison.Ordinal))
         {
@@ -61,16 +74,49 @@ public static class VolumeOperations
     }
 
     /// <summary>
+    /// The LUKS2 container of a volume without a data device: a LUKS header at byte 0 (cryptsetup's own place for it).
+    /// LUKS1 and crypt segments without "integrity" hold no dm-integrity superblock (LuksWithoutIntegrity); reserved
+    /// sectors other than the data segment's offset contradict the header (InvalidParameter).
+    /// </summary>
+    private static CryptContainerInfo? ProbeContainer(BlockDevice dev, VolumeLocation v)
+    {
+        if (v.DataDevicePath is not null || dev.Length < Luks2Header.BinarySize) return null;
+        var head = new byte[8];
+        dev.Read(0, head);
+        if (!Luks2Header.HasMagic(head)) return null;
+        int version = Luks2Header.Version(head);
+        if (version != 2)
+            throw new IntegrityVolumeException(ErrorIds.LuksWithoutIntegrity, ErrorKind.InvalidData,
+                $"{v.Path}: a LUKS{version} header, not LUKS2: only LUKS2 (cryptsetup luksFormat --type luks2 --integrity) carries a dm-integrity volume.", v.Path);
+        var h = Luks2Header.Read(dev.Read, dev.Length, v.Path);
+        var seg = h.DataSegment;
+        if (seg.IntegrityType is null)
+            throw new IntegrityVolumeException(ErrorIds.LuksWithoutIntegrity, ErrorKind.InvalidData,
+                $"{v.Path}: a LUKS2 container whose data segment {seg.Id} ({seg.Encryption}) has no integrity: plain dm-crypt, no dm-integrity superblock.", v.Path);
+        if (v.ReservedSectors != 0 && v.ReservedSectors * 512 != seg.OffsetBytes)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"{v.Path}: {v.ReservedSectors} reserved sectors, but the LUKS2 header puts the data segment (and the dm-integrity superblock) at sector {seg.OffsetBytes / 512}; omit the reserved sectors.", v.Path);
+        return CryptContainerInfo.From(h);
+    }
+
+    private static IntegrityVolumeException TagsFromCryptLayer(string path, CryptContainerInfo c) =>
+        new(ErrorIds.TagsFromCryptLayer, ErrorKind.NotSupported,
+            $"{path}: a LUKS2 container ({c.Cipher}, integrity {c.Integrity}): its dm-integrity tags are dm-crypt's, computed with the volume key, " +
+            "so nothing can check or write them offline. Open it with cryptsetup open NAME and verify online through the crypt mapping " +
+            "(ivol verify --name NAME, Test-IntegrityVolume -Name NAME).", path);
+
+    /// <summary>
     /// Superblock, layout and journal state of a closed volume (Get-IntegrityVolume -Path, ivol dump); with
     /// <paramref name="detectAlgorithm"/> also the tag algorithm found on it (<see cref="AlgorithmDetection"/>, unkeyed ones).
     /// </summary>
     public static VolumeInfo Inspect(VolumeLocation volume, CancellationToken ct = default, bool detectAlgorithm = false)
     {
-        using var v = OpenVolume(volume, write: false, ct);
+        using var v = OpenVolume(volume, write: false, ct, allowContainer: true);
         var journal = JournalInspector.Inspect(v.Meta, v.Superblock, v.Geometry, ct: ct);
-        var interrupted = WriteIntent.Read(v.Meta, volume.ReservedSectors);
-        var info = VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal, interrupted);
-        return detectAlgorithm
+        var interrupted = WriteIntent.Read(v.Meta, v.Geometry.Start);
+        var info = VolumeInfo.From(volume.Path, volume.DataDevicePath, v.Meta.Length, v.Superblock, v.Geometry, journal, interrupted, v.Container);
+        // A container's tags are dm-crypt's: no algorithm of ours can match them.
+        return detectAlgorithm && v.Container is null
             ? info.WithDetection(AlgorithmDetector.Detect(v.Meta, v.Data, v.Superblock, v.Geometry, interrupted, key: null, ct))
             : info;
     }
@@ -107,6 +153,7 @@ public static class VolumeOperations
     public static Superblock ReadSuperblock(VolumeLocation volume)
     {
         using var dev = BlockDevice.Open(volume.Path, write: false);
+        if (ProbeContainer(dev, volume) is { } container) throw TagsFromCryptLayer(volume.Path, container);
         var area = new byte[Superblock.AreaSize];
         if (volume.ReservedSectors > (ulong)dev.Sectors)
             throw new IntegrityVolumeException(ErrorIds.DeviceTruncated, ErrorKind.InvalidData,

@@ -18,6 +18,15 @@ internal static class DumpCommand
                 var v = VolumeOperations.Inspect(volume.Read(p), Program.Cancellation, detectAlgorithm: true);
                 if (asJson) { CliOutput.WriteJson(v); return ExitCodes.Success; }
                 Console.WriteLine($"Info for integrity device {v.Path}.");
+                if (v.Container is { } c)
+                {
+                    // Not dm-integrity fields: the LUKS2 header around the volume (its data segment holds the superblock).
+                    Console.WriteLine($"container {c.Container} uuid {c.Uuid}{(c.FromSecondaryHeader ? " (secondary header)" : "")}");
+                    Console.WriteLine($"data_offset {c.DataOffsetBytes} [bytes] ({c.DataOffsetSectors} sectors)");
+                    Console.WriteLine($"cipher {c.Cipher}, sector {c.CryptSectorSize} [bytes]");
+                    Console.WriteLine($"integrity {c.Integrity} (journal_encryption {c.JournalEncryption ?? "none"}, journal_integrity {c.JournalIntegrity ?? "none"})");
+                    Console.WriteLine("tags provided by dm-crypt (the crypt mapping above): verify online through it (ivol verify --name NAME)");
+                }
                 Console.WriteLine($"superblock_version {v.SuperblockVersion}");
                 Console.WriteLine($"log2_interleave_sectors {v.Log2InterleaveSectors}");
                 Console.WriteLine($"integrity_tag_size {v.IntegrityTagSize}");

@@ -44,6 +44,10 @@ internal static class StatusCommand
         Console.WriteLine($"  type:    {m.Type}");
         Console.WriteLine($"  tag size: {m.TagSize}");
         Console.WriteLine($"  integrity: {m.Algorithm ?? "(none)"}");
+        if (m.Algorithm is null)
+            Console.WriteLine(m.TagsProvidedBy is { } c
+                ? $"  tags provided by: crypt mapping {c.Name} ({c.DeviceNumber}), cipher {c.Cipher}, integrity {c.Integrity} ({c.IntegrityTagBytes} bytes per sector), key in {c.KeyLocation}"
+                : "  tags provided by: the layer above (no mapping holds this one now)");
         Console.WriteLine($"  device:  {m.DataDevice}{(m.MetadataDevice is null ? "" : " (detached)")}");
         if (m.DataLoopBackingFile is { } loop) Console.WriteLine($"  loop:    {loop}");
         if (m.MetadataDevice is not null)

@@ -45,6 +45,8 @@ internal static class VerifyOnline
         string verdict = r.MismatchedBlocks > 0 ? "CORRUPT" : r.UnreadableBlocks > 0 ? "UNREADABLE BLOCKS" : "healthy";
         Console.WriteLine($"{r.Path} ({r.Name}): {verdict} - {r.BlocksChecked} blocks of {r.SectorSize} bytes read through the kernel " +
             $"({r.Algorithm ?? "external tags"}, {IntegrityModes.Name(r.Mode)}) in {r.Duration.TotalSeconds:0.00} s ({r.ThroughputMiBps:0.#} MiB/s)");
+        if (r.CryptLayer is { } c)
+            Console.WriteLine($"  read through the crypt mapping {c.Name} ({c.Cipher}, integrity {c.Integrity}) over the dm-integrity mapping {r.IntegrityMapping}: failing blocks are those dm-crypt's tag check refuses");
         string counter = r.FailuresDelta is { } d ? $"+{d} ({r.FailuresBefore} -> {r.FailuresAfter})" : "not available";
         Console.WriteLine($"  valid {r.ValidBlocks}, mismatched {r.MismatchedBlocks}, unreadable {r.UnreadableBlocks}; kernel mismatch counter {counter}");
         foreach (var range in r.MismatchedSectors.Take(50))

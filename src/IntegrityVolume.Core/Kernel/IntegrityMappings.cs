@@ -63,6 +63,11 @@ public sealed record IntegrityMappingInfo
     public bool Recalculating { get; init; }
     public string? JournalIntegrity { get; init; }
     public string? JournalCrypt { get; init; }
+    /// <summary>
+    /// The dm-crypt mapping above that provides the tags when the table has no internal_hash (LUKS2 --integrity:
+    /// NAME over NAME_dif; found through /sys/dev/block/M:m/holders); null otherwise. Its cipher and integrity, never its key.
+    /// </summary>
+    public CryptLayerInfo? TagsProvidedBy { get; init; }
     /// <summary>The live table with keys hidden (as dmsetup table prints it).</summary>
     public required string Table { get; init; }
     /// <summary>The raw status line (as dmsetup status prints it).</summary>
@@ -216,6 +221,21 @@ public static class IntegrityMappings
             $"{name} is not a dm-integrity mapping.", name);
     }
 
+    /// <summary>
+    /// The crypt mapping <paramref name="name"/> and the dm-integrity mapping below it whose tags it provides (LUKS2
+    /// --integrity), or null when <paramref name="name"/> is not such a crypt mapping.
+    /// </summary>
+    public static (CryptLayerInfo Crypt, IntegrityMappingInfo Integrity)? CryptStack(string name)
+    {
+        DeviceMapperClient.ValidateName(name);
+        using var dm = DeviceMapperClient.Open();
+        if (CryptLayers.Describe(dm, name) is not { } crypt || DeviceNumber.Of(crypt.UnderlyingDevice) is not { } below) return null;
+        string belowName = $"/sys/dev/block/{below}/dm/name";
+        string? integrityName = File.Exists(belowName) ? File.ReadAllText(belowName).Trim() : null;
+        if (string.IsNullOrEmpty(integrityName) || dm.GetInfo(integrityName) is not { } info) return null;
+        return Describe(dm, info) is { } integrity ? (crypt, integrity) : null;
+    }
+
     /// <summary>All active dm-integrity mappings.</summary>
     public static IReadOnlyList<IntegrityMappingInfo> List()
     {
@@ -277,6 +297,7 @@ public static class IntegrityMappings
             Recalculating = t.Recalculate,
             JournalIntegrity = t.JournalMac?.Name,
             JournalCrypt = t.JournalCrypt?.Name,
+            TagsProvidedBy = t.InternalHash is null ? CryptLayers.Above(dm, info.Device) : null,
             Table = tableLine.ToString(),
             Status = statusLine?.ToString() ?? "",
         };

@@ -58,6 +58,25 @@ public sealed class OnlineVerifyResult
     /// <summary>Bytes read per second, in MiB/s.</summary>
     public required double ThroughputMiBps { get; init; }
     public required string[] Warnings { get; init; }
+    /// <summary>
+    /// Set when <see cref="Name"/> is a dm-crypt mapping over a dm-integrity one (LUKS2 --integrity): the blocks were
+    /// read through it, and the failures are dm-crypt's AEAD/HMAC check (EILSEQ). The dm-integrity mapping below
+    /// is <see cref="IntegrityMapping"/>; its mismatch counter does not count them (it checks no tag itself).
+    /// </summary>
+    public CryptLayerInfo? CryptLayer { get; init; }
+    public string? IntegrityMapping { get; init; }
+
+    internal OnlineVerifyResult With(CryptLayerInfo crypt, string integrityMapping)
+    {
+        return new OnlineVerifyResult
+        {
+            Name = Name, Path = Path, DeviceNumber = DeviceNumber, Algorithm = Algorithm, Mode = Mode, SectorSize = SectorSize,
+            ProvidedDataSectors = ProvidedDataSectors, BlocksChecked = BlocksChecked, ValidBlocks = ValidBlocks,
+            MismatchedBlocks = MismatchedBlocks, UnreadableBlocks = UnreadableBlocks, MismatchedSectors = MismatchedSectors,
+            UnreadableSectors = UnreadableSectors, FailuresBefore = FailuresBefore, FailuresAfter = FailuresAfter, DirectIo = DirectIo,
+            Duration = Duration, ThroughputMiBps = ThroughputMiBps, Warnings = Warnings, CryptLayer = crypt, IntegrityMapping = integrityMapping,
+        };
+    }
 }
 
 /// <summary>
@@ -81,13 +100,49 @@ public static class OnlineVerifier
     public static OnlineVerifyResult VerifyMapping(string name, OnlineVerifyOptions? options = null,
         IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
-        var info = IntegrityMappings.Status(name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound,
-            $"Device {name} is not active.", name);
-        if (info.Suspended)
-            throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
-                $"{name} is suspended: reads would wait until it is resumed (dmsetup resume {name}).", name);
+        IntegrityMappingInfo? info;
+        try { info = IntegrityMappings.Status(name); }
+        catch (IntegrityVolumeException ex) when (ex.ErrorId == ErrorIds.NotAnIntegrityDevice)
+        {
+            return VerifyCryptStack(name, options, progress, ct) ?? throw new IntegrityVolumeException(ErrorIds.NotAnIntegrityDevice, ErrorKind.InvalidArgument,
+                $"{name} is neither a dm-integrity mapping nor a dm-crypt mapping with integrity over one: nothing checks its blocks' tags.", name, ex);
+        }
+        if (info is null)
+            throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
+        if (info.Algorithm is null)
+            // No internal_hash: dm-integrity only stores the tags the layer above hands it; a read of this device checks nothing.
+            throw new IntegrityVolumeException(ErrorIds.TagsFromCryptLayer, ErrorKind.InvalidArgument, info.TagsProvidedBy is { } above
+                ? $"{name}'s tags are provided by the crypt mapping {above.Name} above it ({above.Cipher}, integrity {above.Integrity}): reading {name} checks nothing. Verify through the crypt mapping: ivol verify --name {above.Name} (Test-IntegrityVolume -Name {above.Name})."
+                : $"{name} has no internal_hash: its tags come from the layer above (none holds it now), so reading it checks nothing.", name);
+        ThrowIfSuspended(info);
         using var reader = MappedDeviceReader.Open(DeviceNodeOf(info));
         return Verify(info, reader, () => FailuresOf(name), options, progress, ct);
+    }
+
+    private static void ThrowIfSuspended(IntegrityMappingInfo info)
+    {
+        if (info.Suspended)
+            throw new IntegrityVolumeException(ErrorIds.DeviceInUse, ErrorKind.ResourceBusy,
+                $"{info.Name} is suspended: reads would wait until it is resumed (dmsetup resume {info.Name}).", info.Name);
+    }
+
+    /// <summary>
+    /// A dm-crypt mapping with integrity over a dm-integrity one (LUKS2 --integrity): read every block of the crypt
+    /// mapping; dm-crypt fails a block whose AEAD/HMAC tag does not verify with EILSEQ (BLK_STS_PROTECTION), as
+    /// dm-integrity does for its own tags. Null when <paramref name="name"/> is no such crypt mapping.
+    /// </summary>
+    private static OnlineVerifyResult? VerifyCryptStack(string name, OnlineVerifyOptions? options, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        if (IntegrityMappings.CryptStack(name) is not var (crypt, below)) return null;
+        ThrowIfSuspended(below);
+        var mapping = below with
+        {
+            Name = crypt.Name, Path = crypt.Path, DeviceNumber = crypt.DeviceNumber, SizeSectors = crypt.SizeSectors,
+            SectorSize = crypt.SectorSize, ProvidedDataSectors = crypt.SizeSectors, Algorithm = crypt.Integrity,
+        };
+        using var reader = MappedDeviceReader.Open(DeviceNodeOf(mapping));
+        var r = Verify(mapping, reader, failureCounter: null, options, progress, ct);
+        return r.With(crypt, below.Name);
     }
 
     private static ulong? FailuresOf(string name)

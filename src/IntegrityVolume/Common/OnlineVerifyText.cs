@@ -11,7 +11,9 @@ internal static class OnlineVerifyText
     {
         string counter = r.FailuresDelta is { } d
             ? string.Create(CultureInfo.InvariantCulture, $"kernel mismatch counter +{d} ({r.FailuresBefore} -> {r.FailuresAfter})")
-            : "kernel mismatch counter not available";
+            : r.CryptLayer is { } c
+                ? $"tags checked by dm-crypt ({c.Name} over {r.IntegrityMapping}; no mismatch counter)"
+                : "kernel mismatch counter not available";
         return string.Create(CultureInfo.InvariantCulture,
             $"{r.Name}: {r.BlocksChecked} blocks checked, {r.MismatchedBlocks} mismatched, {r.UnreadableBlocks} unreadable; {counter}; {r.ThroughputMiBps} MiB/s in {Display.Duration(r.Duration)}.");
     }

@@ -42,6 +42,8 @@ public class JsonContextTests
         SameAsReflection(format);
         SameAsReflection(VolumeOperations.PlanFormat(new FormatRequest { Volume = new VolumeLocation { Path = dir.File("p.img") }, CreateSizeBytes = 16 << 20 }));
         SameAsReflection(VolumeOperations.Inspect(new VolumeLocation { Path = img }));
+        // A LUKS2 --integrity image: the container object (issue 16).
+        SameAsReflection(VolumeOperations.Inspect(new VolumeLocation { Path = new IntegrityVolume.Tests.Fixtures.FixtureCase("p15").Image("clean.img.gz") }));
         string data = dir.File("d.bin");
         File.WriteAllBytes(data, new byte[8192]);
         SameAsReflection(VolumeOperations.Write(new WriteRequest { Volume = new VolumeLocation { Path = img }, InputPath = data }));
