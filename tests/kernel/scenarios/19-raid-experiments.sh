@@ -235,6 +235,19 @@ with open(p, "r+b") as f:
     par "ivol open fresh$level.img r19f$level --integrity crc32c >/dev/null"
     md=$(assemble "$level" "$n")
     dmesg -C
+    if [ "$level" = 1 ]; then
+        # raid1 reads one leg: with leg0 write-mostly every read goes to the overwritten leg. 1 MiB (256 failing
+        # 4 KiB reads) with max_read_errors raised, then 1 MiB more with the default 20: is the leg failed?
+        bad=$(dmdev r19l1-1)
+        echo writemostly > /sys/block/$md/md/dev-$(dmdev r19l1-0)/state
+        echo 1000000 > /sys/block/$md/md/max_read_errors
+        dd if=/dev/$md of=/dev/null bs=4096 count=256 iflag=direct status=none || measure "raid1 (c): dd failed"
+        measure "raid1 (c) 1 MiB read from the overwritten leg only, max_read_errors 1000000: $(cat /sys/block/$md/md/dev-$bad/state), errors $(cat /sys/block/$md/md/dev-$bad/errors)"
+        echo 20 > /sys/block/$md/md/max_read_errors
+        dd if=/dev/$md of=/dev/null bs=4096 skip=256 count=256 iflag=direct status=none || measure "raid1 (c): dd failed"
+        measure "raid1 (c) next 1 MiB, max_read_errors 20: $(cat /sys/block/$md/md/dev-$bad/state), errors $(cat /sys/block/$md/md/dev-$bad/errors)"
+        echo -writemostly > /sys/block/$md/md/dev-$(dmdev r19l1-0)/state
+    fi
     expect_eq "$(scan_md /dev/$md p$level.bin)" "" "raid$level (c): unreadable sectors through md"
     md_report "$md" "raid$level (c) after reading the pattern through md"
     md_check "$md"
