@@ -11,6 +11,7 @@
 # md's handling of EILSEQ (per-leg `errors`, max_read_errors, bad-block log) is logged as "measure:" lines; the
 # assertions are only deterministic facts. Offsets in leg images come from `ivol dump --json`; the md layout
 # (left-symmetric) mapping is cross-checked against the data the kernel wrote into the leg images before corrupting.
+# expect_eq collects failures instead of stopping (one run reports every level; the scenario fails at its end).
 expect_eq() { if [ "$1" = "$2" ]; then log "ok: $3 = $1"; else echo "  ! SOFT FAIL $3: expected [$2], got [$1]"; SOFT=1; fi; }
 modprobe raid1 2>/dev/null || true
 modprobe raid456 2>/dev/null || true
