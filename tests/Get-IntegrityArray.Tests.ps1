@@ -66,17 +66,6 @@ Describe 'md RAID1 over two integrity volumes' -Tag 'Acceptance', 'RequireRoot' 
         (Get-IntegrityArray $a.Path).Device | Should -Be $a.Device
         (Get-IntegrityArray | Where-Object Device -eq $a.Device).Count | Should -Be 1
         ($a | Get-IntegrityArray).Device | Should -Be $a.Device
-        ($a | Format-Table | Out-String) | Should -Match ([regex]::Escape($names[0]))
-    }
-
-    It 'scrubs a clean array: completed, nothing found, no leg failed' {
-        $r = Get-IntegrityArray $md | Start-IntegrityArrayScrub -Confirm:$false
-        $r | Should -BeOfType IntegrityVolume.Core.Arrays.ArrayScrubResult
-        $r.Completed | Should -BeTrue
-        $r.Action | Should -Be 'check'
-        $r.MismatchCount | Should -Be 0
-        $r.AnyLegFailed | Should -BeFalse
-        $r.Legs.IntegrityMismatchesAdded | Should -Be @(0, 0)
-        (Get-Content "/sys/block/$($r.Device)/md/sync_action") | Should -Be 'idle'
+        ($a | Format-Table | Out-String -Width 300) | Should -Match ([regex]::Escape($names[0]))
     }
 }

@@ -33,7 +33,7 @@ public sealed class ResolveIntegrityVolumeSectorCommand : IntegrityVolumeCmdletB
     public string FileSystemPath { get; set; } = "";
 
     /// <summary>The sectors are this leg's: the name of an open volume (or a block device) that is a member of an md array.</summary>
-    [Parameter(Mandatory = true, ParameterSetName = LegSet)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = LegSet)]
     [ValidateNotNullOrEmpty]
     public string Leg { get; set; } = "";
 

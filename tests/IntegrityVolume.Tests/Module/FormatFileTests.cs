@@ -18,6 +18,7 @@ public class FormatFileTests
         typeof(RepairResult),
         typeof(IntegrityVolume.Core.Kernel.IntegrityMappingInfo), typeof(IntegrityVolume.Core.Kernel.IntegrityCloseResult),
         typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult), typeof(IntegrityVolume.Core.FileSystems.BadBlockOwner),
+        typeof(IntegrityVolume.Core.FileSystems.LegSectorPiece),
         typeof(IntegrityVolume.Core.Arrays.MdArrayInfo), typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult),
     };
 
