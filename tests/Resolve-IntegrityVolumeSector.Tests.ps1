@@ -41,10 +41,14 @@ Describe 'Resolve-IntegrityVolumeSector' -Tag 'Unit' {
         if (-not $mkfs) { Set-ItResult -Skipped -Because 'mkfs.ext4 (e2fsprogs) is not installed' }
     }
 
-    It 'is read-only and returns BadBlockOwner' {
+    It 'is read-only and returns BadBlockOwner (LegSectorPiece with -Leg)' {
         $meta = [System.Management.Automation.CommandMetadata]::new((Get-Command Resolve-IntegrityVolumeSector))
         $meta.SupportsShouldProcess | Should -BeFalse
-        (Get-Command Resolve-IntegrityVolumeSector).OutputType.Name | Should -Be 'IntegrityVolume.Core.FileSystems.BadBlockOwner'
+        $declared = (Get-Command Resolve-IntegrityVolumeSector).ImplementingType.GetCustomAttributes([System.Management.Automation.OutputTypeAttribute], $false)
+        $bySet = @{}
+        foreach ($a in $declared) { foreach ($set in $a.ParameterSetName) { $bySet[$set] = $a.Type.Name } }
+        $bySet['FileSystem'] | Should -Be 'IntegrityVolume.Core.FileSystems.BadBlockOwner'
+        $bySet['Leg'] | Should -Be 'IntegrityVolume.Core.FileSystems.LegSectorPiece'
     }
 
     It 'names the file and byte offset of the sector Test-IntegrityVolume found, from the piped VerifyResult' {
