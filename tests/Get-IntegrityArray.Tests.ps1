@@ -5,10 +5,9 @@ BeforeDiscovery { . $PSScriptRoot/discovery.ps1 }
 BeforeAll {
     . $PSScriptRoot/common.ps1
     $fqidGet = 'IntegrityVolume.Commands.GetIntegrityArrayCommand'
-    $fqidScrub = 'IntegrityVolume.Commands.StartIntegrityArrayScrubCommand'
 }
 
-Describe 'Get-IntegrityArray and Start-IntegrityArrayScrub' -Tag 'Unit' {
+Describe 'Get-IntegrityArray' -Tag 'Unit' {
     It 'take the array at position 0 and by property name Path' {
         foreach ($name in 'Get-IntegrityArray', 'Start-IntegrityArrayScrub') {
             $cmd = Get-Command $name
@@ -17,9 +16,7 @@ Describe 'Get-IntegrityArray and Start-IntegrityArrayScrub' -Tag 'Unit' {
             $p.ValueFromPipelineByPropertyName | Should -BeTrue
             $cmd.Parameters['Array'].Aliases | Should -Contain 'Path'
         }
-        (Get-Command Start-IntegrityArrayScrub).Parameters.Keys | Should -Contain 'WhatIf'
         (Get-Command Get-IntegrityArray).OutputType.Name | Should -Be 'IntegrityVolume.Core.Arrays.MdArrayInfo'
-        (Get-Command Start-IntegrityArrayScrub).OutputType.Name | Should -Be 'IntegrityVolume.Core.Arrays.ArrayScrubResult'
     }
 
     It 'writes ArrayNotFound and NotAnMdArray per name and continues' {
@@ -27,11 +24,6 @@ Describe 'Get-IntegrityArray and Start-IntegrityArrayScrub' -Tag 'Unit' {
         Get-IntegrityArray md999, /dev/null -ErrorVariable err -ErrorAction SilentlyContinue
         $err.FullyQualifiedErrorId | Should -Be @("ArrayNotFound,$fqidGet", "NotAnMdArray,$fqidGet")
         $err[0].TargetObject | Should -Be 'md999'
-        { Start-IntegrityArrayScrub md999 -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "ArrayNotFound,$fqidScrub"
-    }
-
-    It '-WhatIf starts nothing' {
-        { Start-IntegrityArrayScrub md999 -WhatIf -ErrorAction Stop } | Should -Not -Throw
     }
 }
 
