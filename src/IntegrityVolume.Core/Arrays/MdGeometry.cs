@@ -76,22 +76,22 @@ public sealed record MdGeometry
         if (!Directory.Exists(md))
             throw new IntegrityVolumeException(ErrorIds.DeviceNotFound, ErrorKind.NotFound, $"{array}: no md array of that name ({md} is missing).", array);
         string Get(string name) =>
-            File.Exists(Path.Combine(md, name)) ? File.ReadAllText(Path.Combine(md, name)).Trim()
-                : throw Unsupported(array, $"sysfs has no md/{name}");
+            MdSysfs.Read(md, name)?.Trim() ?? throw Unsupported(array, $"sysfs has no md/{name}");
         ulong Num(string name, string text) =>
             ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong v) ? v
                 : throw Unsupported(array, $"md/{name} reads '{text}', not a number");
 
         string level = Get("level");
-        string reshape = File.Exists(Path.Combine(md, "reshape_position")) ? Get("reshape_position") : "none";
+        string reshape = MdSysfs.Read(md, "reshape_position")?.Trim() ?? "none";
         if (reshape != "none")
             throw Unsupported(array, $"it is being reshaped (reshape_position {reshape}): sectors move between the old and the new layout");
         var members = new List<MdMember>();
         foreach (string dir in Directory.GetDirectories(md, "dev-*").Order(StringComparer.Ordinal))
         {
-            string slotText = File.ReadAllText(Path.Combine(dir, "slot")).Trim();
-            int? slot = int.TryParse(slotText, NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : null;
-            members.Add(new MdMember(Path.GetFileName(dir)["dev-".Length..], slot, Num("offset", File.ReadAllText(Path.Combine(dir, "offset")).Trim())));
+            // A leg being removed can lose its directory between the listing and the read: it is no member then.
+            if (MdSysfs.Read(dir, "offset")?.Trim() is not { } offset) continue;
+            int? slot = int.TryParse(MdSysfs.Read(dir, "slot")?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : null;
+            members.Add(new MdMember(Path.GetFileName(dir)["dev-".Length..], slot, Num("offset", offset)));
         }
         var g = new MdGeometry
         {

@@ -101,7 +101,7 @@ public static class StackLocator
                 $"{legPath}: {total} sectors asked about; at most {MaxSectors} per call (ask about fewer sectors at a time).", legPath);
 
         // The md array holding the leg: a holder named mdN with this leg as an active member.
-        string? md = Holders(legDev.ToString()).FirstOrDefault(h => h.StartsWith("md", StringComparison.Ordinal));
+        string? md = DeviceNodes.Holders(legDev).FirstOrDefault(h => h.StartsWith("md", StringComparison.Ordinal));
         if (md is null)
             throw new IntegrityVolumeException(ErrorIds.NotAnArrayMember, ErrorKind.InvalidArgument,
                 $"{legPath}: no md array holds this device (sysfs lists no md holder); for a file system on the volume itself use 'ivol locate {DeviceNodes.MapperPath("NAME")}'.", legPath);
@@ -121,24 +121,22 @@ public static class StackLocator
         var upper = new List<(string Device, List<(DmTarget Target, ulong Offset)> Segments)>();
         string below = md;
         DeviceNumber belowDev = ReadDeviceNumber(md);
-        while (Holders(belowDev.ToString()) is { Count: > 0 } holders)
+        while (DeviceNodes.Holders(belowDev) is { Count: > 0 } holders)
         {
             ct.ThrowIfCancellationRequested();
             if (holders.Count > 1 || !holders[0].StartsWith("dm-", StringComparison.Ordinal))
                 throw MdGeometry.Unsupported(below, $"its holders ({string.Join(", ", holders)}) are not one device-mapper device");
-            string dmName = File.ReadAllText($"/sys/block/{holders[0]}/dm/name").Trim();
+            string dmName = DeviceNodes.MapperNameOf(holders[0])
+                ?? throw MdGeometry.Unsupported(below, $"its holder {holders[0]} has no device-mapper name (removed meanwhile?)");
             IReadOnlyList<DmTarget> table;
             using (var dm = DeviceMapperClient.Open()) table = dm.GetTable(dmName);
             var segments = new List<(DmTarget, ulong)>();
             foreach (var t in table)
             {
-                string[] f = t.Parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                // crypt: cipher key iv_offset device offset [options]; linear: device offset.
-                int devField = t.TargetType switch { "crypt" => 3, "linear" => 0, _ => -1 };
-                if (devField < 0 || f.Length < devField + 2)
+                if (t.Underlying() is not { } u)
                     throw MdGeometry.Unsupported(dmName, $"its table has a '{t.TargetType}' target: only crypt and linear layers are mapped");
-                if (DeviceNumber.Of(f[devField]) != belowDev) continue;
-                segments.Add((t, ulong.Parse(f[devField + 1], NumberStyles.None, CultureInfo.InvariantCulture)));
+                if (DeviceNumber.Of(u.Device) != belowDev) continue;
+                segments.Add((t, u.Offset));
             }
             string dmPath = DeviceNodes.MapperPath(dmName);
             layers.Add(new StackLayer(segments.Count > 0 ? segments[0].Item1.TargetType : "linear", dmPath,
@@ -238,13 +236,6 @@ public static class StackLocator
             LegSectors = One(p.LegSectors)!, ArraySectors = One(p.ArraySectors), FileSystemSectors = One(p.FileSystemSectors),
             LayerSectors = p.LayerSectors.Select(l => l with { Sectors = One(l.Sectors)! }).ToArray(),
         };
-    }
-
-    /// <summary>Kernel names of the devices holding a device (its /sys/dev/block/M:m/holders entries).</summary>
-    private static List<string> Holders(string sysDevOrNumber)
-    {
-        string dir = DeviceNumber.TryParse(sysDevOrNumber, out _) ? $"/sys/dev/block/{sysDevOrNumber}/holders" : $"/sys/block/{sysDevOrNumber}/holders";
-        return Directory.Exists(dir) ? Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()! : new List<string>();
     }
 
     private static DeviceNumber ReadDeviceNumber(string kernelName) =>

@@ -80,15 +80,9 @@ public static class CryptLayers
     /// <summary>The crypt mapping that holds <paramref name="dev"/> (/sys/dev/block/M:m/holders) and maps it, or null.</summary>
     public static CryptLayerInfo? Above(DeviceMapperClient dm, DeviceNumber dev)
     {
-        string holders = $"/sys/dev/block/{dev}/holders";
-        if (!Directory.Exists(holders)) return null;
-        foreach (string h in Directory.EnumerateFileSystemEntries(holders))
+        foreach (string h in DeviceNodes.Holders(dev))
         {
-            string nameFile = System.IO.Path.Combine("/sys/block", System.IO.Path.GetFileName(h), "dm", "name");
-            string? name;
-            try { name = File.Exists(nameFile) ? File.ReadAllText(nameFile).Trim() : null; }
-            catch (IOException) { continue; }
-            if (string.IsNullOrEmpty(name)) continue;
+            if (DeviceNodes.MapperNameOf(h) is not { } name) continue;
             try
             {
                 if (Describe(dm, name) is { } c && DeviceNumber.Of(c.UnderlyingDevice) == dev) return c;

@@ -124,12 +124,35 @@ public static class DeviceNodes
     {
         string? sys = LoopDevice.SysName(dev);
         if (sys is null) return null;
-        string dmName = $"/sys/dev/block/{dev}/dm/name";
+        return MapperNameOf(dev) is { } name ? MapperPath(name) : "/dev/" + sys;
+    }
+
+    /// <summary>The device-mapper name of a block device (/sys/dev/block/M:m/dm/name), null when it is no dm device.</summary>
+    public static string? MapperNameOf(DeviceNumber dev) => ReadMapperName($"/sys/dev/block/{dev}/dm/name");
+
+    /// <summary>The device-mapper name of a kernel block device (dm-3: /sys/block/dm-3/dm/name), null when it is no dm device.</summary>
+    public static string? MapperNameOf(string kernelName) => ReadMapperName($"/sys/block/{kernelName}/dm/name");
+
+    private static string? ReadMapperName(string file)
+    {
+        try { return File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } name ? name : null; }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>
+    /// Kernel names (dm-3, md127) of the devices stacked on a block device: its /sys/dev/block/M:m/holders entries,
+    /// in name order; empty when none or the device is gone. Looked up by number, as a node's name need not be the kernel's.
+    /// </summary>
+    public static IReadOnlyList<string> Holders(DeviceNumber dev)
+    {
+        string dir = $"/sys/dev/block/{dev}/holders";
         try
         {
-            if (File.Exists(dmName)) return MapperPath(File.ReadAllText(dmName).Trim());
+            return Directory.Exists(dir)
+                ? Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList()
+                : Array.Empty<string>();
         }
-        catch (IOException) { }
-        return "/dev/" + sys;
+        catch (IOException) { return Array.Empty<string>(); }
+        catch (UnauthorizedAccessException) { return Array.Empty<string>(); }
     }
 }

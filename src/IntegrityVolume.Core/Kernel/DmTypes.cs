@@ -40,4 +40,18 @@ public sealed record DmTarget(ulong Start, ulong Length, string TargetType, stri
 {
     /// <summary>As dmsetup prints it: "start length type params".</summary>
     public override string ToString() => Parameters.Length == 0 ? $"{Start} {Length} {TargetType}" : $"{Start} {Length} {TargetType} {Parameters}";
+
+    /// <summary>
+    /// The device below a crypt or linear target and the sector on it where this target's first sector lies
+    /// (crypt_ctr: &lt;cipher&gt; &lt;key&gt; &lt;iv_offset&gt; &lt;device&gt; &lt;offset&gt; ...; linear_ctr: &lt;device&gt; &lt;offset&gt;);
+    /// null for other targets or a table line too short to hold them.
+    /// </summary>
+    public (string Device, ulong Offset)? Underlying()
+    {
+        int field = TargetType switch { "crypt" => 3, "linear" => 0, _ => -1 };
+        string[] p = Parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return field >= 0 && p.Length >= field + 2
+            && ulong.TryParse(p[field + 1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong offset)
+            ? (p[field], offset) : null;
+    }
 }

@@ -178,7 +178,7 @@ public static class IntegrityMappings
         {
             // Autoclear detaches when the mapping releases the device; give it a moment, then make sure.
             for (int i = 0; i < 100 && LoopDevice.GetBackingFile(dev.ToString()) is not null; i++) Thread.Sleep(20);
-            if (LoopDevice.GetBackingFile(dev.ToString()) is not null && !HasHolders(dev))
+            if (LoopDevice.GetBackingFile(dev.ToString()) is not null && DeviceNodes.Holders(dev).Count == 0)
             {
                 try { LoopDevice.DetachDevice(path); } catch (IntegrityVolumeException) { }
             }
@@ -198,12 +198,6 @@ public static class IntegrityMappings
         var info = dm.GetInfo(name) ?? throw new IntegrityVolumeException(ErrorIds.MapperDeviceNotFound, ErrorKind.NotFound, $"Device {name} is not active.", name);
         dm.SendMessage(name, 0, "@cancel_deferred_remove");
         return info.DeferredRemovePending;
-    }
-
-    private static bool HasHolders(DeviceNumber dev)
-    {
-        string dir = $"/sys/dev/block/{dev}/holders";
-        return Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any();
     }
 
     /// <summary>integritysetup status: null when no mapping of that name exists.</summary>
@@ -230,9 +224,7 @@ public static class IntegrityMappings
         DeviceMapperClient.ValidateName(name);
         using var dm = DeviceMapperClient.Open();
         if (CryptLayers.Describe(dm, name) is not { } crypt || DeviceNumber.Of(crypt.UnderlyingDevice) is not { } below) return null;
-        string belowName = $"/sys/dev/block/{below}/dm/name";
-        string? integrityName = File.Exists(belowName) ? File.ReadAllText(belowName).Trim() : null;
-        if (string.IsNullOrEmpty(integrityName) || dm.GetInfo(integrityName) is not { } info) return null;
+        if (DeviceNodes.MapperNameOf(below) is not { } integrityName || dm.GetInfo(integrityName) is not { } info) return null;
         return Describe(dm, info) is { } integrity ? (crypt, integrity) : null;
     }
 

@@ -184,16 +184,8 @@ internal static class OnlineRepairer
 
     /// <summary>"held by X" when another device sits on the mapping (/sys/dev/block/MAJ:MIN/holders, by number: the
     /// node's name need not be the kernel's dm-N).</summary>
-    private static string? HolderOf(IntegrityMappingInfo info)
-    {
-        try
-        {
-            string dir = $"/sys/dev/block/{info.DeviceNumber}/holders";
-            return Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).FirstOrDefault() is { } h ? $"held by {Path.GetFileName(h)}" : null;
-        }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
-    }
+    private static string? HolderOf(IntegrityMappingInfo info) =>
+        DeviceNumber.TryParse(info.DeviceNumber, out var dev) && DeviceNodes.Holders(dev) is { Count: > 0 } h ? $"held by {h[0]}" : null;
 
     private static RepairResult WithName(RepairResult r, string name) => new()
     {
