@@ -62,16 +62,18 @@ internal static class LocateCommand
         Console.WriteLine($"{r.Leg}: slot {r.Slot} of {r.Array}");
         foreach (var l in r.Layers) Console.WriteLine($"  {l.Kind} {l.Device}: {l.Detail}");
         Console.WriteLine($"  file system on {r.FileSystemPath}: {r.FileSystem ?? "(not reached)"}{(r.BlockSize is { } b ? $", {b}-byte blocks" : "")}");
+        int below = r.Layers.TakeWhile(l => l.Kind != "md").Count();   // layers between the leg and md (per-leg LUKS)
         foreach (var p in r.Pieces)
         {
-            string head = $"  leg sectors {p.LegSectors}: ";
+            string head = $"  leg sectors {p.LegSectors}: " + string.Concat(p.LayerSectors.Take(below).Select(l => $"{l.Device} sectors {l.Sectors} → "));
             switch (p.Role)
             {
+                case Core.Arrays.MdLegRole.BelowArrayLayer: Console.WriteLine(head + $"not in the array: {p.Note}"); continue;
                 case Core.Arrays.MdLegRole.Parity: Console.WriteLine(head + $"parity ({p.Parity}): no file data"); continue;
                 case Core.Arrays.MdLegRole.MdMetadata: Console.WriteLine(head + "md metadata (before the data offset: superblock, bitmap)"); continue;
                 case Core.Arrays.MdLegRole.BeyondArray: Console.WriteLine(head + "beyond the array's data (unused)"); continue;
             }
-            string layers = string.Concat(p.LayerSectors.Select(l => $" → {l.Device} sectors {l.Sectors}"));
+            string layers = string.Concat(p.LayerSectors.Skip(below).Select(l => $" → {l.Device} sectors {l.Sectors}"));
             Console.WriteLine(head + $"array sectors {p.ArraySectors}{layers}{(p.Note is not null ? $": {p.Note}" : "")}");
             foreach (var o in p.Owners) Console.WriteLine($"    sectors {o.Sectors} (block {o.Block}{(o.Blocks > 1 ? $"-{o.Block + o.Blocks - 1}" : "")}): {Describe(o)}");
         }

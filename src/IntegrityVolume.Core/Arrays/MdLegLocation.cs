@@ -11,6 +11,11 @@ public enum MdLegRole
     MdMetadata,
     /// <summary>After the array's data on this member (unused tail, or a partial chunk md does not use).</summary>
     BeyondArray,
+    /// <summary>
+    /// Outside every segment of a device-mapper layer between the leg and the array (RAID over per-leg LUKS: the
+    /// leg's LUKS header and key slots); md never sees it.
+    /// </summary>
+    BelowArrayLayer,
 }
 
 /// <summary>Where one member sector lands in the array.</summary>

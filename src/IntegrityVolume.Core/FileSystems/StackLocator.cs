@@ -4,7 +4,7 @@ using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Core.FileSystems;
 
-/// <summary>One layer above the leg: the md array, then each device-mapper layer (crypt, linear) up to the file system.</summary>
+/// <summary>One layer above the leg: device-mapper layers below md (per-leg LUKS), the md array, then each device-mapper layer (crypt, linear) up to the file system.</summary>
 /// <param name="Kind">md, crypt or linear.</param>
 /// <param name="Device">The layer's device (/dev/md127, /dev/mapper/NAME).</param>
 /// <param name="Detail">md: level, layout, chunk, the leg's slot and data offset; crypt/linear: the offset on the device below.</param>
@@ -29,7 +29,7 @@ public sealed record LegSectorPiece
     public string? Parity { get; init; }
     /// <summary>Data: sectors of the array device.</summary>
     public SectorRange? ArraySectors { get; init; }
-    /// <summary>Data: the sectors of each device-mapper layer above the array, bottom to top (as far as they map).</summary>
+    /// <summary>The sectors of each device-mapper layer between the leg and the array, then (data) above the array, bottom to top (as far as they map).</summary>
     public required LayerSectors[] LayerSectors { get; init; }
     /// <summary>Data in every layer: the sectors of the device holding the file system; null otherwise.</summary>
     public SectorRange? FileSystemSectors { get; init; }
@@ -54,7 +54,7 @@ public sealed class LegSectorReport
     public required int Slot { get; init; }
     /// <summary>The leg's md data offset in sectors.</summary>
     public required ulong DataOffset { get; init; }
-    /// <summary>md, then each device-mapper layer, bottom to top.</summary>
+    /// <summary>Bottom to top: each device-mapper layer between the leg and md (RAID over per-leg LUKS), md, each layer above md.</summary>
     public required StackLayer[] Layers { get; init; }
     /// <summary>The device holding the file system (top of the stack).</summary>
     public required string FileSystemPath { get; init; }
@@ -66,8 +66,9 @@ public sealed class LegSectorReport
 }
 
 /// <summary>
-/// Bad block → file through a stack: a sector of one leg (a member of an md array, e.g. an open integrity volume) →
-/// the array sector md stores there (<see cref="MdGeometry"/>) → the sector of each device-mapper layer above the array
+/// Bad block → file through a stack: a sector of one leg (an open integrity volume that is, directly or through
+/// crypt/linear layers such as a per-leg LUKS mapping, a member of an md array) → the member sector (each layer below
+/// md maps it as those above do) → the array sector md stores there (<see cref="MdGeometry"/>) → the sector of each device-mapper layer above the array
 /// (dm-crypt: minus the payload offset of its table; linear: minus its offset) → the file system's owner
 /// (<see cref="SectorLocator"/>). The stack is discovered from sysfs holders and the live dm tables.
 /// </summary>
@@ -100,52 +101,28 @@ public static class StackLocator
             throw new IntegrityVolumeException(ErrorIds.OffsetOutOfRange, ErrorKind.InvalidArgument,
                 $"{legPath}: {total} sectors asked about; at most {MaxSectors} per call (ask about fewer sectors at a time).", legPath);
 
-        // The md array holding the leg: a holder named mdN with this leg as an active member.
-        string? md = DeviceNodes.Holders(legDev).FirstOrDefault(h => h.StartsWith("md", StringComparison.Ordinal));
+        // Device-mapper layers between the leg and the array (RAID over per-leg LUKS: leg → crypt → md), then the md
+        // array holding the top one: a holder named mdN with it as an active member.
+        var layers = new List<StackLayer>();
+        var lower = WalkDeviceMapper(legSys, legDev, layers, untilMd: true, ct);
+        string memberSys = lower.Count > 0 ? lower[^1].KernelName : legSys;
+        DeviceNumber memberDev = lower.Count > 0 ? ReadDeviceNumber(memberSys) : legDev;
+        string? md = DeviceNodes.Holders(memberDev).FirstOrDefault(h => h.StartsWith("md", StringComparison.Ordinal));
         if (md is null)
             throw new IntegrityVolumeException(ErrorIds.NotAnArrayMember, ErrorKind.InvalidArgument,
-                $"{legPath}: no md array holds this device (sysfs lists no md holder); for a file system on the volume itself use 'ivol locate {DeviceNodes.MapperPath("NAME")}'.", legPath);
+                $"{legPath}: no md array holds this device{(lower.Count > 0 ? $" or the layers above it ({string.Join(", ", lower.Select(l => l.Device))})" : "")} (sysfs lists no md holder); " +
+                $"for a file system on the volume itself use 'ivol locate {DeviceNodes.MapperPath("NAME")}'.", legPath);
         var geometry = MdGeometry.Read(md);
-        var member = geometry.Members.FirstOrDefault(m => m.KernelName == legSys);
+        var member = geometry.Members.FirstOrDefault(m => m.KernelName == memberSys);
         if (member?.Slot is not { } slot)
             throw new IntegrityVolumeException(ErrorIds.NotAnArrayMember, ErrorKind.InvalidArgument,
-                $"{legPath}: {md} holds it {(member is null ? "but lists no member for it" : "as a spare or faulty member (slot none)")}: it holds no array data.", legPath);
+                $"{legPath}: {md} holds {(lower.Count > 0 ? lower[^1].Device : "it")} {(member is null ? "but lists no member for it" : "as a spare or faulty member (slot none)")}: it holds no array data.", legPath);
         string mdPath = DeviceNodes.PathOf(ReadDeviceNumber(md)) ?? "/dev/" + md;
-        var layers = new List<StackLayer>
-        {
-            new("md", mdPath, string.Create(CultureInfo.InvariantCulture,
-                $"{geometry.Level} {geometry.LayoutName}, {geometry.RaidDisks} disks, chunk {geometry.ChunkSectors} sectors; leg slot {slot}, data offset {member.DataOffset}")),
-        };
+        layers.Add(new("md", mdPath, string.Create(CultureInfo.InvariantCulture,
+            $"{geometry.Level} {geometry.LayoutName}, {geometry.RaidDisks} disks, chunk {geometry.ChunkSectors} sectors; leg slot {slot}, data offset {member.DataOffset}")));
 
-        // Device-mapper layers above the array: each one's single holder with crypt or linear segments over the layer below.
-        var upper = new List<(string Device, List<(DmTarget Target, ulong Offset)> Segments)>();
-        string below = md;
-        DeviceNumber belowDev = ReadDeviceNumber(md);
-        while (DeviceNodes.Holders(belowDev) is { Count: > 0 } holders)
-        {
-            ct.ThrowIfCancellationRequested();
-            if (holders.Count > 1 || !holders[0].StartsWith("dm-", StringComparison.Ordinal))
-                throw MdGeometry.Unsupported(below, $"its holders ({string.Join(", ", holders)}) are not one device-mapper device");
-            string dmName = DeviceNodes.MapperNameOf(holders[0])
-                ?? throw MdGeometry.Unsupported(below, $"its holder {holders[0]} has no device-mapper name (removed meanwhile?)");
-            IReadOnlyList<DmTarget> table;
-            using (var dm = DeviceMapperClient.Open()) table = dm.GetTable(dmName);
-            var segments = new List<(DmTarget, ulong)>();
-            foreach (var t in table)
-            {
-                if (t.Underlying() is not { } u)
-                    throw MdGeometry.Unsupported(dmName, $"its table has a '{t.TargetType}' target: only crypt and linear layers are mapped");
-                if (DeviceNumber.Of(u.Device) != belowDev) continue;
-                segments.Add((t, u.Offset));
-            }
-            string dmPath = DeviceNodes.MapperPath(dmName);
-            layers.Add(new StackLayer(segments.Count > 0 ? segments[0].Item1.TargetType : "linear", dmPath,
-                string.Join("; ", segments.Select(s => string.Create(CultureInfo.InvariantCulture,
-                    $"sectors {s.Item1.Start}-{s.Item1.Start + s.Item1.Length - 1} from {s.Item2} of {below}")))));
-            upper.Add((dmPath, segments));
-            below = holders[0];
-            belowDev = ReadDeviceNumber(holders[0]);
-        }
+        // Device-mapper layers above the array (LUKS over RAID), up to the device nothing holds.
+        var upper = WalkDeviceMapper(md, ReadDeviceNumber(md), layers, untilMd: false, ct);
         string top = upper.Count > 0 ? upper[^1].Device : mdPath;
 
         // Leg sectors → pieces.
@@ -155,30 +132,17 @@ public static class StackLocator
             LegSectorPiece? current = null;
             for (ulong s = range.Start; s < range.End; s++)
             {
-                var loc = geometry.Map(slot, member.DataOffset, s);
                 var layerSectors = new List<LayerSectors>();
                 string? note = null;
-                ulong? x = loc.ArraySector;
-                foreach (var (device, segments) in upper)
-                {
-                    if (x is not { } v) break;
-                    var seg = segments.FirstOrDefault(g => v >= g.Offset && v - g.Offset < g.Target.Length);
-                    if (seg.Target is null)
-                    {
-                        note = $"outside every segment of {device}" + (segments.Count > 0 && segments.All(g => v < g.Offset) && segments[0].Target.TargetType == "crypt"
-                            ? " (before the encrypted payload: the LUKS header and key slots)" : "");
-                        x = null;
-                        break;
-                    }
-                    x = seg.Target.Start + (v - seg.Offset);
-                    layerSectors.Add(new LayerSectors(device, new SectorRange(x.Value, 1)));
-                }
+                ulong? m = MapUp(lower, s, layerSectors, ref note);
+                var loc = m is { } memberSector ? geometry.Map(slot, member.DataOffset, memberSector) : new MdLegLocation(MdLegRole.BelowArrayLayer);
+                ulong? x = MapUp(upper, loc.ArraySector, layerSectors, ref note);
                 var piece = new LegSectorPiece
                 {
                     Range = range, LegSectors = new SectorRange(s, 1), Role = loc.Role, Parity = loc.Detail,
                     ArraySectors = loc.ArraySector is { } a ? new SectorRange(a, 1) : null,
                     LayerSectors = layerSectors.ToArray(), Note = note,
-                    FileSystemSectors = loc.Role == MdLegRole.Data && note is null ? new SectorRange(x!.Value, 1) : null,
+                    FileSystemSectors = loc.Role == MdLegRole.Data && x is { } fs ? new SectorRange(fs, 1) : null,
                     Owners = Array.Empty<BadBlockOwner>(),
                 };
                 if (current is not null && Extends(current, piece)) current = Grow(current);
@@ -217,6 +181,72 @@ public static class StackLocator
             FileSystemPath = top, FileSystem = owners?.FileSystem, BlockSize = owners?.BlockSize,
             Pieces = pieces.ToArray(), Warnings = warnings.ToArray(),
         };
+    }
+
+    /// <summary>One device-mapper layer of the stack: its kernel name, /dev/mapper path and segments over the device below.</summary>
+    private sealed record DmLayer(string KernelName, string Device, List<(DmTarget Target, ulong Offset)> Segments);
+
+    /// <summary>
+    /// The chain of single device-mapper holders (crypt or linear segments over the device below) starting above
+    /// <paramref name="kernelName"/>; with <paramref name="untilMd"/> it stops below the first device an md array holds.
+    /// Each layer is added to <paramref name="layers"/>.
+    /// </summary>
+    private static List<DmLayer> WalkDeviceMapper(string kernelName, DeviceNumber dev, List<StackLayer> layers, bool untilMd, CancellationToken ct)
+    {
+        var chain = new List<DmLayer>();
+        string below = kernelName;
+        DeviceNumber belowDev = dev;
+        while (DeviceNodes.Holders(belowDev) is { Count: > 0 } holders)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (untilMd && holders.Any(h => h.StartsWith("md", StringComparison.Ordinal))) break;
+            if (holders.Count > 1 || !holders[0].StartsWith("dm-", StringComparison.Ordinal))
+                throw MdGeometry.Unsupported(below, $"its holders ({string.Join(", ", holders)}) are not one device-mapper device");
+            string dmName = DeviceNodes.MapperNameOf(holders[0])
+                ?? throw MdGeometry.Unsupported(below, $"its holder {holders[0]} has no device-mapper name (removed meanwhile?)");
+            IReadOnlyList<DmTarget> table;
+            using (var dm = DeviceMapperClient.Open()) table = dm.GetTable(dmName);
+            var segments = new List<(DmTarget, ulong)>();
+            foreach (var t in table)
+            {
+                if (t.Underlying() is not { } u)
+                    throw MdGeometry.Unsupported(dmName, $"its table has a '{t.TargetType}' target: only crypt and linear layers are mapped");
+                if (DeviceNumber.Of(u.Device) != belowDev) continue;
+                segments.Add((t, u.Offset));
+            }
+            string dmPath = DeviceNodes.MapperPath(dmName);
+            layers.Add(new StackLayer(segments.Count > 0 ? segments[0].Item1.TargetType : "linear", dmPath,
+                string.Join("; ", segments.Select(s => string.Create(CultureInfo.InvariantCulture,
+                    $"sectors {s.Item1.Start}-{s.Item1.Start + s.Item1.Length - 1} from {s.Item2} of {below}")))));
+            chain.Add(new DmLayer(holders[0], dmPath, segments));
+            below = holders[0];
+            belowDev = ReadDeviceNumber(holders[0]);
+        }
+        return chain;
+    }
+
+    /// <summary>
+    /// A sector of the device below <paramref name="chain"/> through each layer (its segment's start + the sector minus
+    /// the segment's offset, as crypt and linear map), adding each layer's sector; null with a note when a layer does not
+    /// map it (before a crypt payload: a LUKS header).
+    /// </summary>
+    private static ulong? MapUp(List<DmLayer> chain, ulong? sector, List<LayerSectors> layerSectors, ref string? note)
+    {
+        ulong? x = sector;
+        foreach (var layer in chain)
+        {
+            if (x is not { } v) return null;
+            var seg = layer.Segments.FirstOrDefault(g => v >= g.Offset && v - g.Offset < g.Target.Length);
+            if (seg.Target is null)
+            {
+                note = $"outside every segment of {layer.Device}" + (layer.Segments.Count > 0 && layer.Segments.All(g => v < g.Offset) && layer.Segments[0].Target.TargetType == "crypt"
+                    ? " (before the encrypted payload: the LUKS header and key slots)" : "");
+                return null;
+            }
+            x = seg.Target.Start + (v - seg.Offset);
+            layerSectors.Add(new LayerSectors(layer.Device, new SectorRange(x.Value, 1)));
+        }
+        return x;
     }
 
     /// <summary>The next leg sector continues the piece: same role, parity and note, every layer's sectors contiguous.</summary>

@@ -9,6 +9,9 @@
 #    plaintext; its ciphertext sector (read through /dev/mdX) is found on a leg by content; that leg sector is
 #    corrupted in the closed image; `ivol verify` of the image lists it, and `ivol locate --leg` names the file and the
 #    byte offset, with the array and crypt sectors found independently (the crypt offset from cryptsetup's table).
+# 3. The other crypt order: RAID1 over per-leg LUKS2 (each leg's own crypt mapping under md) → ext4: a leg sector
+#    of a file block → crypt member sector → array sector → file, checked against the kernel's offsets and by reading
+#    the member sector through dm-crypt; the leg's LUKS header sectors are named as such.
 modprobe raid1 2>/dev/null || true
 modprobe raid456 2>/dev/null || true
 modprobe raid10 2>/dev/null || true
@@ -177,3 +180,57 @@ expect_rc 2 ivol locate --leg s3 --sectors 100 --json
 case "$ERR" in *NotAnArrayMember*) log "ok: a leg outside any array: NotAnArrayMember";; *) echo "$ERR" >&2; die "no NotAnArrayMember";; esac
 cryptsetup close st_crypt
 mdadm --stop /dev/$MD >/dev/null
+
+# ---------------------------------------------------------------- the other order: RAID1 over per-leg LUKS2 → ext4
+# Each leg carries its own LUKS2 (header in the first 2 MiB of the leg), md mirrors the two crypt mappings, ext4 on md.
+for i in 0 1; do
+    cryptsetup luksFormat --type luks2 --batch-mode --key-file key --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+        --luks2-metadata-size 16k --luks2-keyslots-size 256k --offset 4096 /dev/mapper/s$i
+    cryptsetup open --key-file key /dev/mapper/s$i st_c$i
+done
+cleanup() {
+    umount mnt 2>/dev/null || true
+    mdadm --stop /dev/md/st1 >/dev/null 2>&1 || true
+    cryptsetup close st_c0 2>/dev/null || true; cryptsetup close st_c1 2>/dev/null || true
+}
+mdadm --create /dev/md/st1 --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --assume-clean --bitmap=none \
+    /dev/mapper/st_c0 /dev/mapper/st_c1
+MD=$(basename "$(readlink -f /dev/md/st1)")
+mkfs.ext4 -q -F -b 4096 -E nodiscard -d src /dev/$MD
+sync
+# victim block 3, sector 2: its array (= file system) sector found by plaintext on md; md's data offset on the crypt
+# member from sysfs; the crypt payload offset from cryptsetup's table: leg sector = both offsets + the array sector.
+F=$(python3 - "$MD" <<'PY'
+import sys
+data = open("/dev/" + sys.argv[1], "rb").read()
+pat = ("<victim:0003>" * 512).encode()[:4096]
+i = data.find(pat)
+assert i >= 0 and data.find(pat, i + 1) < 0, "block not found exactly once"
+print(i // 512 + 2)
+PY
+)
+c0=$(dmdev st_c0)
+moff=$(cat /sys/block/$MD/md/dev-$c0/offset)
+coff=$(dmsetup table st_c0 | awk '$3 == "crypt" {print $8}')
+L=$((F + moff + coff))
+log "victim block 3 sector 2: array sector $F, md data offset $moff on st_c0, crypt payload offset $coff: leg s0 sector $L"
+expect_rc 0 ivol locate --leg s0 --sectors "0-1,$L" --json
+echo "$OUT" > perleg.json
+expect_eq "$(json perleg.json '[l["kind"] for l in j["layers"]]')" '["crypt", "md"]' "per-leg LUKS: layers"
+expect_eq "$(json perleg.json 'j["fileSystemPath"]')" "/dev/$MD" "per-leg LUKS: file-system device"
+expect_eq "$(json perleg.json '[(p["role"], p["legSectors"]["start"], p["legSectors"]["sectors"]) for p in j["pieces"]]')" \
+    '[["belowArrayLayer", 0, 2], ["data", '"$L"', 1]]' "per-leg LUKS: pieces"
+expect_eq "$(json perleg.json '"LUKS header" in j["pieces"][0]["note"]')" "True" "per-leg LUKS: the header sectors are named"
+expect_eq "$(json perleg.json '[(l["device"], l["sectors"]["start"]) for l in j["pieces"][1]["layerSectors"]]')" \
+    '[["/dev/mapper/st_c0", '"$((F + moff))"']]' "per-leg LUKS: crypt member sector"
+expect_eq "$(json perleg.json 'j["pieces"][1]["arraySectors"]["start"]')" "$F" "per-leg LUKS: array sector"
+expect_eq "$(json perleg.json '[(o["kind"], o["path"], o["fileOffset"], o["length"]) for o in j["pieces"][1]["owners"]]')" \
+    '[["file", "/docs/victim.bin", '"$(( 3 * 4096 + 2 * 512 ))"', 512]]' "per-leg LUKS: owner of the leg sector"
+# The kernel agrees: the crypt member sector ivol names holds that plaintext sector (read through dm-crypt).
+blockdev --flushbufs /dev/mapper/st_c0
+dd if=/dev/mapper/st_c0 of=member.bin bs=512 skip=$((F + moff)) count=1 iflag=direct status=none
+dd if=src/docs/victim.bin of=expect.bin bs=512 skip=$((3 * 8 + 2)) count=1 status=none
+cmp member.bin expect.bin || die "the crypt member sector does not hold victim block 3 sector 2"
+log "ok: /dev/mapper/st_c0 sector $((F + moff)) holds victim.bin block 3 sector 2"
+mdadm --stop /dev/$MD >/dev/null
+cryptsetup close st_c0; cryptsetup close st_c1
