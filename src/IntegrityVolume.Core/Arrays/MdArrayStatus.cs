@@ -56,7 +56,7 @@ public sealed record MdLegInfo
     public int? Slot { get; init; }
     /// <summary>Where the array's data starts on the leg (sectors).</summary>
     public ulong? DataOffset { get; init; }
-    /// <summary>The leg's dm-integrity mapping (null when the leg is not one).</summary>
+    /// <summary>The leg's dm-integrity mapping, itself or under its crypt/linear mapping (per-leg LUKS); null when it has none.</summary>
     public IntegrityMappingInfo? Integrity { get; init; }
     /// <summary>dm-integrity's mismatch counter (blocks whose tag failed since the mapping was opened); null when not an integrity leg.</summary>
     public ulong? IntegrityMismatches => Integrity?.Failures;
@@ -121,14 +121,23 @@ public static class MdArrays
             Errors = MdSysfs.ParseNumber(MdSysfs.Read(dir, "errors")),
             Slot = MdSysfs.ParseSlot(MdSysfs.Read(dir, "slot")),
             DataOffset = MdSysfs.ParseNumber(MdSysfs.Read(dir, "offset")),
-            Integrity = mapper is null ? null : IntegrityOf(mapper),
+            Integrity = mapper is null ? null : IntegrityUnder(kname, mapper),
         };
     }
 
-    // A leg mapping of another target (linear, crypt) is no integrity leg; one removed meanwhile neither.
-    private static IntegrityMappingInfo? IntegrityOf(string mapper)
+    /// <summary>
+    /// The leg's dm-integrity mapping: the leg itself, or the one under a chain of single-device mappings (RAID over
+    /// per-leg LUKS: md → crypt → integrity); null when there is none or it was removed meanwhile.
+    /// </summary>
+    private static IntegrityMappingInfo? IntegrityUnder(string kernelName, string mapper)
     {
-        try { return IntegrityMappings.Status(mapper); }
-        catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.NotAnIntegrityDevice or ErrorIds.InvalidMapperName) { return null; }
+        for (int depth = 0; depth < 8; depth++)
+        {
+            try { return IntegrityMappings.Status(mapper); }
+            catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.NotAnIntegrityDevice or ErrorIds.InvalidMapperName) { }
+            if (DeviceNodes.Slaves(kernelName) is not [var below] || DeviceNodes.MapperNameOf(below) is not { } belowMapper) return null;
+            (kernelName, mapper) = (below, belowMapper);
+        }
+        return null;
     }
 }

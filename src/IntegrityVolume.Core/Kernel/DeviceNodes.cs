@@ -143,9 +143,13 @@ public static class DeviceNodes
     /// Kernel names (dm-3, md127) of the devices stacked on a block device: its /sys/dev/block/M:m/holders entries,
     /// in name order; empty when none or the device is gone. Looked up by number, as a node's name need not be the kernel's.
     /// </summary>
-    public static IReadOnlyList<string> Holders(DeviceNumber dev)
+    public static IReadOnlyList<string> Holders(DeviceNumber dev) => SysfsLinks($"/sys/dev/block/{dev}/holders");
+
+    /// <summary>Kernel names of the devices a stacked device sits on (/sys/class/block/NAME/slaves), in name order.</summary>
+    public static IReadOnlyList<string> Slaves(string kernelName) => SysfsLinks($"/sys/class/block/{kernelName}/slaves");
+
+    private static IReadOnlyList<string> SysfsLinks(string dir)
     {
-        string dir = $"/sys/dev/block/{dev}/holders";
         try
         {
             return Directory.Exists(dir)

@@ -232,5 +232,29 @@ dd if=/dev/mapper/st_c0 of=member.bin bs=512 skip=$((F + moff)) count=1 iflag=di
 dd if=src/docs/victim.bin of=expect.bin bs=512 skip=$((3 * 8 + 2)) count=1 status=none
 cmp member.bin expect.bin || die "the crypt member sector does not hold victim block 3 sector 2"
 log "ok: /dev/mapper/st_c0 sector $((F + moff)) holds victim.bin block 3 sector 2"
+# What md heals in this order: leg sector L corrupted in the closed image fails the crypt member's read (dm-crypt passes
+# the integrity error up); md's check rewrites it from the mirror through st_c0, and the array status finds the
+# integrity mapping under the crypt leg to count it.
+mdadm --stop /dev/$MD >/dev/null
+cryptsetup close st_c0
+ivol close s0 >/dev/null
+off=$(python3 -c "import json; d=json.load(open('dump.json')); L=$L; a=L//d['interleaveSectors']; print((d['initialSectors']+(a+1)*d['metadataRunSectors']+L)*512+77)")
+b=$(dd if=leg0.img bs=1 skip="$off" count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "$(printf '\\%03o' $(( (b ^ 0xff) & 0xff )))" | dd of=leg0.img bs=1 seek="$off" conv=notrunc status=none
+ivol open leg0.img s0 --integrity crc32c >/dev/null
+cryptsetup open --key-file key /dev/mapper/s0 st_c0
+expect_eq "$(failing_sectors /dev/mapper/s0)" "$L" "per-leg LUKS: the corrupted leg sector fails in the kernel"
+mdadm --assemble /dev/md/st1 /dev/mapper/st_c0 /dev/mapper/st_c1 >/dev/null 2>&1 || die "per-leg LUKS: reassembly failed"
+MD=$(basename "$(readlink -f /dev/md/st1)")
+set +e; ivol array scrub /dev/md/st1 --json > scrub.json; src=$?; set -e
+expect_eq "$src" "1" "per-leg LUKS: scrub exit code (integrity failures found)"
+expect_eq "$(json scrub.json 'sorted((l["path"], l["integrityMismatchesAdded"] > 0) for l in j["legs"])')" \
+    '[["/dev/mapper/st_c0", True], ["/dev/mapper/st_c1", False]]' "per-leg LUKS: the failure counted on st_c0's integrity mapping (s0)"
+expect_eq "$(json scrub.json 'j["anyLegFailed"]')" "False" "per-leg LUKS: no leg failed"
+expect_eq "$(failing_sectors /dev/mapper/s0)" "" "per-leg LUKS: md rewrote the sector through dm-crypt"
+mount -t ext4 -o ro /dev/$MD mnt
+cmp mnt/docs/victim.bin src/docs/victim.bin || die "per-leg LUKS: victim.bin does not read back"
+umount mnt
+log "ok: per-leg LUKS: md healed the corrupted leg sector through dm-crypt; victim.bin reads back"
 mdadm --stop /dev/$MD >/dev/null
 cryptsetup close st_c0; cryptsetup close st_c1
