@@ -95,3 +95,44 @@ Describe 'Resolve-IntegrityVolumeSector' -Tag 'Unit' {
         $err2[0].FullyQualifiedErrorId | Should -Be "OffsetOutOfRange,$fqid"
     }
 }
+
+Describe 'Resolve-IntegrityVolumeSector -Leg through md RAID1' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeAll {
+        # ext4 (populated by mkfs.ext4 -d) on md RAID1 over two open volumes; victim block 2's array sector is found by
+        # its text on /dev/mdX, and md's data offset on leg 0 comes from sysfs: the leg sector is their sum.
+        $array = New-IvolTestArray -Prefix 'ivres'
+        $mdKernel = (Get-Item $array.Md).ResolveLinkTarget($true).Name
+        & $mkfs -q -F -b 4096 -E nodiscard -d $src "/dev/$mdKernel" 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        sync
+        $arraySector = [uint64]((Find-IvolText "/dev/$mdKernel" (Get-IvolBlockText 'victim' 2)) / 512 + 3)
+        $legKernel = (Get-Item "/dev/mapper/$($array.Names[0])").ResolveLinkTarget($true).Name
+        $dataOffset = [uint64](Get-Content "/sys/block/$mdKernel/md/dev-$legKernel/offset")
+        $legSector = $arraySector + $dataOffset
+    }
+
+    AfterAll { Remove-IvolTestArray $array }
+
+    It 'names the file, the array sector and md from a leg sector' {
+        $piece = Resolve-IntegrityVolumeSector -Leg $array.Names[0] -Sector "$legSector"
+        $piece | Should -BeOfType IntegrityVolume.Core.FileSystems.LegSectorPiece
+        $piece.Role | Should -Be 'Data'
+        $piece.ArraySectors.Start | Should -Be $arraySector
+        $piece.FileSystemSectors.Start | Should -Be $arraySector
+        $piece.Owners.Path | Should -Be '/docs/victim.bin'
+        $piece.Owners.FileOffset | Should -Be (2 * 4096 + 3 * 512)
+        # md's own area before the data offset holds no file.
+        (Resolve-IntegrityVolumeSector -Leg $array.Names[0] -Sector '8').Role | Should -Be 'MdMetadata'
+    }
+
+    It 'refuses a volume that is in no array with NotAnArrayMember' {
+        $lone = New-IvolTestImage -Name 'lone.img'
+        $name = "ivreslone$($array.Id)"
+        $null = Open-IntegrityVolume -Path $lone -Name $name -Confirm:$false
+        try {
+            $null = Resolve-IntegrityVolumeSector -Leg $name -Sector '100' -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -Be "NotAnArrayMember,$fqid"
+        }
+        finally { Remove-IvolTestMapping -Name $name -Image $lone }
+    }
+}
