@@ -35,6 +35,7 @@
         'Resize-IntegrityVolume'
         'Resolve-IntegrityVolumeSector'
         'Start-IntegrityArrayScrub'
+        'Switch-IntegrityArrayLeg'
         'Test-IntegrityVolume'
         'Write-IntegrityVolumeData'
     )

@@ -24,20 +24,11 @@ Describe 'Start-IntegrityArrayScrub' -Tag 'Unit' {
 
 Describe 'Start-IntegrityArrayScrub on md RAID1 over two integrity volumes' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
     BeforeAll {
-        $id = [guid]::NewGuid().ToString('n').Substring(0, 6)
-        $names = "ivarr0$id", "ivarr1$id"
-        $images = foreach ($n in $names) { New-IvolTestImage -Name "$n.img" -Size 16MB }
-        for ($i = 0; $i -lt 2; $i++) { Open-IntegrityVolume -Path $images[$i] -Name $names[$i] -Confirm:$false }
-        modprobe raid1 2>$null
-        $md = "/dev/md/ivarr$id"
-        mdadm --create $md --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --assume-clean "/dev/mapper/$($names[0])" "/dev/mapper/$($names[1])"
-        $LASTEXITCODE | Should -Be 0
+        $testArray = New-IvolTestArray
+        $id, $names, $images, $md = $testArray.Id, $testArray.Names, $testArray.Images, $testArray.Md
     }
 
-    AfterAll {
-        mdadm --stop $md *> $null
-        for ($i = 0; $i -lt 2; $i++) { Remove-IvolTestMapping -Name $names[$i] -Image $images[$i] }
-    }
+    AfterAll { Remove-IvolTestArray $testArray }
 
     It 'scrubs a clean array: completed, nothing found, no leg failed' {
         $r = Get-IntegrityArray $md | Start-IntegrityArrayScrub -Confirm:$false

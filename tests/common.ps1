@@ -46,6 +46,31 @@ function Remove-IvolTestMapping {
     }
 }
 
+function New-IvolTestArray {
+    # md RAID1 (mdadm, --assume-clean) over two fresh integrity volumes opened by the module; returns Md (/dev/md/NAME),
+    # Id, Names (the legs' mapper names) and Images. Pair with Remove-IvolTestArray in AfterAll.
+    param([string] $Prefix = 'ivarr', [long] $Size = 16MB)
+    $id = [guid]::NewGuid().ToString('n').Substring(0, 6)
+    $names = "${Prefix}0$id", "${Prefix}1$id"
+    $images = foreach ($n in $names) { New-IvolTestImage -Name "$n.img" -Size $Size }
+    for ($i = 0; $i -lt 2; $i++) { $null = Open-IntegrityVolume -Path $images[$i] -Name $names[$i] -Confirm:$false }
+    modprobe raid1 2>$null
+    $md = "/dev/md/$Prefix$id"
+    mdadm --create $md --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --assume-clean "/dev/mapper/$($names[0])" "/dev/mapper/$($names[1])"
+    if ($LASTEXITCODE -ne 0) { throw "mdadm --create $md failed ($LASTEXITCODE)" }
+    [pscustomobject]@{ Md = $md; Id = $id; Names = $names; Images = $images }
+}
+
+function Remove-IvolTestArray {
+    # Stops the array and removes its legs' mappings and loop devices (also the extra legs a test added).
+    param($Array, [string[]] $ExtraNames = @(), [string[]] $ExtraImages = @())
+    if (-not $Array) { return }
+    mdadm --stop $Array.Md *> $null
+    $names = @($Array.Names) + $ExtraNames
+    $images = @($Array.Images) + $ExtraImages
+    for ($i = 0; $i -lt $names.Count; $i++) { Remove-IvolTestMapping -Name $names[$i] -Image $(if ($i -lt $images.Count) { $images[$i] }) }
+}
+
 function New-IvolTestImage {
     # Formats a fresh image in $TestDrive and returns its full path.
     param(

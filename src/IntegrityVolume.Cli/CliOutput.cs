@@ -153,6 +153,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
         typeof(CamelCaseEnumConverter<RepairOutcome>),
         typeof(CamelCaseEnumConverter<AlgorithmSource>), typeof(CamelCaseEnumConverter<AlgorithmDetectionOutcome>),
         typeof(CamelCaseEnumConverter<BlockOwnerKind>), typeof(CamelCaseEnumConverter<IntegrityVolume.Core.Arrays.MdLegRole>),
+        typeof(CamelCaseEnumConverter<IntegrityVolume.Core.Arrays.ArrayLegReplaceMode>),
     })]
 [JsonSerializable(typeof(VolumeInfo))]
 [JsonSerializable(typeof(VerifyResult))]
@@ -175,6 +176,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(IReadOnlyList<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
 [JsonSerializable(typeof(List<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
 [JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult))]
+[JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayLegReplaceResult))]
 [JsonSerializable(typeof(LegSectorReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 

@@ -151,7 +151,7 @@ public static class ErrorIds
     public const string ArrayNotFound = "ArrayNotFound";
     /// <summary>The device exists but is not an md array (no /sys/block/X/md).</summary>
     public const string NotAnMdArray = "NotAnMdArray";
-    /// <summary>A sync, recovery, reshape or check already runs (sync_action not idle): a scrub is not started; exit 5.</summary>
+    /// <summary>A sync, recovery, reshape or check already runs (sync_action not idle): a scrub is not started, a leg not replaced; exit 5.</summary>
     public const string ArrayBusy = "ArrayBusy";
     /// <summary>The array cannot be scrubbed: no redundancy (raid0, linear), not active, or md refused the request.</summary>
     public const string ArrayScrubRefused = "ArrayScrubRefused";
@@ -161,4 +161,18 @@ public static class ErrorIds
     /// <summary>The array's level or layout is one we do not map (raid0, linear, raid10 far/offset, DDF layouts, a reshape under way),
     /// or a layer above it is neither dm-crypt nor linear.</summary>
     public const string ArrayLayoutNotSupported = "ArrayLayoutNotSupported";
+    // Replacing a leg of an md array (Arrays/ArrayLegReplace.cs).
+    /// <summary>The leg to replace is no member of the array (nor a missing one: the array is not degraded), or it is a spare.</summary>
+    public const string LegNotInArray = "LegNotInArray";
+    /// <summary>The array cannot take a new leg: no redundancy (raid0, linear), not running read-write, or more legs lost than it tolerates.</summary>
+    public const string ArrayReplaceRefused = "ArrayReplaceRefused";
+    /// <summary>The new leg cannot be formatted like the others: no dm-integrity leg left to read the parameters from, or
+    /// a key (hmac tags, journal MAC or encryption) that the kernel does not give back.</summary>
+    public const string LegParametersUnknown = "LegParametersUnknown";
+    /// <summary>The new device, formatted like the other legs, provides fewer sectors than md's data offset plus component size.</summary>
+    public const string ReplacementTooSmall = "ReplacementTooSmall";
+    /// <summary>mdadm is not installed or could not be started.</summary>
+    public const string MdadmMissing = "MdadmMissing";
+    /// <summary>mdadm refused a step (its words in the message), or the new leg failed / was dropped during recovery.</summary>
+    public const string MdadmFailed = "MdadmFailed";
 }

@@ -354,4 +354,12 @@ public static class VolumeOperations
     /// <summary>md check/repair of an array, watched to the end (or stopped on cancellation); integrity counters before/after.</summary>
     public static Arrays.ArrayScrubResult ScrubArray(Arrays.ArrayScrubRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         Arrays.ArrayScrub.Run(request, progress, ct);
+
+    /// <summary>
+    /// Replace a leg of an md array with a new device formatted and opened like the other legs: mdadm --replace while
+    /// the old leg is active, --remove/--add when it is faulty or gone; md's recovery watched to the end (cancellation
+    /// stops the wait only: the kernel carries on).
+    /// </summary>
+    public static Arrays.ArrayLegReplaceResult ReplaceArrayLeg(Arrays.ArrayLegReplaceRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Arrays.ArrayLegReplace.Run(request, progress, ct);
 }

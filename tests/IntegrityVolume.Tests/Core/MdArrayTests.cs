@@ -61,6 +61,23 @@ public class MdArrayTests
         Assert.Equal(id, e.ErrorId);
         var s = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.ScrubArray(new ArrayScrubRequest { Array = array }));
         Assert.Equal(id, s.ErrorId);
+        // A replacement is refused before anything is created or formatted.
+        string newLeg = Path.Combine(Path.GetTempPath(), $"ivol-no-leg-{Guid.NewGuid():n}.img");
+        var r = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.ReplaceArrayLeg(
+            new ArrayLegReplaceRequest { Array = array, Leg = "leg1", NewDevice = newLeg, NewName = "leg1b" }));
+        Assert.Equal(id, r.ErrorId);
+        Assert.False(File.Exists(newLeg));
+    }
+
+    [Theory]
+    [InlineData("", "/tmp/x.img", "x")]
+    [InlineData("leg1", " ", "x")]
+    [InlineData("leg1", "/tmp/x.img", "")]
+    public void A_replacement_needs_the_leg_the_device_and_the_name(string leg, string device, string name)
+    {
+        var e = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.ReplaceArrayLeg(
+            new ArrayLegReplaceRequest { Array = "md999", Leg = leg, NewDevice = device, NewName = name }));
+        Assert.Equal(ErrorIds.InvalidParameter, e.ErrorId);
     }
 
     [Fact]

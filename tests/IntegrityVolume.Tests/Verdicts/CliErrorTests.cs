@@ -40,6 +40,23 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void ArrayReplaceOfAMissingArrayIsArrayNotFoundAndCreatesNothing()
+    {
+        using var dir = new TempDirectory();
+        string img = Path.Combine(dir.Path, "new.img");
+        var (code, _, err) = CliTests.Ivol("array", "replace", "md999", "--leg", "leg1", "--device", img, "--name", "leg1b");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, ErrorIds.ArrayNotFound);
+        (code, _, err) = CliTests.Ivol("array", "replace", "md999", "--leg", "leg1", "--device", img, "--name", "leg1b", "--json");
+        Assert.Equal(2, code);
+        Assert.Equal(ErrorIds.ArrayNotFound, (string)JsonNode.Parse(Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries)))!["error"]!);
+        Assert.False(File.Exists(img));
+        // --leg, --device and --name are required: a usage error before anything runs.
+        (code, _, _) = CliTests.Ivol("array", "replace", "md999", "--device", img, "--name", "leg1b");
+        Assert.Equal(2, code);
+    }
+
+    [Fact]
     public void AJournalSizeBeyondTheKernelsThirtyTwoBitsIsRefused()
     {
         // 2^32 sectors and more cannot be a journal_sectors table argument; the old code truncated the section count.

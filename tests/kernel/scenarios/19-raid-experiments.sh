@@ -3,8 +3,8 @@
 #  (a) one leg's data corrupted (in its closed image) in several stripes: reading through md and md's `check` heal it,
 #      no leg is failed, a second check is clean, our offline verify of every leg is healthy, the data is the pattern;
 #  (c) one leg's whole md data region overwritten with random bytes: md reads and `check` (measured: does md fail the
-#      leg?), then the leg is replaced by a fresh one (ivol format + open, mdadm --replace or --add), recovery, a clean
-#      check, every leg healthy offline;
+#      leg?), then the leg is replaced by a fresh one with `ivol array replace` (RAID5: --replace of the active leg;
+#      RAID1/6: the leg failed first, then remove/add), recovery, a clean check, every leg healthy offline;
 #  (b) the same stripe corrupted on two legs: RAID6 heals it; RAID1 and RAID5 lose exactly the 4 KiB pages of the
 #      data blocks there (read one sector at a time with O_DIRECT through /dev/mdX, compared with the list computed
 #      from the md layout and where we corrupted); no leg is failed; offline, exactly the corrupted sectors mismatch.
@@ -30,13 +30,10 @@ wait_idle() { # md: sync_action back to idle (writing "check" sets the flags at 
 }
 
 # One leg formatted by ivol, copied to every leg (same size and options: byte-identical formats; saves TCG time).
-# The replacement legs of (c) are formatted by ivol on their own.
+# The replacement legs of (c) are formatted and opened by `ivol array replace` (from the live legs' tables).
 LEG_SIZE=8M
-par "ivol format base.img --size $LEG_SIZE --integrity crc32c --batch-mode >/dev/null" \
-    "ivol format fresh1.img --size $LEG_SIZE --integrity crc32c --batch-mode >/dev/null" \
-    "ivol format fresh5.img --size $LEG_SIZE --integrity crc32c --batch-mode >/dev/null"
-par "ivol format fresh6.img --size $LEG_SIZE --integrity crc32c --batch-mode >/dev/null" \
-    "ivol dump base.img --json > dump.json"
+ivol format base.img --size $LEG_SIZE --integrity crc32c --batch-mode >/dev/null
+ivol dump base.img --json > dump.json
 log "leg layout: $(json dump.json '[j["initialSectors"], j["metadataRunSectors"], j["interleaveSectors"], j["providedDataSectors"]]') (initial, run, interleave, provided)"
 
 P=8192                       # 4 MiB pattern at the start of each array
@@ -233,7 +230,7 @@ with open(p, "r+b") as f:
         f.seek(img_off(L)); f.write(os.urandom((end - L) * 512)); L = end
 ' "leg$level-$k.img" "$mdoff"
     opens "$level" "$n"
-    par "ivol open fresh$level.img r19f$level --integrity crc32c >/dev/null"
+    truncate -s $LEG_SIZE fresh$level.img
     md=$(assemble "$level" "$n")
     dmesg -C
     if [ "$level" = 1 ]; then
@@ -255,20 +252,25 @@ with open(p, "r+b") as f:
     md_report "$md" "raid$level (c) after check of the overwritten leg"
     measure "raid$level (c) kernel: $(dmesg | grep -ciE 'md/raid.*(read error corrected|corrected)' || true) 'corrected' lines, $(dmesg | grep -iE 'disabling device|Disk failure|too many read errors' | head -n2 | tr '\n' ' ')"
     old=$(dmdev r19l$level-$k)
+    # `ivol array replace` in both modes: RAID5 keeps the overwritten leg active (mdadm --replace: md copies from it,
+    # the other legs for its failing blocks); the other levels fail it first (mdadm --fail) unless md already did,
+    # so the command removes it and adds the new leg (--remove/--add).
     if grep -q faulty /sys/block/$md/md/dev-$old/state; then
         measure "raid$level (c): md failed the overwritten leg"
-        mdadm /dev/$md --remove /dev/mapper/r19l$level-$k >/dev/null
-        mdadm /dev/$md --add /dev/mapper/r19f$level >/dev/null
     else
         measure "raid$level (c): md kept the overwritten leg in the array (state $(cat /sys/block/$md/md/dev-$old/state))"
-        mdadm /dev/$md --add /dev/mapper/r19f$level >/dev/null
-        mdadm /dev/$md --replace /dev/mapper/r19l$level-$k --with /dev/mapper/r19f$level >/dev/null
+        [ "$level" = 5 ] || mdadm /dev/$md --fail /dev/mapper/r19l$level-$k >/dev/null 2>&1
     fi
+    if grep -q faulty /sys/block/$md/md/dev-$old/state; then mode=add; else mode=replace; fi
+    ivol array replace /dev/$md --leg /dev/mapper/r19l$level-$k --device fresh$level.img --name r19f$level --json > rep$level.json \
+        || die "raid$level (c): ivol array replace failed: $(cat rep$level.json)"
+    expect_eq "$(json rep$level.json '" ".join(str(j[k]) for k in ("mode", "recoveryCompleted", "oldLegRemoved", "oldLegClosed", "degradedAfter"))')" \
+        "$mode True True True 0" "raid$level (c): ivol array replace (mode, recovered, old removed, old closed, degraded)"
     new=$(dmdev r19f$level)
-    wait_for "raid$level (c): replacement in sync" bash -c \
-        '[ "$(cat /sys/block/$1/md/sync_action)" = idle ] && [ "$(cat /sys/block/$1/md/degraded)" = 0 ] && [ "$(cat /sys/block/$1/md/dev-$2/state)" = in_sync ] && { [ ! -e /sys/block/$1/md/dev-$3 ] || grep -q faulty /sys/block/$1/md/dev-$3/state; }' \
-        _ "$md" "$new" "$old"
-    [ ! -e /sys/block/$md/md/dev-$old ] || mdadm /dev/$md --remove /dev/mapper/r19l$level-$k >/dev/null
+    expect_eq "$(cat /sys/block/$md/md/sync_action) $(cat /sys/block/$md/md/degraded) $(cat /sys/block/$md/md/dev-$new/state)" "idle 0 in_sync" \
+        "raid$level (c): after the replace (sync_action, degraded, new leg state)"
+    expect_eq "$([ -e /sys/block/$md/md/dev-$old ] && echo member || echo gone) $(dmsetup info r19l$level-$k >/dev/null 2>&1 && echo open || echo closed)" \
+        "gone closed" "raid$level (c): the old leg (md member, mapping)"
     md_report "$md" "raid$level (c) after the replacement"
     expect_eq "$(cat /sys/block/$md/md/dev-$new/slot)" "$k" "raid$level (c): the fresh leg's slot"
     md_check "$md"
@@ -276,7 +278,7 @@ with open(p, "r+b") as f:
     all_in_sync "$md" "$n" "raid$level (c) after the replacement"
     expect_eq "$(scan_md /dev/$md p$level.bin)" "" "raid$level (c): unreadable sectors after the replacement"
     mdadm --stop /dev/$md >/dev/null
-    par "ivol close r19l$level-$k >/dev/null" "ivol close r19f$level >/dev/null"
+    ivol close r19f$level >/dev/null
     closes "$level" "$k"
     mv leg$level-$k.img old$level.img; mv fresh$level.img leg$level-$k.img
     # The replaced leg too: md's check rewrote every block of it (measured: no leg is failed on 6.1), so it is healthy.

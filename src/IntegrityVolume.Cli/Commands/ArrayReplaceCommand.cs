@@ -1,0 +1,52 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Arrays;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>
+/// ivol array replace: format and open a new leg like the array's other dm-integrity legs, hand it to md (mdadm --replace
+/// while the old leg is active, --remove/--add when it is faulty or gone) and wait for md's recovery.
+/// </summary>
+internal static class ArrayReplaceCommand
+{
+    public static Command Create()
+    {
+        var array = new Argument<string>("md") { Description = "/dev/mdN, /dev/md/NAME or mdN." };
+        var leg = new Option<string>("--leg") { Description = "The leg to replace: /dev/mapper/NAME, NAME or dm-N (it may be faulty, or already gone from a degraded array).", Required = true };
+        var device = new Option<string>("--device") { Description = "Image file or block device that becomes the new leg (formatted like the other legs).", Required = true };
+        var name = new Option<string>("--name") { Description = "Device-mapper name of the new leg (/dev/mapper/<name>).", Required = true };
+        var force = new Option<bool>("--force") { Description = "Format the new device although it holds a file system, LUKS or an integrity superblock." };
+        var json = CommonOptions.Json();
+        var progressJson = CommonOptions.ProgressJson();
+        var cmd = new Command("replace", "Replace a leg: format + open NEW like the other legs, mdadm --replace (old leg active) or --remove/--add (faulty or gone), " +
+            "wait for md's recovery; the old mapping is closed when it is ours and no longer held. Exit 0 recovered, 130 stopped waiting (md carries on).")
+        { array, leg, device, name, force, json, progressJson };
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
+        {
+            var r = VolumeOperations.ReplaceArrayLeg(new ArrayLegReplaceRequest
+            {
+                Array = p.GetValue(array)!,
+                Leg = p.GetValue(leg)!,
+                NewDevice = p.GetValue(device)!,
+                NewName = p.GetValue(name)!,
+                Force = p.GetValue(force),
+            }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+            if (p.GetValue(json)) CliOutput.WriteJson(r);
+            else Print(r);
+            return r.Cancelled ? ExitCodes.Cancelled : ExitCodes.Success;
+        }));
+        return cmd;
+    }
+
+    private static void Print(ArrayLegReplaceResult r)
+    {
+        string how = r.Mode == ArrayLegReplaceMode.Replace ? "mdadm --replace" : "mdadm --remove/--add";
+        Console.WriteLine($"{r.Path}: {r.OldLeg} -> {r.NewLeg} ({r.NewBackingDevice}) by {how}: " +
+            (r.RecoveryCompleted ? $"recovered in {r.Elapsed.TotalSeconds:0.#} s" : "recovery still running in the kernel"));
+        Console.WriteLine($"  new leg: {r.NewLegDevice} slot {r.NewLegSlot?.ToString() ?? "-"}, {string.Join(',', r.NewLegState)}");
+        Console.WriteLine($"  old leg: {(r.OldLegRemoved ? "removed from the array" : "still listed")}{(r.OldLegClosed ? ", mapping closed" : "")}");
+        Console.WriteLine($"  array: {r.ArrayStateAfter}, degraded {r.DegradedBefore} -> {r.DegradedAfter}, sync action {r.SyncActionAfter ?? "(none)"}");
+        foreach (var m in r.Messages) Console.WriteLine($"  note: {m}");
+    }
+}

@@ -1,0 +1,420 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using IntegrityVolume.Core.Hashing;
+using IntegrityVolume.Core.Kernel;
+
+namespace IntegrityVolume.Core.Arrays;
+
+/// <summary>Replace one leg of an md array over dm-integrity legs with a freshly formatted one.</summary>
+public sealed record ArrayLegReplaceRequest
+{
+    /// <summary>/dev/mdN, /dev/md/NAME or mdN.</summary>
+    public required string Array { get; init; }
+    /// <summary>The member to replace: /dev/mapper/NAME, NAME, dm-N or /dev/dm-N; it may be faulty, or already gone from a degraded array.</summary>
+    public required string Leg { get; init; }
+    /// <summary>Image file or block device that becomes the new leg (formatted like the others).</summary>
+    public required string NewDevice { get; init; }
+    /// <summary>Device-mapper name of the new leg's mapping.</summary>
+    public required string NewName { get; init; }
+    /// <summary>Format <see cref="NewDevice"/> although it carries a file system, LUKS or integrity superblock.</summary>
+    public bool Force { get; init; }
+    /// <summary>How often sysfs is read while md recovers (a bound on the wait, never a verdict).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>How long md may leave the new leg an idle spare before the replace is given up (md starts recovery at once when it can).</summary>
+    public TimeSpan StartLimit { get; init; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>How the new leg entered the array.</summary>
+public enum ArrayLegReplaceMode
+{
+    /// <summary>mdadm --replace OLD --with NEW: md copies onto the new leg while the old one stays active (other legs for its bad blocks).</summary>
+    Replace,
+    /// <summary>mdadm --remove OLD (faulty or already gone) then --add NEW: md rebuilds the new leg from the other legs.</summary>
+    Add,
+}
+
+/// <summary>What a leg replacement did.</summary>
+public sealed record ArrayLegReplaceResult
+{
+    /// <summary>Kernel name of the array (md127).</summary>
+    public required string Device { get; init; }
+    public required string Path { get; init; }
+    public string? Name { get; init; }
+    public required string Level { get; init; }
+    /// <summary>The replaced leg as given or as md named it (/dev/mapper/NAME).</summary>
+    public required string OldLeg { get; init; }
+    /// <summary>Its kernel name (dm-3); null when it was no longer a member.</summary>
+    public string? OldLegDevice { get; init; }
+    public required IReadOnlyList<string> OldLegStateBefore { get; init; }
+    /// <summary>/dev/mapper/NEWNAME.</summary>
+    public required string NewLeg { get; init; }
+    public required string NewLegName { get; init; }
+    public string? NewLegDevice { get; init; }
+    /// <summary>The image or device given; <see cref="NewLegDataDevice"/> is what the mapping runs on (a loop device for an image).</summary>
+    public required string NewBackingDevice { get; init; }
+    public string? NewLegDataDevice { get; init; }
+    public required ArrayLegReplaceMode Mode { get; init; }
+    /// <summary>md finished: the new leg is in_sync and no recovery runs.</summary>
+    public bool RecoveryCompleted { get; init; }
+    /// <summary>md still recovers onto the new leg (the wait was cancelled): the kernel carries on without us.</summary>
+    public bool RecoveryRunning { get; init; }
+    public bool Cancelled { get; init; }
+    /// <summary>The old leg left the array (mdadm --remove).</summary>
+    public bool OldLegRemoved { get; init; }
+    /// <summary>The old leg's mapping was closed (ours, not held by anything after the removal).</summary>
+    public bool OldLegClosed { get; init; }
+    public required IReadOnlyList<string> NewLegState { get; init; }
+    public int? NewLegSlot { get; init; }
+    public ulong? DegradedBefore { get; init; }
+    public ulong? DegradedAfter { get; init; }
+    public required string ArrayStateAfter { get; init; }
+    public string? SyncActionAfter { get; init; }
+    /// <summary>What the front ends tell the user (a kept mapping and why, recovery left running).</summary>
+    public required IReadOnlyList<string> Messages { get; init; }
+    public TimeSpan Elapsed { get; init; }
+}
+
+/// <summary>
+/// Replaces a leg: the new device is formatted with the old leg's dm-integrity parameters (its live table, or another
+/// leg's when it is gone), opened, and given to md with mdadm; md's recovery is then watched through sysfs
+/// (Documentation/admin-guide/md.rst: sync_action, sync_completed, degraded, dev-*/state). The array is never left
+/// with less redundancy than before: an active old leg stays until md has copied it (--replace).
+/// </summary>
+public static class ArrayLegReplace
+{
+    /// <summary>How long one mdadm call may take.</summary>
+    public static TimeSpan MdadmTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    public static ArrayLegReplaceResult Run(ArrayLegReplaceRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrWhiteSpace(request.Leg) || string.IsNullOrWhiteSpace(request.NewDevice) || string.IsNullOrWhiteSpace(request.NewName))
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "Give the leg to replace (--leg / -Leg), the new device (--device / -NewDevice) and its mapping name (--name / -NewName).");
+        var plan = Plan(request);
+        string mdadm = ToolProcess.Find("mdadm") ?? throw new IntegrityVolumeException(ErrorIds.MdadmMissing, ErrorKind.NotSupported,
+            "mdadm is not installed (Debian/Ubuntu: apt-get install mdadm); it adds the new leg to the array.", request.Array);
+        ct.ThrowIfCancellationRequested();
+        var clock = Stopwatch.StartNew();
+
+        // 1. Format the new device like the other legs (the format's own checks: in use, existing signature unless Force).
+        var source = plan.Source;
+        var format = new FormatRequest
+        {
+            Volume = new VolumeLocation { Path = request.NewDevice },
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = plan.Algorithm },
+            TagSize = source.TagSize,
+            SectorSize = source.SectorSize,
+            InterleaveSectors = source.InterleaveSectors == 0 ? null : source.InterleaveSectors,
+            LegacyPadding = !source.FixPadding,
+            BitmapSectorsPerBit = source.BitmapSectorsPerBit,
+            Force = request.Force,
+        };
+        var planned = VolumeOperations.PlanFormat(format, ct);
+        if (planned.Volume.ProvidedDataSectors < plan.RequiredSectors)
+            throw new IntegrityVolumeException(ErrorIds.ReplacementTooSmall, ErrorKind.InvalidArgument,
+                $"{request.NewDevice} formatted like the other legs provides {planned.Volume.ProvidedDataSectors} sectors; {plan.Array.Path} needs {plan.RequiredSectors} (md data offset + component size).",
+                request.NewDevice);
+        VolumeOperations.Format(format, progress, ct);
+        ct.ThrowIfCancellationRequested();
+
+        // 2. Open it with the same mode and options as the source leg.
+        var opened = IntegrityMappings.Open(new IntegrityOpenRequest
+        {
+            Device = request.NewDevice,
+            Name = request.NewName,
+            Options = new IntegrityActivationOptions
+            {
+                Algorithm = plan.Algorithm.IntegritysetupName,
+                Mode = source.Mode == IntegrityMode.Recovery ? IntegrityMode.Journal : source.Mode,
+                AllowDiscards = source.AllowDiscards,
+                BufferSectors = source.BufferSectors == 0 ? null : source.BufferSectors,
+                JournalWatermark = source.JournalWatermark,
+                CommitTimeMs = source.JournalCommitTimeMs,
+                SectorsPerBit = source.Mode == IntegrityMode.Bitmap ? source.BitmapSectorsPerBit : null,
+                BitmapFlushIntervalMs = source.Mode == IntegrityMode.Bitmap ? source.BitmapFlushIntervalMs : null,
+            },
+        }, VolumeOperations.ReadSuperblock(new VolumeLocation { Path = request.NewDevice }), ct);
+
+        // 3. Give it to md. Until mdadm took it, a failure or cancellation closes the new mapping again.
+        string md = plan.Array.Path, newPath = opened.Path;
+        string mdDir = System.IO.Path.Combine(MdSysfs.BlockRoot, plan.Array.Device, "md");
+        var messages = new List<string>();
+        bool oldRemoved = false;
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            if (plan.Mode == ArrayLegReplaceMode.Replace)
+            {
+                // mdadm --replace --with needs the new device as a spare first; md does not use a spare on a whole array.
+                Mdadm(mdadm, md, "--add", newPath);
+                try { Mdadm(mdadm, md, "--replace", plan.OldLeg!.Path, "--with", newPath); }
+                catch
+                {
+                    try { Mdadm(mdadm, md, "--remove", newPath); } catch (IntegrityVolumeException) { }
+                    throw;
+                }
+            }
+            else
+            {
+                if (plan.OldLeg is { } old)
+                {
+                    Mdadm(mdadm, md, "--remove", old.Path);
+                    oldRemoved = true;
+                }
+                Mdadm(mdadm, md, "--add", newPath);
+            }
+        }
+        catch
+        {
+            try { IntegrityMappings.Close(request.NewName); } catch (IntegrityVolumeException) { }
+            throw;
+        }
+
+        // 4. Watch md's recovery until the new leg is in_sync (and, with --replace, the old one faulty or gone).
+        string activity = $"md recovery of {plan.Array.Name ?? plan.Array.Device} onto {request.NewName}";
+        bool cancelled = false, completed = false;
+        var idleSince = Stopwatch.StartNew();
+        MdArrayInfo now;
+        while (true)
+        {
+            now = MdArrays.Read(plan.Array.Device);
+            var fresh = now.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+            if (fresh is null || fresh.Faulty)
+                throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
+                    $"{md}: md {(fresh is null ? "dropped" : "failed")} the new leg {newPath} during recovery (see the kernel log).", request.Array);
+            var oldNow = plan.OldLeg is null ? null : now.Legs.FirstOrDefault(l => l.Device == plan.OldLeg.Device);
+            bool oldDone = plan.Mode == ArrayLegReplaceMode.Add || oldNow is null || oldNow.Faulty;
+            if (!now.SyncRunning && fresh.InSync && oldDone) { completed = true; break; }
+            if (now.SyncRunning || fresh.InSync) idleSince.Restart();
+            else if (idleSince.Elapsed > request.StartLimit)
+                throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
+                    $"{md}: md did not start recovery onto {newPath} (still a spare, sync_action {now.SyncAction}); it stays in the array as a spare.", request.Array);
+            var done = now.SyncCompleted;
+            if (done.Running && !done.Delayed && done.TotalSectors > 0)
+                progress?.Report(new OperationProgress(activity, $"{now.SyncAction}: sector {done.DoneSectors} of {done.TotalSectors}",
+                    (long)done.DoneSectors * 512, (long)done.TotalSectors * 512, clock.Elapsed));
+            if (ct.IsCancellationRequested) { cancelled = true; break; }
+            ct.WaitHandle.WaitOne(request.PollInterval);
+        }
+
+        // 5. The old leg out of the array (md marked it faulty after copying), then its mapping closed when ours and unheld.
+        bool oldClosed = false;
+        if (completed && plan.OldLeg is { } gone)
+        {
+            if (!oldRemoved) oldRemoved = RemoveFaulty(mdadm, plan, request, messages, ct);
+            if (oldRemoved && gone.MapperName is { } oldName) oldClosed = CloseIfOurs(oldName, messages);
+        }
+        if (cancelled)
+            messages.Add($"Stopped waiting: md's recovery onto {newPath} continues in the kernel (watch {mdDir}/sync_completed); {(plan.Mode == ArrayLegReplaceMode.Replace ? $"the old leg {plan.OldLeg!.Path} stays in the array until md has copied it." : "")}".TrimEnd(' ', ';'));
+
+        var after = MdArrays.Read(plan.Array.Device);
+        var newAfter = after.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+        return new ArrayLegReplaceResult
+        {
+            Device = plan.Array.Device,
+            Path = plan.Array.Path,
+            Name = plan.Array.Name,
+            Level = plan.Array.Level,
+            OldLeg = plan.OldLeg?.Path ?? request.Leg,
+            OldLegDevice = plan.OldLeg?.Device,
+            OldLegStateBefore = plan.OldLeg?.State ?? new[] { "missing" },
+            NewLeg = newPath,
+            NewLegName = request.NewName,
+            NewLegDevice = newAfter?.Device,
+            NewBackingDevice = request.NewDevice,
+            NewLegDataDevice = opened.DataDevice,
+            Mode = plan.Mode,
+            RecoveryCompleted = completed,
+            RecoveryRunning = !completed,
+            Cancelled = cancelled,
+            OldLegRemoved = oldRemoved,
+            OldLegClosed = oldClosed,
+            NewLegState = newAfter?.State ?? new[] { "removed" },
+            NewLegSlot = newAfter?.Slot,
+            DegradedBefore = plan.Array.Degraded,
+            DegradedAfter = after.Degraded,
+            ArrayStateAfter = after.ArrayState,
+            SyncActionAfter = after.SyncAction,
+            Messages = messages,
+            Elapsed = clock.Elapsed,
+        };
+    }
+
+    private sealed record ReplacePlan(MdArrayInfo Array, MdLegInfo? OldLeg, ArrayLegReplaceMode Mode, IntegrityMappingInfo Source,
+        TagAlgorithm Algorithm, ulong RequiredSectors);
+
+    /// <summary>Every check that writes nothing: the array can take a new leg, which leg goes, and the format to copy.</summary>
+    private static ReplacePlan Plan(ArrayLegReplaceRequest request)
+    {
+        string kname = MdSysfs.ResolveKernelName(request.Array);
+        var array = MdArrays.Read(kname);
+        string md = System.IO.Path.Combine(MdSysfs.BlockRoot, kname, "md");
+        if (array.SyncAction is null || array.Level is "raid0" or "linear" || array.Level.Length == 0)
+            throw Refused(request.Array, $"{array.Path} ({(array.Level.Length == 0 ? "no level" : array.Level)}) has no redundancy to rebuild a leg from.");
+        if (array.ArrayState is "inactive" or "clear" or "readonly" or "broken" or "suspended")
+            throw Refused(request.Array, $"{array.Path} is not running read-write (array_state {array.ArrayState}).");
+        if (array.SyncRunning)
+            throw new IntegrityVolumeException(ErrorIds.ArrayBusy, ErrorKind.ResourceBusy,
+                $"{array.Path}: md is busy ({array.SyncAction}); a leg is replaced only when sync_action is idle.", request.Array);
+        if (array.Legs.FirstOrDefault(l => l.State.Contains("want_replacement") || l.State.Contains("replacement")) is { } pending)
+            throw new IntegrityVolumeException(ErrorIds.ArrayBusy, ErrorKind.ResourceBusy,
+                $"{array.Path}: a replacement is already pending ({pending.Path}: {string.Join(',', pending.State)}).", request.Array);
+        if (array.Legs.FirstOrDefault(l => l.MapperName == request.NewName) is { } taken)
+            throw new IntegrityVolumeException(ErrorIds.MapperNameTaken, ErrorKind.ResourceExists,
+                $"{taken.Path} is already a member of {array.Path}.", request.NewName);
+
+        ulong degraded = array.Degraded ?? 0;
+        ulong tolerated = Tolerated(array);
+        if (degraded > tolerated)
+            throw Refused(request.Array, $"{array.Path} ({array.Level}) has lost {degraded} legs, more than it tolerates ({tolerated}): nothing left to rebuild a leg from.");
+
+        var old = FindLeg(array, request.Leg);
+        ArrayLegReplaceMode mode;
+        if (old is null)
+        {
+            // Gone from the array already: only a degraded array has its slot free.
+            if (degraded == 0)
+                throw new IntegrityVolumeException(ErrorIds.LegNotInArray, ErrorKind.NotFound,
+                    $"{request.Leg} is not a member of {array.Path} and the array is not degraded (members: {string.Join(", ", array.Legs.Select(l => l.Path))}).", request.Leg);
+            mode = ArrayLegReplaceMode.Add;
+        }
+        else if (old.Faulty) mode = ArrayLegReplaceMode.Add;
+        else if (old.Slot is null || !old.InSync)
+            throw new IntegrityVolumeException(ErrorIds.LegNotInArray, ErrorKind.InvalidArgument,
+                $"{old.Path} is no active member of {array.Path} ({string.Join(',', old.State)}): a spare holds no data to replace.", request.Leg);
+        else
+        {
+            // md gives a spare to a missing slot before a replacement: the new leg would not replace this one.
+            if (degraded > 0)
+                throw Refused(request.Array, $"{array.Path} is degraded ({degraded} missing): md would rebuild the missing leg onto the new one, not replace {old.Path}. Replace the missing leg first (--leg of the gone member).");
+            mode = ArrayLegReplaceMode.Replace;
+        }
+
+        // The format to copy: the old leg's live table, else another integrity leg's (in_sync first).
+        var source = old?.Integrity
+            ?? array.Legs.Where(l => l.Integrity is not null && l.Device != old?.Device).OrderByDescending(l => l.InSync).FirstOrDefault()?.Integrity
+            ?? (old is null ? MappingOf(request.Leg) : null)
+            ?? throw new IntegrityVolumeException(ErrorIds.LegParametersUnknown, ErrorKind.InvalidArgument,
+                $"{array.Path} has no dm-integrity leg to copy the format from.", request.Array);
+        if (source.Algorithm is null)
+            throw Unknown(request.Array, $"{source.Path} has no internal_hash (its tags come from dm-crypt above it): not a leg this command formats.");
+        if (source.Keyed || source.JournalIntegrity is not null || source.JournalCrypt is not null)
+            throw Unknown(request.Array, $"{source.Path} uses a key ({(source.Keyed ? source.Algorithm : source.JournalIntegrity ?? source.JournalCrypt)}) that device-mapper does not give back: format and open the new leg yourself, then use mdadm.");
+        if (source.MetadataDevice is not null)
+            throw Unknown(request.Array, $"{source.Path} keeps its metadata on a separate device: format and open the new leg yourself, then use mdadm.");
+        TagAlgorithm algorithm;
+        try { algorithm = TagAlgorithm.Parse(TagAlgorithm.IntegritysetupSpelling(source.Algorithm)); }
+        catch (IntegrityVolumeException e) { throw Unknown(request.Array, $"{source.Path}: tag algorithm {source.Algorithm} is not one ivol formats ({e.Message})."); }
+
+        // md needs data_offset + component_size on the new member (component_size is in KiB).
+        ulong component = (MdSysfs.ParseNumber(MdSysfs.Read(md, "component_size")) ?? 0) * 2;
+        ulong offset = array.Legs.Where(l => !l.Faulty && l.DataOffset is not null).Select(l => l.DataOffset!.Value).DefaultIfEmpty(0UL).Max();
+        return new ReplacePlan(array, old, mode, source, algorithm, component + offset);
+    }
+
+    private static MdLegInfo? FindLeg(MdArrayInfo array, string spec)
+    {
+        string s = spec.Trim();
+        string name = s.StartsWith(DeviceNodes.MapperDirectory + "/", StringComparison.Ordinal) ? s[(DeviceNodes.MapperDirectory.Length + 1)..]
+            : s.StartsWith("/dev/", StringComparison.Ordinal) ? s[5..] : s;
+        return array.Legs.FirstOrDefault(l => l.MapperName == name || l.Device == name || l.Path == s);
+    }
+
+    // A leg no longer in the array but still open: its table says how it was formatted.
+    private static IntegrityMappingInfo? MappingOf(string spec)
+    {
+        string name = spec.Trim();
+        if (name.StartsWith(DeviceNodes.MapperDirectory + "/", StringComparison.Ordinal)) name = name[(DeviceNodes.MapperDirectory.Length + 1)..];
+        if (name.Contains('/') || name.StartsWith("dm-", StringComparison.Ordinal)) return null;
+        try { return IntegrityMappings.Status(name); }
+        catch (IntegrityVolumeException) { return null; }
+    }
+
+    /// <summary>Legs md can lose and still serve every block (raid10 and others: its own degraded check decides).</summary>
+    private static ulong Tolerated(MdArrayInfo a) => a.Level switch
+    {
+        "raid1" => (a.RaidDisks ?? 1) - 1,
+        "raid4" or "raid5" => 1,
+        "raid6" => 2,
+        _ => ulong.MaxValue,
+    };
+
+    /// <summary>After --replace md marks the old leg faulty and frees its slot; then it can be removed.</summary>
+    private static bool RemoveFaulty(string mdadm, ReplacePlan plan, ArrayLegReplaceRequest request, List<string> messages, CancellationToken ct)
+    {
+        var old = plan.OldLeg!;
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var leg = MdArrays.Read(plan.Array.Device).Legs.FirstOrDefault(l => l.Device == old.Device);
+            if (leg is null) return true;   // md let it go already
+            if (leg.Slot is null) break;
+            if (ct.IsCancellationRequested || clock.Elapsed > request.StartLimit)
+            {
+                messages.Add($"{old.Path} is still in slot {leg.Slot} ({string.Join(',', leg.State)}): not removed; remove it later with mdadm {plan.Array.Path} --remove {old.Path}.");
+                return false;
+            }
+            ct.WaitHandle.WaitOne(request.PollInterval);
+        }
+        try
+        {
+            Mdadm(mdadm, plan.Array.Path, "--remove", old.Path);
+            return true;
+        }
+        catch (IntegrityVolumeException e)
+        {
+            messages.Add($"{old.Path} stays in the array as a faulty member: {e.Message}");
+            return false;
+        }
+    }
+
+    private static bool CloseIfOurs(string name, List<string> messages)
+    {
+        IntegrityMappingInfo? m;
+        try { m = IntegrityMappings.Status(name); }
+        catch (IntegrityVolumeException) { return false; }
+        if (m is null) return false;
+        if (m.Type != "INTEGRITY")
+        {
+            messages.Add($"{m.Path} was left open: it was not opened by ivol or integritysetup (uuid {m.Uuid ?? "none"}).");
+            return false;
+        }
+        string holders = $"/sys/dev/block/{m.DeviceNumber}/holders";
+        if (m.OpenCount > 0 || (Directory.Exists(holders) && Directory.EnumerateFileSystemEntries(holders).Any()))
+        {
+            messages.Add($"{m.Path} was left open: it is still held (open count {m.OpenCount}).");
+            return false;
+        }
+        try { IntegrityMappings.Close(name); return true; }
+        catch (IntegrityVolumeException e)
+        {
+            messages.Add($"{m.Path} was left open: {e.Message}");
+            return false;
+        }
+    }
+
+    private static void Mdadm(string mdadm, string md, params string[] args)
+    {
+        ToolRun run;
+        var all = new[] { md }.Concat(args).ToArray();
+        try { run = ToolProcess.Run(mdadm, all, null, MdadmTimeout, CancellationToken.None); }
+        catch (Win32Exception e)
+        {
+            throw new IntegrityVolumeException(ErrorIds.MdadmMissing, ErrorKind.NotSupported, $"{md}: mdadm could not be started ({e.Message}).", md, e);
+        }
+        catch (TimeoutException e)
+        {
+            throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError, $"{md}: {e.Message}", md, e);
+        }
+        if (run.ExitCode != 0)
+            throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
+                $"mdadm {string.Join(' ', all)} failed (exit {run.ExitCode}): {ToolProcess.FirstLines(run.Errors + run.Output)}", md);
+    }
+
+    private static IntegrityVolumeException Refused(string array, string message) =>
+        new(ErrorIds.ArrayReplaceRefused, ErrorKind.InvalidArgument, message, array);
+
+    private static IntegrityVolumeException Unknown(string array, string message) =>
+        new(ErrorIds.LegParametersUnknown, ErrorKind.InvalidArgument, message, array);
+}

@@ -1,0 +1,62 @@
+using System.Management.Automation;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Arrays;
+
+namespace IntegrityVolume.Commands;
+
+/// <summary>
+/// Switch-IntegrityArrayLeg: formats and opens a new leg like the array's other dm-integrity legs, hands it to md
+/// (mdadm --replace while the old leg is active, --remove/--add when it is faulty or gone) and waits for md's recovery
+/// with a progress bar. Ctrl+C stops the wait only: md's recovery continues in the kernel. The old mapping is closed
+/// when it is ours and nothing holds it any more.
+/// </summary>
+[Cmdlet(VerbsCommon.Switch, "IntegrityArrayLeg", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Switch-IntegrityArrayLeg.md",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(ArrayLegReplaceResult))]
+public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
+{
+    /// <summary>The array: /dev/mdN, /dev/md/NAME or mdN (also by property name: Path of Get-IntegrityArray objects).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Path")]
+    [ValidateNotNullOrEmpty]
+    public string Array { get; set; } = "";
+
+    /// <summary>The leg to replace: /dev/mapper/NAME, NAME or dm-N; it may be faulty, or already gone from a degraded array.</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string Leg { get; set; } = "";
+
+    /// <summary>Image file or block device that becomes the new leg; it is formatted like the other legs.</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string NewDevice { get; set; } = "";
+
+    /// <summary>Device-mapper name of the new leg (/dev/mapper/NAME).</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string NewName { get; set; } = "";
+
+    /// <summary>Format the new device although it holds a file system, LUKS or an integrity superblock.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override int ProgressActivityId => 0x1A22;
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Array, $"Replace leg {Leg} with {NewDevice} (formatted and opened as /dev/mapper/{NewName}; everything on it is lost)", out _))
+            return;
+        if (!TryInvoke(Array, () => VolumeOperations.ReplaceArrayLeg(new ArrayLegReplaceRequest
+            {
+                Array = Array,
+                Leg = Leg,
+                NewDevice = Paths.ResolveLiteral(NewDevice, nameof(NewDevice)),
+                NewName = NewName,
+                Force = Force,
+            }, Progress, CancellationToken), out var result))
+            return;
+        if (result.Cancelled) return;   // Ctrl+C: the pipeline is stopping; md carries on in the kernel
+        foreach (var message in result.Messages) WriteWarning(message);
+        WriteObject(result);
+    }
+}
