@@ -161,4 +161,13 @@ public static class ErrorIds
     /// <summary>The array's level or layout is one we do not map (raid0, linear, raid10 far/offset, DDF layouts, a reshape under way),
     /// or a layer above it is neither dm-crypt nor linear.</summary>
     public const string ArrayLayoutNotSupported = "ArrayLayoutNotSupported";
+    // Creating, opening and closing an array over integrity legs (Arrays/ArrayCreate.cs, ArrayClose.cs).
+    /// <summary>The array cannot be created as asked: too few devices for the level, a device given twice, the md name or a leg name taken, a chunk for raid1.</summary>
+    public const string ArrayCreateRefused = "ArrayCreateRefused";
+    /// <summary>The md array (or something above it) is mounted, held (holders/ in sysfs) or open: it is not stopped; exit 5.</summary>
+    public const string ArrayInUse = "ArrayInUse";
+    /// <summary>mdadm is not installed (Debian/Ubuntu: apt-get install mdadm).</summary>
+    public const string MdadmMissing = "MdadmMissing";
+    /// <summary>mdadm failed (--create, --assemble, --stop, --detail) or timed out; the message carries its words.</summary>
+    public const string MdadmFailed = "MdadmFailed";
 }

@@ -354,4 +354,18 @@ public static class VolumeOperations
     /// <summary>md check/repair of an array, watched to the end (or stopped on cancellation); integrity counters before/after.</summary>
     public static Arrays.ArrayScrubResult ScrubArray(Arrays.ArrayScrubRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         Arrays.ArrayScrub.Run(request, progress, ct);
+
+    /// <summary>
+    /// Create an md array (mdadm --create --assume-clean) over freshly formatted and opened dm-integrity legs; every device
+    /// is checked before the first is formatted; a failure after a leg opened undoes everything; optional boot config.
+    /// </summary>
+    public static Arrays.ArrayCreateResult CreateArray(Arrays.ArrayCreateRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Arrays.ArrayCreate.Create(request, progress, ct);
+
+    /// <summary>Open the integrity legs of an array and assemble it (mdadm --assemble /dev/md/NAME over the mappings).</summary>
+    public static Arrays.ArrayCreateResult OpenArray(Arrays.ArrayOpenRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Arrays.ArrayCreate.Open(request, progress, ct);
+
+    /// <summary>Stop an md array (refused while it or anything above it is mounted or held) and close its dm-integrity legs.</summary>
+    public static Arrays.ArrayCloseResult CloseArray(string array, CancellationToken ct = default) => Arrays.ArrayClose.Close(array, ct);
 }

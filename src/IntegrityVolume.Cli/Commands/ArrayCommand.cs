@@ -12,6 +12,9 @@ internal static class ArrayCommand
         var cmd = new Command("array", "md RAID arrays over dm-integrity legs: status, scrub (md check/repair) with each leg's integrity counter (needs root).");
         cmd.Subcommands.Add(Status());
         cmd.Subcommands.Add(Scrub());
+        cmd.Subcommands.Add(ArrayCreateCommand.Create());
+        cmd.Subcommands.Add(ArrayCreateCommand.Open());
+        cmd.Subcommands.Add(ArrayCreateCommand.Close());
         return cmd;
     }
 

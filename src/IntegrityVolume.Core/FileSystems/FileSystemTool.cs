@@ -30,8 +30,13 @@ internal static class FileSystemTool
         Find(name) ?? throw new IntegrityVolumeException(ErrorIds.FileSystemToolMissing, ErrorKind.NotSupported,
             $"{target}: {name} is not installed (Debian/Ubuntu: apt-get install {package}); it reads this file system's block owners.", target);
 
-    /// <summary>Run <paramref name="exe"/> with <paramref name="args"/>, feed <paramref name="stdin"/>, return stdout.</summary>
-    public static string Run(string exe, IEnumerable<string> args, string stdin, string target, CancellationToken ct)
+    /// <summary>
+    /// Run <paramref name="exe"/> with <paramref name="args"/>, feed <paramref name="stdin"/>, return stdout. The shared
+    /// runner of Core's child processes (debugfs, xfs_db, mdadm): the caller names the error ids of a tool that cannot
+    /// start and of one that fails (non-zero exit, timeout).
+    /// </summary>
+    public static string Run(string exe, IEnumerable<string> args, string stdin, string target, CancellationToken ct,
+        string missingId = ErrorIds.FileSystemToolMissing, string failedId = ErrorIds.FileSystemToolFailed)
     {
         ct.ThrowIfCancellationRequested();
         var psi = new ProcessStartInfo(exe)
@@ -47,7 +52,7 @@ internal static class FileSystemTool
         try { process = Process.Start(psi) ?? throw new Win32Exception(); }
         catch (Win32Exception ex)
         {
-            throw new IntegrityVolumeException(ErrorIds.FileSystemToolMissing, ErrorKind.NotSupported,
+            throw new IntegrityVolumeException(missingId, ErrorKind.NotSupported,
                 $"{target}: {name} could not be started ({ex.Message}).", target, ex);
         }
         using (process)
@@ -64,7 +69,7 @@ internal static class FileSystemTool
             if (!process.WaitForExit(Timeout))
             {
                 Kill(process);
-                throw new IntegrityVolumeException(ErrorIds.FileSystemToolFailed, ErrorKind.DeviceError,
+                throw new IntegrityVolumeException(failedId, ErrorKind.DeviceError,
                     $"{target}: {name} did not finish within {Timeout.TotalSeconds:0} s and was stopped.", target);
             }
             process.WaitForExit();
@@ -72,7 +77,7 @@ internal static class FileSystemTool
             string output = stdout.GetAwaiter().GetResult();
             string errors = stderr.GetAwaiter().GetResult();
             if (process.ExitCode != 0)
-                throw new IntegrityVolumeException(ErrorIds.FileSystemToolFailed, ErrorKind.DeviceError,
+                throw new IntegrityVolumeException(failedId, ErrorKind.DeviceError,
                     $"{target}: {name} failed (exit {process.ExitCode}): {FirstLines(errors + output)}", target);
             LastErrors = errors;
             return output;
