@@ -114,6 +114,9 @@ internal static class ArrayCreate
     /// <summary>How long md may take to show the array active after mdadm returned (a hang limit, not a timing).</summary>
     public static TimeSpan AppearLimit { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>Every check Create makes before its first write, writing nothing (-WhatIf).</summary>
+    public static void Plan(ArrayCreateRequest r, CancellationToken ct) => Check(r, ct);
+
     public static ArrayCreateResult Create(ArrayCreateRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
         var formats = Check(r, ct);
@@ -246,7 +249,6 @@ internal static class ArrayCreate
         if (r.IntegrityTabPath is not null && r.Legs.Integrity.Algorithm.IsKeyed && r.Legs.KeyFilePath is null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "integritytab lines of a keyed algorithm need the key file's path.", r.Name);
-        if (FileSystemTool.Find("mdadm") is null) throw MdadmMissing(r.Name);
 
         // Each device as `ivol format` checks it (existing file, signature) and in use, all before the first write. The
         // format requests borrow the request's key (not disposed here: the legs' tables need it after the format).
@@ -264,6 +266,7 @@ internal static class ArrayCreate
             VolumeOperations.PlanFormat(f, ct);
             formats.Add(f);
         }
+        if (FileSystemTool.Find("mdadm") is null) throw MdadmMissing(r.Name);
         return formats;
     }
 

@@ -96,7 +96,8 @@ public class CmdletConventionTests
         // Shared parameters are declared once, in intermediate bases (issue 14 item 7; HashCmdletBase's manner).
         string expectedBase = name switch
         {
-            "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub" => "IntegrityVolumeCmdletBase",
+            "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub"
+                or "New-IntegrityArray" or "Close-IntegrityArray" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",

@@ -20,6 +20,7 @@ public class FormatFileTests
         typeof(IntegrityVolume.Core.Verification.OnlineVerifyResult), typeof(IntegrityVolume.Core.FileSystems.BadBlockOwner),
         typeof(IntegrityVolume.Core.FileSystems.LegSectorPiece),
         typeof(IntegrityVolume.Core.Arrays.MdArrayInfo), typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult),
+        typeof(IntegrityVolume.Core.Arrays.ArrayCloseResult),
     };
 
     private static IEnumerable<XElement> Views => Doc.Root!.Element("ViewDefinitions")!.Elements("View");
