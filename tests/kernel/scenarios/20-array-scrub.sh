@@ -38,7 +38,7 @@ par 'ivol array create scrub leg0.img leg1.img --level 1 --size 16M --integrity 
 expect_eq "$(cat r.rc) $(grep -o '\[ExistingSignature\]' r.err)" "2 [ExistingSignature]" "a set with a device holding ext4: refused"
 expect_eq "$(cmp spare.img spare.orig && cmp data.img data.orig && echo same)" "same" "refused set: both devices untouched"
 [ ! -e /dev/md/refused ] && [ ! -e /dev/mapper/refused-leg0 ] || die "the refused create left an array or a leg"
-par 'ivol dump leg1.img --json > dump1.json' 'ivol tab check tab --json > tabcheck.json'
+par 'ivol dump leg1.img --json > dump1.json' 'ivol tab check --file tab --json > tabcheck.json'
 expect_eq "$(json cr.json 'j["path"], j["array"]["level"], sorted(l["mapperName"] for l in j["legs"])')" "('/dev/md/scrub', 'raid1', ['sc0', 'sc1'])" "array create result"
 expect_eq "$(awk '{print $1, $2}' tab | sort | tr '\n' ' ')" "sc0 $S/leg0.img sc1 $S/leg1.img " "integritytab lines"
 expect_eq "$(json tabcheck.json 'j["valid"]')" "True" "integritytab lines pass ivol tab check"
