@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using IntegrityVolume.Core.Boot;
 using IntegrityVolume.Core.Devices;
-using IntegrityVolume.Core.FileSystems;
 using IntegrityVolume.Core.Kernel;
 
 namespace IntegrityVolume.Core.Arrays;
@@ -266,7 +265,7 @@ internal static class ArrayCreate
             VolumeOperations.PlanFormat(f, ct);
             formats.Add(f);
         }
-        if (FileSystemTool.Find("mdadm") is null) throw MdadmMissing(r.Name);
+        if (ToolProcess.Find("mdadm") is null) throw MdadmMissing(r.Name);
         return formats;
     }
 
@@ -333,11 +332,14 @@ internal static class ArrayCreate
         }
     }
 
+    /// <summary>How long one mdadm run may take before it is stopped (a hang limit).</summary>
+    public static TimeSpan MdadmTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Run mdadm (LC_ALL=C, no stdin) and return its stdout; MdadmMissing / MdadmFailed.</summary>
     internal static string Mdadm(IEnumerable<string> args, string target, CancellationToken ct)
     {
-        string exe = FileSystemTool.Find("mdadm") ?? throw MdadmMissing(target);
-        return FileSystemTool.Run(exe, args, "", target, ct, ErrorIds.MdadmMissing, ErrorIds.MdadmFailed);
+        string exe = ToolProcess.Find("mdadm") ?? throw MdadmMissing(target);
+        return ToolProcess.Run(exe, args, "", target, MdadmTimeout, ct, ErrorIds.MdadmMissing, ErrorIds.MdadmFailed).Output;
     }
 
     private static IntegrityVolumeException MdadmMissing(string target) =>

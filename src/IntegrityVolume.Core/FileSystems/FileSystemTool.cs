@@ -1,6 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
-using System.Text;
 
 namespace IntegrityVolume.Core.FileSystems;
 
@@ -14,74 +11,18 @@ internal static class FileSystemTool
     public static TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>The tool's full path: PATH first, then the sbin folders a non-root PATH often lacks; null when absent.</summary>
-    public static string? Find(string name)
-    {
-        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" });
-        foreach (string dir in dirs)
-        {
-            string candidate = Path.Combine(dir, name);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
+    public static string? Find(string name) => ToolProcess.Find(name);
 
     public static string Require(string name, string package, string target) =>
         Find(name) ?? throw new IntegrityVolumeException(ErrorIds.FileSystemToolMissing, ErrorKind.NotSupported,
             $"{target}: {name} is not installed (Debian/Ubuntu: apt-get install {package}); it reads this file system's block owners.", target);
 
-    /// <summary>
-    /// Run <paramref name="exe"/> with <paramref name="args"/>, feed <paramref name="stdin"/>, return stdout. The shared
-    /// runner of Core's child processes (debugfs, xfs_db, mdadm): the caller names the error ids of a tool that cannot
-    /// start and of one that fails (non-zero exit, timeout).
-    /// </summary>
-    public static string Run(string exe, IEnumerable<string> args, string stdin, string target, CancellationToken ct,
-        string missingId = ErrorIds.FileSystemToolMissing, string failedId = ErrorIds.FileSystemToolFailed)
+    /// <summary>Run <paramref name="exe"/> with <paramref name="args"/>, feed <paramref name="stdin"/>, return stdout (the shared <see cref="ToolProcess"/> runner).</summary>
+    public static string Run(string exe, IEnumerable<string> args, string stdin, string target, CancellationToken ct)
     {
-        ct.ThrowIfCancellationRequested();
-        var psi = new ProcessStartInfo(exe)
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (string a in args) psi.ArgumentList.Add(a);
-        // The tools' own words, not a translation: the parser reads them.
-        psi.Environment["LC_ALL"] = "C";
-        string name = Path.GetFileName(exe);
-        Process process;
-        try { process = Process.Start(psi) ?? throw new Win32Exception(); }
-        catch (Win32Exception ex)
-        {
-            throw new IntegrityVolumeException(missingId, ErrorKind.NotSupported,
-                $"{target}: {name} could not be started ({ex.Message}).", target, ex);
-        }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            try
-            {
-                process.StandardInput.Write(stdin);
-                process.StandardInput.Close();
-            }
-            catch (IOException) { }   // the tool exited early (bad device): its stderr says why
-            using var reg = ct.Register(() => Kill(process));
-            if (!process.WaitForExit(Timeout))
-            {
-                Kill(process);
-                throw new IntegrityVolumeException(failedId, ErrorKind.DeviceError,
-                    $"{target}: {name} did not finish within {Timeout.TotalSeconds:0} s and was stopped.", target);
-            }
-            process.WaitForExit();
-            ct.ThrowIfCancellationRequested();
-            string output = stdout.GetAwaiter().GetResult();
-            string errors = stderr.GetAwaiter().GetResult();
-            if (process.ExitCode != 0)
-                throw new IntegrityVolumeException(failedId, ErrorKind.DeviceError,
-                    $"{target}: {name} failed (exit {process.ExitCode}): {FirstLines(errors + output)}", target);
-            LastErrors = errors;
-            return output;
-        }
+        var (output, errors) = ToolProcess.Run(exe, args, stdin, target, Timeout, ct, ErrorIds.FileSystemToolMissing, ErrorIds.FileSystemToolFailed);
+        LastErrors = errors;
+        return output;
     }
 
     /// <summary>The stderr of the last successful run on this thread (debugfs reports bad block numbers there).</summary>
@@ -100,13 +41,5 @@ internal static class FileSystemTool
             : $"{tool} reported: {string.Join(" ", lines.Take(3))}{(lines.Length > 3 ? $" (+{lines.Length - 3} more lines)" : "")}. The file system may be damaged or changing, so these owners may be wrong: check it with {checker}.";
     }
 
-    public static string FirstLines(string text) =>
-        string.Join(" ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(3));
-
-    private static void Kill(Process p)
-    {
-        try { p.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { }
-        catch (Win32Exception) { }
-    }
+    public static string FirstLines(string text) => ToolProcess.FirstLines(text);
 }

@@ -50,9 +50,10 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
     [ArgumentCompleter(typeof(Host.AlgorithmCompleter))]
     public string Algorithm { get; set; } = TagAlgorithm.DefaultName;
 
-    /// <summary>Key file of a keyed algorithm (hmac-*).</summary>
+    /// <summary>Key file of a keyed algorithm (hmac-*), as ivol array create's --integrity-key-file; its path goes into integritytab lines.</summary>
     [Parameter]
-    public string? KeyFile { get; set; }
+    [Alias("KeyFile")]
+    public string? IntegrityKeyFile { get; set; }
 
     /// <summary>Bytes per tag; default the algorithm's digest size.</summary>
     [Parameter]
@@ -109,7 +110,7 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
     private ArrayCreateRequest BuildRequest()
     {
         var devices = _devices.Select(d => Paths.ResolveLiteral(d, nameof(Device))).ToList();
-        string? keyFile = Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile));
+        string? keyFile = Paths.ResolveOptionalLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile));
         var algorithm = TagAlgorithm.Parse(Algorithm);
         var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
         return new ArrayCreateRequest
