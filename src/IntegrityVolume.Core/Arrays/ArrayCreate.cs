@@ -241,10 +241,6 @@ internal static class ArrayCreate
                 if (full[i] == full[j] || (File.Exists(full[i]) && File.Exists(full[j]) && StorageIdentity.Same(full[i], full[j])))
                     throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
                         $"{r.Devices[j]} is the same device as {r.Devices[i]}: every leg needs its own device.", r.Devices[j]);
-        string md = MdPath(r.Name);
-        if (ArrayActive(md))
-            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already.", md);
-        CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
         if (r.IntegrityTabPath is not null && r.Legs.Integrity.Algorithm.IsKeyed && r.Legs.KeyFilePath is null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "integritytab lines of a keyed algorithm need the key file's path.", r.Name);
@@ -265,6 +261,11 @@ internal static class ArrayCreate
             VolumeOperations.PlanFormat(f, ct);
             formats.Add(f);
         }
+        // Then the names (the md device, the legs' mappings) and mdadm itself.
+        string md = MdPath(r.Name);
+        if (ArrayActive(md))
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already.", md);
+        CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
         if (ToolProcess.Find("mdadm") is null) throw MdadmMissing(r.Name);
         return formats;
     }
@@ -293,8 +294,13 @@ internal static class ArrayCreate
     private static bool IntegrityMappingsExists(string name)
     {
         if (!DeviceMapperClient.IsAvailable()) return false;
-        using var dm = DeviceMapperClient.Open();
-        return dm.GetInfo(name) is not null;
+        try
+        {
+            using var dm = DeviceMapperClient.Open();
+            return dm.GetInfo(name) is not null;
+        }
+        // No answering device-mapper (or not root): no mapping can exist; opening the first leg reports it.
+        catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.DeviceMapperUnavailable or ErrorIds.NotRoot) { return false; }
     }
 
     private static void OpenLeg(string device, string name, ArrayLegIntegrity legs, CancellationToken ct)
