@@ -60,7 +60,7 @@ dd if=p.bin of=/dev/$MD bs=1M oflag=direct conv=fsync status=none
 ivol array close scrub --json > cl.json
 expect_eq "$(json cl.json 'j["closedLegs"]')" '["sc0", "sc1"]' "array close: legs closed"
 expect_eq "$(ls /dev/mapper | grep -c '^sc' || true)" "0" "after close: no leg mapping"
-wait_for "md device gone" bash -c '! ls /sys/block | grep -q "^md"'
+wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
 
 for s in 5 2000 7000; do   # one data byte in three blocks of leg 1, each in its own 64 KiB resync window
     L=$((mdoff + s))
@@ -138,5 +138,5 @@ expect_eq "$(cat /sys/block/$MD/md/sync_action)" "idle" "sync_action after the s
 log "stopped scrub: resume sector $(json s3.json 'j["resumeSector"]'), sync_min $(cat /sys/block/$MD/md/sync_min)"
 ivol array close scrub >/dev/null
 expect_eq "$(ls /dev/mapper | grep -c '^sc' || true)" "0" "after the last close: no leg mapping"
-wait_for "md device gone" bash -c '! ls /sys/block | grep -q "^md"'
+wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
 
