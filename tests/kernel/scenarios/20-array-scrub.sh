@@ -16,7 +16,7 @@
 # (ArrayBusy, exit 5), and a scrub stopped by SIGTERM once md shows it running (state, not time) exits 130 and leaves
 # sync_action idle. md's speed limits make the check slow only for these last two steps.
 modprobe raid1 2>/dev/null || true
-trap 'umount mnt 2>/dev/null; dmsetup remove sc_hold 2>/dev/null; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true' EXIT
+trap 'umount mnt 2>/dev/null || true; dmsetup remove sc_hold 2>/dev/null || true; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true' EXIT
 
 par() { # par 'cmd1' 'cmd2' ...: run in parallel (ivol calls cost seconds each under TCG); fail if any fails
     local pids=() c p rc=0
