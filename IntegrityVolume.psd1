@@ -26,9 +26,11 @@
     # Explicit lists only (no wildcards): command discovery and auto-loading read them without loading the dll.
     # ManifestTests fails when this list and the compiled cmdlet classes disagree.
     CmdletsToExport      = @(
+        'Close-IntegrityArray'
         'Close-IntegrityVolume'
         'Get-IntegrityArray'
         'Get-IntegrityVolume'
+        'New-IntegrityArray'
         'New-IntegrityVolume'
         'Open-IntegrityVolume'
         'Repair-IntegrityVolume'

@@ -177,6 +177,8 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(List<IntegrityVolume.Core.Arrays.MdArrayInfo>))]
 [JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult))]
 [JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayLegReplaceResult))]
+[JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayCreateResult))]
+[JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayCloseResult))]
 [JsonSerializable(typeof(LegSectorReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 

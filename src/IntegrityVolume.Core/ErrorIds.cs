@@ -171,8 +171,14 @@ public static class ErrorIds
     public const string LegParametersUnknown = "LegParametersUnknown";
     /// <summary>The new device, formatted like the other legs, provides fewer sectors than md's data offset plus component size.</summary>
     public const string ReplacementTooSmall = "ReplacementTooSmall";
-    /// <summary>mdadm is not installed or could not be started.</summary>
+    // Creating, opening and closing an array over integrity legs (Arrays/ArrayCreate.cs, ArrayClose.cs).
+    /// <summary>The array cannot be created as asked: too few devices for the level, a device given twice, the md name or a leg name taken, a chunk for raid1.</summary>
+    public const string ArrayCreateRefused = "ArrayCreateRefused";
+    /// <summary>The md array (or something above it) is mounted, held (holders/ in sysfs) or open: it is not stopped; exit 5.</summary>
+    public const string ArrayInUse = "ArrayInUse";
+    // mdadm itself (every array operation runs the real mdadm through ToolProcess).
+    /// <summary>mdadm is not installed or could not be started (Debian/Ubuntu: apt-get install mdadm).</summary>
     public const string MdadmMissing = "MdadmMissing";
-    /// <summary>mdadm refused a step (its words in the message), or the new leg failed / was dropped during recovery.</summary>
+    /// <summary>mdadm refused or failed a step (--create, --assemble, --stop, --detail, --replace, --add; its words in the message) or timed out, or a new leg failed / was dropped during recovery.</summary>
     public const string MdadmFailed = "MdadmFailed";
 }

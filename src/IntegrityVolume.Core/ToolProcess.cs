@@ -10,7 +10,8 @@ internal sealed record ToolRun(int ExitCode, string Output, string Errors);
 /// <summary>
 /// Runs another program (debugfs, xfs_db, mdadm) as a child process: arguments as a list (no shell), optional stdin,
 /// LC_ALL=C (the tools' own words, which callers parse), a timeout and the caller's cancellation (the child is killed).
-/// Callers turn its failures into their own error ids.
+/// The one runner of Core's child processes (FileSystems/ and Arrays/): <see cref="Run"/> gives the exit code to callers
+/// that read it; <see cref="RunChecked"/> turns a tool that cannot start, times out or fails into the caller's error ids.
 /// </summary>
 internal static class ToolProcess
 {
@@ -62,6 +63,30 @@ internal static class ToolProcess
         }
         ct.ThrowIfCancellationRequested();
         return new ToolRun(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
+
+    /// <summary>
+    /// Run <paramref name="exe"/>; stdout and stderr of a run that exited 0. A tool that cannot start is
+    /// <paramref name="missingId"/>; one that times out or exits non-zero is <paramref name="failedId"/> with its words.
+    /// </summary>
+    public static (string Output, string Errors) RunChecked(string exe, IEnumerable<string> args, string? stdin, string target, TimeSpan timeout,
+        CancellationToken ct, string missingId, string failedId)
+    {
+        string name = Path.GetFileName(exe);
+        ToolRun run;
+        try { run = Run(exe, args, stdin, timeout, ct); }
+        catch (Win32Exception ex)
+        {
+            throw new IntegrityVolumeException(missingId, ErrorKind.NotSupported, $"{target}: {name} could not be started ({ex.Message}).", target, ex);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new IntegrityVolumeException(failedId, ErrorKind.DeviceError, $"{target}: {ex.Message}", target);
+        }
+        if (run.ExitCode != 0)
+            throw new IntegrityVolumeException(failedId, ErrorKind.DeviceError,
+                $"{target}: {name} failed (exit {run.ExitCode}): {FirstLines(run.Errors + run.Output)}", target);
+        return (run.Output, run.Errors);
     }
 
     public static string FirstLines(string text) =>

@@ -362,4 +362,19 @@ public static class VolumeOperations
     /// </summary>
     public static Arrays.ArrayLegReplaceResult ReplaceArrayLeg(Arrays.ArrayLegReplaceRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         Arrays.ArrayLegReplace.Run(request, progress, ct);
+    /// Create an md array (mdadm --create --assume-clean) over freshly formatted and opened dm-integrity legs; every device
+    /// is checked before the first is formatted; a failure after a leg opened undoes everything; optional boot config.
+    /// </summary>
+    public static Arrays.ArrayCreateResult CreateArray(Arrays.ArrayCreateRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Arrays.ArrayCreate.Create(request, progress, ct);
+
+    /// <summary>Every check CreateArray makes before it writes (devices in use or holding data, names taken, mdadm present); writes nothing.</summary>
+    public static void PlanArray(Arrays.ArrayCreateRequest request, CancellationToken ct = default) => Arrays.ArrayCreate.Plan(request, ct);
+
+    /// <summary>Open the integrity legs of an array and assemble it (mdadm --assemble /dev/md/NAME over the mappings).</summary>
+    public static Arrays.ArrayCreateResult OpenArray(Arrays.ArrayOpenRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
+        Arrays.ArrayCreate.Open(request, progress, ct);
+
+    /// <summary>Stop an md array (refused while it or anything above it is mounted or held) and close its dm-integrity legs.</summary>
+    public static Arrays.ArrayCloseResult CloseArray(string array, CancellationToken ct = default) => Arrays.ArrayClose.Close(array, ct);
 }

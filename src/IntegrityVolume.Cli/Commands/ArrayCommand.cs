@@ -13,6 +13,9 @@ internal static class ArrayCommand
         cmd.Subcommands.Add(Status());
         cmd.Subcommands.Add(Scrub());
         cmd.Subcommands.Add(ArrayReplaceCommand.Create());
+        cmd.Subcommands.Add(ArrayCreateCommand.Create());
+        cmd.Subcommands.Add(ArrayCreateCommand.Open());
+        cmd.Subcommands.Add(ArrayCreateCommand.Close());
         return cmd;
     }
 

@@ -1,4 +1,3 @@
-using System.ComponentModel;
 
 namespace IntegrityVolume.Core.FileSystems;
 
@@ -18,27 +17,12 @@ internal static class FileSystemTool
         Find(name) ?? throw new IntegrityVolumeException(ErrorIds.FileSystemToolMissing, ErrorKind.NotSupported,
             $"{target}: {name} is not installed (Debian/Ubuntu: apt-get install {package}); it reads this file system's block owners.", target);
 
-    /// <summary>Run <paramref name="exe"/> with <paramref name="args"/>, feed <paramref name="stdin"/>, return stdout.</summary>
+    /// <summary>Run <paramref name="exe"/> with <paramref name="args"/>, feed <paramref name="stdin"/>, return stdout (the shared <see cref="ToolProcess"/> runner).</summary>
     public static string Run(string exe, IEnumerable<string> args, string stdin, string target, CancellationToken ct)
     {
-        string name = Path.GetFileName(exe);
-        ToolRun run;
-        try { run = ToolProcess.Run(exe, args, stdin, Timeout, ct); }
-        catch (Win32Exception ex)
-        {
-            throw new IntegrityVolumeException(ErrorIds.FileSystemToolMissing, ErrorKind.NotSupported,
-                $"{target}: {name} could not be started ({ex.Message}).", target, ex);
-        }
-        catch (TimeoutException)
-        {
-            throw new IntegrityVolumeException(ErrorIds.FileSystemToolFailed, ErrorKind.DeviceError,
-                $"{target}: {name} did not finish within {Timeout.TotalSeconds:0} s and was stopped.", target);
-        }
-        if (run.ExitCode != 0)
-            throw new IntegrityVolumeException(ErrorIds.FileSystemToolFailed, ErrorKind.DeviceError,
-                $"{target}: {name} failed (exit {run.ExitCode}): {FirstLines(run.Errors + run.Output)}", target);
-        LastErrors = run.Errors;
-        return run.Output;
+        var (output, errors) = ToolProcess.RunChecked(exe, args, stdin, target, Timeout, ct, ErrorIds.FileSystemToolMissing, ErrorIds.FileSystemToolFailed);
+        LastErrors = errors;
+        return output;
     }
 
     /// <summary>The stderr of the last successful run on this thread (debugfs reports bad block numbers there).</summary>

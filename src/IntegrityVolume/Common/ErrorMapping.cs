@@ -69,6 +69,7 @@ internal static class ErrorMapping
         [ErrorIds.LoopDeviceUnavailable] = ErrorCategoryName.ResourceUnavailable,
         [ErrorIds.IntegrityTargetUnavailable] = ErrorCategoryName.NotInstalled,
         [ErrorIds.FileSystemToolMissing] = ErrorCategoryName.NotInstalled,
+        [ErrorIds.MdadmMissing] = ErrorCategoryName.NotInstalled,
     };
 
     public static ErrorCategoryName CategoryFor(string errorId, ErrorKind kind) =>

@@ -97,7 +97,8 @@ public class CmdletConventionTests
         string expectedBase = name switch
         {
             "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub"
-                or "Switch-IntegrityArrayLeg" => "IntegrityVolumeCmdletBase",
+                or "Switch-IntegrityArrayLeg"
+                or "New-IntegrityArray" or "Close-IntegrityArray" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",

@@ -21,6 +21,7 @@ public class FormatFileTests
         typeof(IntegrityVolume.Core.FileSystems.LegSectorPiece),
         typeof(IntegrityVolume.Core.Arrays.MdArrayInfo), typeof(IntegrityVolume.Core.Arrays.ArrayScrubResult),
         typeof(IntegrityVolume.Core.Arrays.ArrayLegReplaceResult),
+        typeof(IntegrityVolume.Core.Arrays.ArrayCloseResult),
     };
 
     private static IEnumerable<XElement> Views => Doc.Root!.Element("ViewDefinitions")!.Elements("View");

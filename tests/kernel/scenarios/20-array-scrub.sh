@@ -1,6 +1,14 @@
-# md RAID1 (mdadm) over two volumes we formatted and opened; issue 16's "Arrays: Inspect" and "Scrub" through ivol.
-# A pattern is written through the array, everything is stopped and closed, data bytes of three blocks of leg 1's
-# closed image are corrupted (offsets from `ivol dump --json`, as in 08), the array is reassembled.
+# md RAID1 over two dm-integrity legs made with `ivol array create` (issue 16 "Arrays: Create"), then issue 16's
+# "Arrays: Inspect" and "Scrub" through ivol.
+# Create: a set with one device that looks like data (an ext4 superblock) is refused (ExistingSignature) and leaves the
+# other device untouched; `ivol array create` formats and opens both legs and runs mdadm --create --assume-clean; a
+# first md check finds mismatch_cnt 0 (the fresh legs read zeros with valid tags everywhere, so skipping the initial
+# resync is safe); the --mdadm-conf line's UUID is `mdadm --detail --brief`'s and the --integritytab lines pass
+# `ivol tab check`. `ivol array close` is refused (ArrayInUse, exit 5) while an ext4 on the array is mounted and while a
+# linear mapping holds it.
+# A pattern is written through the array, `ivol array close` stops it and closes both legs (no md device, no leg mapping
+# left), data bytes of three blocks of leg 1's closed image are corrupted (offsets from `ivol dump --json`, as in 08),
+# `ivol array open` reassembles it.
 # `ivol array status --json` shows the array (by /dev/md/NAME, /dev/mdN, mdN and in the list of all) with both legs and
 # their integrity mappings; `ivol array scrub` (md check) reports leg 1's integrity mismatch counter risen by exactly 3
 # (dm-integrity's own counter, one per failed block; dmesg is rate-limited and not used), leg 0's unchanged, no leg
@@ -8,7 +16,7 @@
 # (ArrayBusy, exit 5), and a scrub stopped by SIGTERM once md shows it running (state, not time) exits 130 and leaves
 # sync_action idle. md's speed limits make the check slow only for these last two steps.
 modprobe raid1 2>/dev/null || true
-trap 'mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true' EXIT
+trap 'umount mnt 2>/dev/null || true; dmsetup remove sc_hold 2>/dev/null || true; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true' EXIT
 
 par() { # par 'cmd1' 'cmd2' ...: run in parallel (ivol calls cost seconds each under TCG); fail if any fails
     local pids=() c p rc=0
@@ -24,33 +32,53 @@ flip() { # image byte-offset: invert one byte in place
 # leg FILE MAPPER EXPR: a python expression over the scrub/status leg whose mapperName is MAPPER (`l`).
 leg() { json "$1" "[l for l in j['legs'] if l['mapperName'] == '$2'][0]$3"; }
 
-par 'ivol format leg0.img --size 16M --integrity crc32c --batch-mode >/dev/null' \
-    'ivol format leg1.img --size 16M --integrity crc32c --batch-mode >/dev/null'
-par 'ivol open leg0.img sc0 --integrity crc32c >/dev/null' 'ivol open leg1.img sc1 --integrity crc32c >/dev/null' \
-    'ivol dump leg1.img --json > dump1.json'
-mdadm --create /dev/md/scrub --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --assume-clean \
-    /dev/mapper/sc0 /dev/mapper/sc1
+truncate -s 16M spare.img data.img && mkfs.ext4 -q -F data.img && cp data.img data.orig && cp spare.img spare.orig
+par 'ivol array create scrub leg0.img leg1.img --level 1 --size 16M --integrity crc32c --leg-names sc0,sc1 --integritytab tab --mdadm-conf mdadm.conf --json > cr.json' \
+    'ivol array create refused spare.img data.img --level 1 2> r.err || echo $? > r.rc'
+expect_eq "$(cat r.rc) $(grep -o '\[ExistingSignature\]' r.err)" "2 [ExistingSignature]" "a set with a device holding ext4: refused"
+expect_eq "$(cmp spare.img spare.orig && cmp data.img data.orig && echo same)" "same" "refused set: both devices untouched"
+[ ! -e /dev/md/refused ] && [ ! -e /dev/mapper/refused-leg0 ] || die "the refused create left an array or a leg"
+par 'ivol dump leg1.img --json > dump1.json' 'ivol tab check --file tab --json > tabcheck.json'
+expect_eq "$(json cr.json 'j["path"], j["array"]["level"], sorted(l["mapperName"] for l in j["legs"])')" "('/dev/md/scrub', 'raid1', ['sc0', 'sc1'])" "array create result"
+expect_eq "$(awk '{print $1, $2}' tab | sort | tr '\n' ' ')" "sc0 $S/leg0.img sc1 $S/leg1.img " "integritytab lines"
+expect_eq "$(json tabcheck.json 'j["valid"]')" "True" "integritytab lines pass ivol tab check"
+expect_eq "$(grep -o 'UUID=[^ ]*' mdadm.conf)" "$(mdadm --detail --brief /dev/md/scrub | grep -o 'UUID=[^ ]*')" "mdadm.conf UUID = mdadm --detail --brief"
+expect_eq "$(json cr.json 'j["mdadmConfLine"]')" "$(cat mdadm.conf)" "mdadm.conf line in the result"
 MD=$(basename "$(readlink -f /dev/md/scrub)")
 D1="dm-$(dmsetup info -c --noheadings -o minor sc1 | tr -d ' ')"
 mdoff=$(cat /sys/block/$MD/md/dev-$D1/offset)
+# --assume-clean was safe: md's check over the fresh legs finds no mismatch (mkfs.ext4 writes through md, so both legs
+# get the same blocks; every other block is still the format's zeros). Meanwhile close is refused: the ext4 is mounted.
+mkfs.ext4 -q -F /dev/md/scrub && mkdir -p mnt && mount -t ext4 /dev/md/scrub mnt
+par 'ivol array scrub /dev/md/scrub --json > s0.json' 'ivol array close scrub --json 2> cl.err || echo $? > cl.rc'
+expect_eq "$(json s0.json 'j["completed"], j["mismatchCount"]')" "(True, 0)" "md check right after create: mismatch_cnt"
+expect_eq "$(cat cl.rc) $(json cl.err 'j["error"]')" "5 ArrayInUse" "close refused while mounted"
+umount mnt
+[ -e /dev/md/scrub ] && [ -e /dev/mapper/sc0 ] && [ -e /dev/mapper/sc1 ] || die "a refused close changed something"
 pattern p.bin 8192 5
 dd if=p.bin of=/dev/$MD bs=1M oflag=direct conv=fsync status=none
-mdadm --stop /dev/$MD >/dev/null
-par 'ivol close sc0 >/dev/null' 'ivol close sc1 >/dev/null'
+ivol array close scrub --json > cl.json
+expect_eq "$(json cl.json 'j["closedLegs"]')" '["sc0", "sc1"]' "array close: legs closed"
+expect_eq "$(ls /dev/mapper | grep -c '^sc' || true)" "0" "after close: no leg mapping"
+wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
+
 for s in 5 2000 7000; do   # one data byte in three blocks of leg 1, each in its own 64 KiB resync window
     L=$((mdoff + s))
     off=$(python3 -c "import json; d=json.load(open('dump1.json')); L=$L; a=L//d['interleaveSectors']; print((d['initialSectors']+(a+1)*d['metadataRunSectors']+L)*512+17)")
     flip leg1.img "$off"
 done
-par 'ivol open leg0.img sc0 --integrity crc32c >/dev/null' 'ivol open leg1.img sc1 --integrity crc32c >/dev/null'
-mdadm --assemble /dev/md/scrub /dev/mapper/sc0 /dev/mapper/sc1 >/dev/null 2>&1 || die "reassembly failed"
+ivol array open scrub leg0.img leg1.img --leg-names sc0,sc1 --integrity crc32c >/dev/null || die "reassembly failed"
 MD=$(basename "$(readlink -f /dev/md/scrub)")
 log "array $MD"
 
 # Inspect: the same array by every accepted name, and in the list of arrays with integrity legs.
-par 'ivol array status /dev/md/scrub --json > st.json' "ivol array status /dev/$MD --json > st2.json" \
+dmsetup create sc_hold --table "0 8 linear /dev/$MD 0"   # a mapping on top holds the array (holders/)
+par 'ivol array close scrub 2> h.err || echo $? > h.rc' \
+    'ivol array status /dev/md/scrub --json > st.json' "ivol array status /dev/$MD --json > st2.json" \
     "ivol array status $MD --json > st3.json" 'ivol array status --json > all.json' \
     'ivol array status /dev/mapper/sc0 --json 2> e1.err || echo $? > e1.rc' 'ivol array status md999 2> e2.err || echo $? > e2.rc'
+dmsetup remove sc_hold
+expect_eq "$(cat h.rc) $(grep -o '\[ArrayInUse\]' h.err)" "5 [ArrayInUse]" "close refused while held"
 expect_eq "$(json st.json 'j["device"]')" "$MD" "status by /dev/md/scrub: kernel name"
 expect_eq "$(json st.json 'j["name"]')" "scrub" "mdadm name"
 expect_eq "$(json st.json 'j["level"]')" "raid1" "level"
@@ -108,5 +136,7 @@ expect_eq "$(json s3.json 'j["cancelled"], j["stopped"], j["completed"], j["anyL
 expect_eq "$(cat /sys/block/$MD/md/sync_action)" "idle" "sync_action after the stopped scrub"
 [ -d /results/md-sysfs ] && cat /sys/block/$MD/md/sync_min > /results/md-sysfs/sync_min-stopped
 log "stopped scrub: resume sector $(json s3.json 'j["resumeSector"]'), sync_min $(cat /sys/block/$MD/md/sync_min)"
-mdadm --stop /dev/$MD >/dev/null
-par 'ivol close sc0 >/dev/null' 'ivol close sc1 >/dev/null'
+ivol array close scrub >/dev/null
+expect_eq "$(ls /dev/mapper | grep -c '^sc' || true)" "0" "after the last close: no leg mapping"
+wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
+

@@ -1,0 +1,137 @@
+using System.CommandLine;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Arrays;
+using IntegrityVolume.Core.Kernel;
+
+namespace IntegrityVolume.Cli.Commands;
+
+/// <summary>
+/// ivol array create / open / close: an md array over dm-integrity legs as one command (format and open every leg,
+/// mdadm --create --assume-clean over the mappings; assemble; stop and close), with optional boot configuration lines.
+/// </summary>
+internal static class ArrayCreateCommand
+{
+    /// <summary>The leg options every subcommand that opens legs takes (as ivol format / ivol open name them).</summary>
+    private sealed class LegOptions
+    {
+        public readonly CommonOptions.AlgorithmOptions Integrity = CommonOptions.AlgorithmOptions.Integrity();
+        public readonly Option<string?> LegNames = new("--leg-names") { Description = "Device-mapper names of the legs, comma-separated (default NAME-leg0, NAME-leg1, ...)." };
+        public readonly Option<bool> Bitmap = new("--integrity-bitmap-mode", "-B") { Description = "Open the legs in bitmap mode (B) instead of the journal." };
+        public readonly Option<bool> NoJournal = new("--integrity-no-journal", "-D") { Description = "Open the legs in direct mode (D): no journal." };
+        public readonly Option<bool> Discards = new("--allow-discards") { Description = "Pass discards down to the legs." };
+
+        public void AddTo(Command c)
+        {
+            Integrity.AddTo(c);
+            c.Options.Add(LegNames); c.Options.Add(Bitmap); c.Options.Add(NoJournal); c.Options.Add(Discards);
+        }
+
+        public IReadOnlyList<string>? Names(ParseResult p) =>
+            p.GetValue(LegNames) is { } s ? s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
+
+        public ArrayLegIntegrity Read(ParseResult p, int? tagSize = null, int sectorSize = 512, long? journalSize = null)
+        {
+            if (p.GetValue(Bitmap) && p.GetValue(NoJournal))
+                throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                    "Choose one of --integrity-bitmap-mode and --integrity-no-journal.");
+            var algorithm = Integrity.Parse(p)!;
+            var key = Integrity.ReadKey(p);
+            return new ArrayLegIntegrity
+            {
+                Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = key },
+                KeyFilePath = p.GetValue(Integrity.KeyFile) is { } kf ? Path.GetFullPath(kf) : null,
+                TagSize = tagSize, SectorSize = sectorSize, JournalSizeBytes = journalSize,
+                Mode = p.GetValue(Bitmap) ? IntegrityMode.Bitmap : p.GetValue(NoJournal) ? IntegrityMode.Direct : IntegrityMode.Journal,
+                AllowDiscards = p.GetValue(Discards),
+            };
+        }
+    }
+
+    public static Command Create()
+    {
+        var name = new Argument<string>("name") { Description = "md name: the array appears as /dev/md/NAME." };
+        var devices = new Argument<string[]>("device") { Description = "Block devices or image files, one per leg (formatted: their data is destroyed).", Arity = ArgumentArity.OneOrMore };
+        var level = new Option<int>("--level", "-l") { Description = "md level: 1, 5, 6 or 10.", Required = true };
+        var chunk = new Option<int?>("--chunk", "-c") { Description = "md chunk in KiB (raid5/6/10; default md's 512). Keep it a multiple of the integrity block size (4 KiB blocks: a multiple of 4)." };
+        var legs = new LegOptions();
+        var tagSize = new Option<int?>("--tag-size", "-t") { Description = "Bytes per tag (default: the algorithm's digest size)." };
+        var sectorSize = new Option<int>("--sector-size", "-s") { Description = "Integrity block size: 512, 1024, 2048 or 4096.", DefaultValueFactory = _ => 512 };
+        var journalSize = new Option<string?>("--journal-size", "-j") { Description = "Journal size per leg (default min(64 MiB, device/128))." };
+        var size = new Option<string?>("--size") { Description = "Create missing image files with this size (e.g. 64M, 1G)." };
+        var tab = new Option<string?>("--integritytab") { Description = "Add one line per leg to this integritytab file (created when missing). /etc is never edited unless named." };
+        var conf = new Option<string?>("--mdadm-conf") { Description = "Add the array's ARRAY line (mdadm --detail --brief) to this mdadm.conf (created when missing)." };
+        var force = new Option<bool>("--force") { Description = "Format devices that hold a file system, LUKS, md, an integrity superblock or a partition table." };
+        var json = CommonOptions.Json();
+        var progressJson = CommonOptions.ProgressJson();
+        var cmd = new Command("create", "Format and open a dm-integrity leg on every device and create an md array over them (mdadm --create --assume-clean; needs root). " +
+            "Every device is checked before the first is formatted; a failure after a leg opened undoes everything.")
+        { name, devices, level, chunk, tagSize, sectorSize, journalSize, size, tab, conf, force, json, progressJson };
+        legs.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
+        {
+            using var request = new ArrayCreateRequest
+            {
+                Name = p.GetValue(name)!, Devices = p.GetValue(devices)!, LegNames = legs.Names(p), Level = p.GetValue(level),
+                ChunkKiB = p.GetValue(chunk),
+                Legs = legs.Read(p, p.GetValue(tagSize), p.GetValue(sectorSize), p.GetValue(journalSize) is { } js ? CommonOptions.ParseSize(js) : null),
+                CreateSizeBytes = p.GetValue(size) is { } s ? CommonOptions.ParseSize(s) : null,
+                Force = p.GetValue(force),
+                IntegrityTabPath = p.GetValue(tab) is { } t ? Path.GetFullPath(t) : null,
+                MdadmConfPath = p.GetValue(conf) is { } c ? Path.GetFullPath(c) : null,
+            };
+            var r = VolumeOperations.CreateArray(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
+            Print(r, p.GetValue(json), "Created");
+            return ExitCodes.Success;
+        }));
+        return cmd;
+    }
+
+    public static Command Open()
+    {
+        var name = new Argument<string>("name") { Description = "md name: the array appears as /dev/md/NAME." };
+        var devices = new Argument<string[]>("leg-device") { Description = "The legs' devices or image files (dm-integrity volumes).", Arity = ArgumentArity.OneOrMore };
+        var legs = new LegOptions();
+        var json = CommonOptions.Json();
+        var cmd = new Command("open", "Open every leg (as ivol open) and assemble the md array over the mappings (mdadm --assemble /dev/md/NAME; needs root).")
+        { name, devices, json };
+        legs.AddTo(cmd);
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
+        {
+            using var request = new ArrayOpenRequest { Name = p.GetValue(name)!, Devices = p.GetValue(devices)!, LegNames = legs.Names(p), Legs = legs.Read(p) };
+            var r = VolumeOperations.OpenArray(request, null, Program.Cancellation);
+            Print(r, p.GetValue(json), "Assembled");
+            return ExitCodes.Success;
+        }));
+        return cmd;
+    }
+
+    public static Command Close()
+    {
+        var array = new Argument<string>("md") { Description = "NAME, /dev/md/NAME, /dev/mdN or mdN." };
+        var json = CommonOptions.Json();
+        var cmd = new Command("close", "Stop the md array (mdadm --stop) and close its dm-integrity legs; refused (exit 5, ArrayInUse) while it or anything above it is mounted or held.")
+        { array, json };
+        cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
+        {
+            var r = VolumeOperations.CloseArray(p.GetValue(array)!, Program.Cancellation);
+            if (p.GetValue(json)) CliOutput.WriteJson(r);
+            else Console.WriteLine($"Stopped {r.Device}{(r.Name is null ? "" : $" (/dev/md/{r.Name})")}; closed {string.Join(", ", r.ClosedLegs)}" +
+                (r.OtherLegs.Count > 0 ? $"; left {string.Join(", ", r.OtherLegs)} (not dm-integrity)" : "") + ".");
+            return ExitCodes.Success;
+        }));
+        return cmd;
+    }
+
+    private static void Print(ArrayCreateResult r, bool json, string verb)
+    {
+        foreach (var w in r.Warnings) Console.Error.WriteLine("ivol: warning: " + w);
+        if (json) { CliOutput.WriteJson(r); return; }
+        Console.WriteLine($"{verb} {r.Path} ({r.Array.Path}, {r.Array.Level}, {r.Array.SizeSectors} sectors) over {string.Join(", ", r.Legs.Select(l => $"{l.MapperPath} ({l.Device})"))}.");
+        if (r.IntegrityTabPath is not null)
+        {
+            Console.WriteLine($"{r.IntegrityTabPath}:");
+            foreach (var l in r.Legs) Console.WriteLine("  " + l.IntegrityTabLine);
+        }
+        if (r.MdadmConfLine is not null) Console.WriteLine($"{r.MdadmConfPath}:\n  {r.MdadmConfLine}");
+    }
+}

@@ -1,0 +1,433 @@
+using System.Diagnostics;
+using IntegrityVolume.Core.Boot;
+using IntegrityVolume.Core.Devices;
+using IntegrityVolume.Core.Kernel;
+
+namespace IntegrityVolume.Core.Arrays;
+
+/// <summary>
+/// Integrity parameters shared by every leg of an array: what <c>ivol format</c> and <c>ivol open</c> take. Disposing it
+/// disposes the key it carries.
+/// </summary>
+public sealed record ArrayLegIntegrity : IDisposable
+{
+    public IntegrityAlgorithmSpec Integrity { get; init; } = new();
+    /// <summary>Path of the key file of a keyed algorithm (written into integritytab lines; never the key itself).</summary>
+    public string? KeyFilePath { get; init; }
+    /// <summary>Bytes per tag; null or 0 = the algorithm's digest size.</summary>
+    public int? TagSize { get; init; }
+    /// <summary>Integrity block size: 512, 1024, 2048 or 4096.</summary>
+    public int SectorSize { get; init; } = 512;
+    /// <summary>Journal size in bytes; null = the kernel default.</summary>
+    public long? JournalSizeBytes { get; init; }
+    /// <summary>Journal (default), bitmap or direct mode of the legs' mappings (and of their integritytab lines).</summary>
+    public IntegrityMode Mode { get; init; } = IntegrityMode.Journal;
+    /// <summary>Pass discards down.</summary>
+    public bool AllowDiscards { get; init; }
+
+    public void Dispose() => Integrity.Key?.Dispose();
+
+    internal IntegrityActivationOptions Activation() => new()
+    {
+        Algorithm = Integrity.Algorithm.IntegritysetupName, Key = Integrity.Key, Mode = Mode, AllowDiscards = AllowDiscards,
+    };
+}
+
+/// <summary>Create an md array over freshly formatted dm-integrity legs (VolumeOperations.CreateArray).</summary>
+public sealed record ArrayCreateRequest : IDisposable
+{
+    /// <summary>The md name: the array appears as /dev/md/NAME.</summary>
+    public required string Name { get; init; }
+    /// <summary>Block devices or image files, one per leg (formatted: their content is destroyed).</summary>
+    public required IReadOnlyList<string> Devices { get; init; }
+    /// <summary>Device-mapper names of the legs; default NAME-leg0, NAME-leg1, ...</summary>
+    public IReadOnlyList<string>? LegNames { get; init; }
+    /// <summary>md level: 1, 5, 6 or 10.</summary>
+    public required int Level { get; init; }
+    /// <summary>md chunk in KiB (raid5/6/10); null = md's default (512 KiB). A multiple of the integrity block size.</summary>
+    public int? ChunkKiB { get; init; }
+    public ArrayLegIntegrity Legs { get; init; } = new();
+    /// <summary>Create missing image files with this size (bytes); existing files are reused only with <see cref="Force"/>.</summary>
+    public long? CreateSizeBytes { get; init; }
+    /// <summary>Format devices that look like data (a file system, LUKS, md, an integrity superblock).</summary>
+    public bool Force { get; init; }
+    /// <summary>Add one line per leg to this integritytab (created when missing); null: none written.</summary>
+    public string? IntegrityTabPath { get; init; }
+    /// <summary>Add (or replace) the array's ARRAY line in this mdadm.conf (created when missing); null: none written.</summary>
+    public string? MdadmConfPath { get; init; }
+
+    public string LegName(int k) => LegNames is { } n && k < n.Count ? n[k] : $"{Name}-leg{k}";
+
+    public void Dispose() => Legs.Dispose();
+}
+
+/// <summary>Open the legs of an existing array and assemble it (VolumeOperations.OpenArray).</summary>
+public sealed record ArrayOpenRequest : IDisposable
+{
+    public required string Name { get; init; }
+    /// <summary>The legs' devices or image files (dm-integrity volumes), in any order.</summary>
+    public required IReadOnlyList<string> Devices { get; init; }
+    public IReadOnlyList<string>? LegNames { get; init; }
+    public ArrayLegIntegrity Legs { get; init; } = new();
+
+    public string LegName(int k) => LegNames is { } n && k < n.Count ? n[k] : $"{Name}-leg{k}";
+
+    public void Dispose() => Legs.Dispose();
+}
+
+/// <summary>One leg of a created or opened array: the device given, its mapping, and the integritytab line written for it.</summary>
+public sealed record ArrayLegResult
+{
+    public required string Device { get; init; }
+    public required string MapperName { get; init; }
+    public required string MapperPath { get; init; }
+    /// <summary>The device as integritytab names it (a /dev/disk/by-* link when one points at it); null when no line was made.</summary>
+    public string? BootDevice { get; init; }
+    public string? IntegrityTabLine { get; init; }
+}
+
+/// <summary>What CreateArray / OpenArray did: the array as md shows it, its legs, the boot configuration lines.</summary>
+public sealed record ArrayCreateResult
+{
+    /// <summary>/dev/md/NAME.</summary>
+    public required string Path { get; init; }
+    public required string Name { get; init; }
+    public required MdArrayInfo Array { get; init; }
+    public required IReadOnlyList<ArrayLegResult> Legs { get; init; }
+    /// <summary><c>mdadm --detail --brief</c>'s line: ARRAY /dev/md/NAME metadata=1.2 UUID=... name=...</summary>
+    public string? MdadmConfLine { get; init; }
+    public string? IntegrityTabPath { get; init; }
+    public string? MdadmConfPath { get; init; }
+    public string[] Warnings { get; init; } = [];
+}
+
+/// <summary>
+/// An md array over dm-integrity legs in one step, as people build it by hand: every device checked first (in use, looks
+/// like data) so a refusal leaves all of them untouched; each leg formatted by us and opened; <c>mdadm --create</c> over
+/// the mappings with --assume-clean; on a failure after the first leg opened, everything is undone in reverse order.
+/// </summary>
+internal static class ArrayCreate
+{
+    private static readonly int[] Levels = { 1, 5, 6, 10 };
+
+    /// <summary>How long md may take to show the array active after mdadm returned (a hang limit, not a timing).</summary>
+    public static TimeSpan AppearLimit { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Every check Create makes before its first write, writing nothing (-WhatIf).</summary>
+    public static void Plan(ArrayCreateRequest r, CancellationToken ct) => Check(r, ct);
+
+    public static ArrayCreateResult Create(ArrayCreateRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        var formats = Check(r, ct);
+        var warnings = new List<string>();
+        if (r.ChunkKiB is int chunk && chunk * 1024 % r.Legs.SectorSize != 0)
+            warnings.Add($"The chunk ({chunk} KiB) is not a multiple of the integrity block size ({r.Legs.SectorSize} bytes).");
+        // 1. Format every leg (our format: zeros everywhere, every tag valid).
+        for (int k = 0; k < formats.Count; k++)
+        {
+            ct.ThrowIfCancellationRequested();
+            int leg = k;
+            var legProgress = progress is null ? null : new Progress(p => progress.Report(p with
+            {
+                Activity = $"Formatting leg {leg + 1} of {formats.Count} ({formats[leg].Volume.Path})",
+            }));
+            VolumeOperations.Format(formats[k], legProgress, ct);
+        }
+        var opened = new List<string>();
+        string md = MdPath(r.Name);
+        bool mdCreated = false;
+        try
+        {
+            // 2. Open every leg (a loop device for an image, autoclear: it goes with the mapping).
+            for (int k = 0; k < r.Devices.Count; k++)
+            {
+                ct.ThrowIfCancellationRequested();
+                Report(progress, $"Opening leg {k + 1} of {r.Devices.Count} as {r.LegName(k)}", k, r.Devices.Count);
+                OpenLeg(r.Devices[k], r.LegName(k), r.Legs, ct);
+                opened.Add(r.LegName(k));
+            }
+            // 3. mdadm --create. --assume-clean: every leg reads back zeros everywhere with valid tags (we just formatted
+            // them), so all mirrors are equal and raid5/6 parity of zeros is zeros: md's initial resync would only read
+            // and rewrite zeros (and write every block's tag again). The kernel scenario checks mismatch_cnt 0 after a check.
+            var args = new List<string> { "--create", md, "--run", "--metadata=1.2", $"--level={r.Level}",
+                $"--raid-devices={r.Devices.Count}", "--assume-clean" };
+            if (r.ChunkKiB is int c) args.Add($"--chunk={c}");
+            args.AddRange(opened.Select(DeviceNodes.MapperPath));
+            Report(progress, $"Creating {md} (raid{r.Level})", r.Devices.Count, r.Devices.Count + 1);
+            mdCreated = true;   // from here on a failure stops whatever mdadm left
+            Mdadm(args, md, ct);
+            var array = WaitForArray(md, ct);
+            var (legs, line, bootWarnings) = BootConfig(r.Name, md, r.Devices, opened, r.Legs, r.IntegrityTabPath, r.MdadmConfPath, ct);
+            warnings.AddRange(bootWarnings);
+            return new ArrayCreateResult
+            {
+                Path = md, Name = r.Name, Array = array, Legs = legs, MdadmConfLine = line,
+                IntegrityTabPath = r.IntegrityTabPath, MdadmConfPath = r.MdadmConfPath, Warnings = warnings.ToArray(),
+            };
+        }
+        catch (Exception) when (opened.Count > 0)
+        {
+            Undo(md, mdCreated, opened);
+            throw;   // the original error; the undo's own failures are not reported over it
+        }
+    }
+
+    public static ArrayCreateResult Open(ArrayOpenRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        CheckName(r.Name);
+        if (r.Devices.Count == 0)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, "No leg device given.", r.Name);
+        string md = MdPath(r.Name);
+        if (ArrayActive(md))
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already (the array is active).", md);
+        CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
+        var opened = new List<string>();
+        bool assembling = false;
+        try
+        {
+            for (int k = 0; k < r.Devices.Count; k++)
+            {
+                ct.ThrowIfCancellationRequested();
+                Report(progress, $"Opening leg {k + 1} of {r.Devices.Count} as {r.LegName(k)}", k, r.Devices.Count);
+                OpenLeg(r.Devices[k], r.LegName(k), r.Legs, ct);
+                opened.Add(r.LegName(k));
+            }
+            assembling = true;
+            Mdadm(new[] { "--assemble", md }.Concat(opened.Select(DeviceNodes.MapperPath)), md, ct);
+            var array = WaitForArray(md, ct);
+            var legs = opened.Select((n, k) => new ArrayLegResult { Device = r.Devices[k], MapperName = n, MapperPath = DeviceNodes.MapperPath(n) }).ToList();
+            return new ArrayCreateResult { Path = md, Name = r.Name, Array = array, Legs = legs };
+        }
+        catch (Exception) when (opened.Count > 0)
+        {
+            Undo(md, assembling, opened);
+            throw;
+        }
+    }
+
+    /// <summary>Whether /dev/md/NAME names an md device in sysfs (a link mdadm left dangling, or a stopped "clear" array, does not count).</summary>
+    internal static bool ArrayActive(string md)
+    {
+        try { return MdSysfs.Read(Path.Combine(MdSysfs.BlockRoot, MdSysfs.ResolveKernelName(md), "md"), "array_state") is not (null or "clear"); }
+        catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.ArrayNotFound or ErrorIds.NotAnMdArray) { return false; }
+    }
+
+    /// <summary>/dev/md/NAME.</summary>
+    public static string MdPath(string name) => "/dev/md/" + name;
+
+    /// <summary>Every check before the first write: the set as a whole, then each device as our format checks it.</summary>
+    private static List<FormatRequest> Check(ArrayCreateRequest r, CancellationToken ct)
+    {
+        CheckName(r.Name);
+        if (!Levels.Contains(r.Level))
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
+                $"Level {r.Level}: an array over integrity legs is raid1, raid5, raid6 or raid10 (1, 5, 6, 10).", r.Name);
+        int min = r.Level == 6 ? 4 : 2;
+        if (r.Devices.Count < min)
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
+                $"raid{r.Level} needs at least {min} devices ({r.Devices.Count} given).", r.Name);
+        if (r.ChunkKiB is int chunk)
+        {
+            if (r.Level == 1)
+                throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
+                    "raid1 has no chunk (mdadm refuses --chunk for it); omit it.", r.Name);
+            if (chunk < 4 || (chunk & (chunk - 1)) != 0)
+                throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                    $"Chunk {chunk} KiB: md takes a power of two of at least 4 KiB.", r.Name);
+        }
+        var full = r.Devices.Select(Path.GetFullPath).ToList();
+        for (int i = 0; i < full.Count; i++)
+            for (int j = i + 1; j < full.Count; j++)
+                if (full[i] == full[j] || (File.Exists(full[i]) && File.Exists(full[j]) && StorageIdentity.Same(full[i], full[j])))
+                    throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
+                        $"{r.Devices[j]} is the same device as {r.Devices[i]}: every leg needs its own device.", r.Devices[j]);
+        if (r.IntegrityTabPath is not null && r.Legs.Integrity.Algorithm.IsKeyed && r.Legs.KeyFilePath is null)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "integritytab lines of a keyed algorithm need the key file's path.", r.Name);
+
+        // Each device as `ivol format` checks it (existing file, signature) and in use, all before the first write. The
+        // format requests borrow the request's key (not disposed here: the legs' tables need it after the format).
+        var formats = new List<FormatRequest>();
+        foreach (var device in r.Devices)
+        {
+            var f = new FormatRequest
+            {
+                Volume = new VolumeLocation { Path = device }, CreateSizeBytes = r.CreateSizeBytes,
+                Integrity = r.Legs.Integrity, TagSize = r.Legs.TagSize, SectorSize = r.Legs.SectorSize,
+                JournalSizeBytes = r.Legs.JournalSizeBytes, Force = r.Force,
+            };
+            f.Validate();
+            f.Volume.ThrowIfInUse("refusing to make it an array leg");
+            VolumeOperations.PlanFormat(f, ct);
+            formats.Add(f);
+        }
+        // Then the names (the md device, the legs' mappings) and mdadm itself.
+        string md = MdPath(r.Name);
+        if (ArrayActive(md))
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already.", md);
+        CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
+        if (ToolProcess.Find("mdadm") is null) throw MdadmMissing(r.Name);
+        return formats;
+    }
+
+    private static void CheckName(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Contains('/') || name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) || name is "." or "..")
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"'{name}' is not an md array name (no '/', no whitespace): the array appears as /dev/md/NAME.", name);
+    }
+
+    private static void CheckLegNames(IReadOnlyList<string> names, string array)
+    {
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count)
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
+                $"Leg names repeat: {string.Join(", ", names)}.", array);
+        foreach (var n in names)
+        {
+            DeviceMapperClient.ValidateName(n);
+            if (File.Exists(DeviceNodes.MapperPath(n)) || IntegrityMappingsExists(n))
+                throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists,
+                    $"A device-mapper device {n} exists already ({DeviceNodes.MapperPath(n)}).", n);
+        }
+    }
+
+    private static bool IntegrityMappingsExists(string name)
+    {
+        if (!DeviceMapperClient.IsAvailable()) return false;
+        try
+        {
+            using var dm = DeviceMapperClient.Open();
+            return dm.GetInfo(name) is not null;
+        }
+        // No answering device-mapper (or not root): no mapping can exist; opening the first leg reports it.
+        catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.DeviceMapperUnavailable or ErrorIds.NotRoot) { return false; }
+    }
+
+    private static void OpenLeg(string device, string name, ArrayLegIntegrity legs, CancellationToken ct)
+    {
+        var sb = VolumeOperations.ReadSuperblock(new VolumeLocation { Path = device });
+        IntegrityMappings.Open(new IntegrityOpenRequest { Device = device, Name = name, Options = legs.Activation() }, sb, ct);
+    }
+
+    /// <summary>Stop md (if it was started) and close the legs in reverse order; failures here are not reported over the original.</summary>
+    internal static void Undo(string md, bool stopMd, IReadOnlyList<string> opened)
+    {
+        if (stopMd && ArrayActive(md))
+            try { Mdadm(new[] { "--stop", md }, md, CancellationToken.None); } catch (IntegrityVolumeException) { }
+        foreach (var n in opened.Reverse())
+            try { IntegrityMappings.Close(n); } catch (IntegrityVolumeException) { }
+    }
+
+    /// <summary>Wait (state, with a hang limit) until md shows the array active in sysfs; its status.</summary>
+    private static MdArrayInfo WaitForArray(string md, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                var a = MdArrays.Get(md);
+                if (a.ArrayState is not ("" or "clear" or "inactive") && a.Legs.Count > 0) return a;
+            }
+            catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.ArrayNotFound or ErrorIds.NotAnMdArray) { }
+            if (sw.Elapsed > AppearLimit)
+                throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
+                    $"{md}: mdadm returned but md did not show the array active within {AppearLimit.TotalSeconds:0} s.", md);
+            Thread.Sleep(50);
+        }
+    }
+
+    /// <summary>How long one mdadm run may take before it is stopped (a hang limit).</summary>
+    public static TimeSpan MdadmTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Run mdadm (LC_ALL=C, no stdin) and return its stdout; MdadmMissing / MdadmFailed.</summary>
+    internal static string Mdadm(IEnumerable<string> args, string target, CancellationToken ct)
+    {
+        string exe = ToolProcess.Find("mdadm") ?? throw MdadmMissing(target);
+        return ToolProcess.RunChecked(exe, args, null, target, MdadmTimeout, ct, ErrorIds.MdadmMissing, ErrorIds.MdadmFailed).Output;
+    }
+
+    private static IntegrityVolumeException MdadmMissing(string target) =>
+        new(ErrorIds.MdadmMissing, ErrorKind.NotSupported, $"{target}: mdadm is not installed (Debian/Ubuntu: apt-get install mdadm).", target);
+
+    /// <summary>
+    /// The boot configuration: one integritytab line per leg (by a stable /dev/disk/by-* name when one points at the
+    /// device), and mdadm's own ARRAY line (<c>mdadm --detail --brief</c>); written only to the files given.
+    /// </summary>
+    private static (List<ArrayLegResult> Legs, string? Line, List<string> Warnings) BootConfig(string name, string md,
+        IReadOnlyList<string> devices, IReadOnlyList<string> legNames, ArrayLegIntegrity legs, string? tabPath, string? confPath, CancellationToken ct)
+    {
+        var warnings = new List<string>();
+        var results = new List<ArrayLegResult>();
+        for (int k = 0; k < devices.Count; k++)
+        {
+            string device = Path.GetFullPath(devices[k]);
+            bool isBlock = NativeMethods.Stat(device) is { IsBlockDevice: true };
+            string boot = isBlock ? StableName(device) ?? device : device;
+            string? line = null;
+            if (tabPath is not null)
+            {
+                if (!isBlock)
+                    warnings.Add($"{devices[k]} is an image file: systemd-integritysetup cannot attach it at boot (no loop device then); its integritytab line is written as asked.");
+                var entry = IntegrityTabEntry.Create(new IntegrityTabEntrySpec
+                {
+                    Name = legNames[k], Device = boot, KeyFile = legs.Integrity.Algorithm.IsKeyed ? legs.KeyFilePath : null,
+                    Algorithm = legs.Integrity.Algorithm.IntegritysetupName,
+                    Mode = legs.Mode == IntegrityMode.Journal ? null : legs.Mode, AllowDiscards = legs.AllowDiscards,
+                });
+                var u = IntegrityTab.AddOrReplace(tabPath, entry);
+                warnings.AddRange(u.Warnings);
+                line = entry.ToLine();
+            }
+            results.Add(new ArrayLegResult { Device = devices[k], MapperName = legNames[k], MapperPath = DeviceNodes.MapperPath(legNames[k]), BootDevice = tabPath is null ? null : boot, IntegrityTabLine = line });
+        }
+        string? arrayLine = null;
+        if (confPath is not null)
+        {
+            arrayLine = Mdadm(new[] { "--detail", "--brief", md }, md, ct)
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .FirstOrDefault(l => l.StartsWith("ARRAY ", StringComparison.Ordinal))
+                ?? throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError, $"{md}: mdadm --detail --brief printed no ARRAY line.", md);
+            WriteArrayLine(confPath, md, arrayLine);
+        }
+        return (results, arrayLine, warnings);
+    }
+
+    /// <summary>Replace this array's ARRAY line (same device or same UUID) or append it; written through a temporary file and a rename.</summary>
+    internal static void WriteArrayLine(string path, string md, string line)
+    {
+        string? uuid = line.Split(' ').FirstOrDefault(f => f.StartsWith("UUID=", StringComparison.Ordinal));
+        var kept = File.Exists(path) ? File.ReadAllLines(path).Where(l =>
+        {
+            var f = l.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return !(f.Length > 1 && f[0] == "ARRAY" && (f[1] == md || (uuid is not null && f.Contains(uuid))));
+        }).ToList() : new List<string>();
+        kept.Add(line);
+        string tmp = path + ".ivol-tmp";
+        File.WriteAllLines(tmp, kept);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>A /dev/disk/by-id (or by-partuuid, by-uuid, by-path) link to the same block device; null when none.</summary>
+    private static string? StableName(string device)
+    {
+        var dev = DeviceNumber.Of(device);
+        if (dev is null) return null;
+        foreach (var dir in new[] { "/dev/disk/by-id", "/dev/disk/by-partuuid", "/dev/disk/by-path" })
+        {
+            if (!Directory.Exists(dir)) continue;
+            foreach (var link in Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal))
+                if (DeviceNumber.Of(link) is { } d && d.Equals(dev)) return link;
+        }
+        return null;
+    }
+
+    private static void Report(IProgress<OperationProgress>? progress, string activity, long done, long total) =>
+        progress?.Report(new OperationProgress(activity, activity, done, total, TimeSpan.Zero));
+
+    private sealed class Progress(Action<OperationProgress> report) : IProgress<OperationProgress>
+    {
+        public void Report(OperationProgress value) => report(value);
+    }
+}

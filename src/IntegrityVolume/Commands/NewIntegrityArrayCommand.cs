@@ -1,0 +1,130 @@
+using System.Management.Automation;
+using IntegrityVolume.Core;
+using IntegrityVolume.Core.Arrays;
+using IntegrityVolume.Core.Hashing;
+
+namespace IntegrityVolume.Commands;
+
+/// <summary>
+/// New-IntegrityArray: format a dm-integrity leg on every device, open each, and create an md array over the mappings
+/// (mdadm --create --assume-clean: fresh legs read zeros with valid tags everywhere, so md's initial resync is not
+/// needed). Every device is checked (in use, looks like data without -Force) before the first is formatted; a failure
+/// after a leg opened stops md and closes the legs again. Optional boot configuration: integritytab lines per leg and
+/// mdadm's ARRAY line, written only to the files named. Destroys data: ConfirmImpact High.
+/// </summary>
+[Cmdlet(VerbsCommon.New, "IntegrityArray", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityArray.md",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(MdArrayInfo))]
+public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
+{
+    private readonly List<string> _devices = new();
+
+    /// <summary>md name: the array appears as /dev/md/NAME.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    /// <summary>Block devices or image files, one per leg (literal paths; their content is destroyed).</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("DevicePath")]
+    [ValidateNotNullOrEmpty]
+    public string[] Device { get; set; } = System.Array.Empty<string>();
+
+    /// <summary>md level: 1, 5, 6 or 10.</summary>
+    [Parameter(Mandatory = true)]
+    [ValidateSet("1", "5", "6", "10")]
+    public int Level { get; set; }
+
+    /// <summary>md chunk in KiB (raid5/6/10; default md's 512). Keep it a multiple of the integrity block size.</summary>
+    [Parameter]
+    [ValidateRange(4, 1 << 20)]
+    public int Chunk { get; set; }
+
+    /// <summary>Device-mapper names of the legs (default NAME-leg0, NAME-leg1, ...).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? LegName { get; set; }
+
+    /// <summary>Tag algorithm of every leg (integritysetup --integrity); crc32c when omitted.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(Host.AlgorithmCompleter))]
+    public string Algorithm { get; set; } = TagAlgorithm.DefaultName;
+
+    /// <summary>Key file of a keyed algorithm (hmac-*), as ivol array create's --integrity-key-file; its path goes into integritytab lines.</summary>
+    [Parameter]
+    [Alias("KeyFile")]
+    public string? IntegrityKeyFile { get; set; }
+
+    /// <summary>Bytes per tag; default the algorithm's digest size.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int TagSize { get; set; }
+
+    /// <summary>Integrity block size of the legs.</summary>
+    [Parameter]
+    [ValidateSet("512", "1024", "2048", "4096")]
+    public int SectorSize { get; set; } = 512;
+
+    /// <summary>Create missing image files with this many bytes.</summary>
+    [Parameter]
+    public long Size { get; set; }
+
+    /// <summary>Add one line per leg to this integritytab file (created when missing). /etc is never edited unless named.</summary>
+    [Parameter]
+    public string? IntegrityTabPath { get; set; }
+
+    /// <summary>Add the array's ARRAY line (mdadm --detail --brief) to this mdadm.conf (created when missing).</summary>
+    [Parameter]
+    public string? MdadmConfPath { get; set; }
+
+    /// <summary>Format devices that look like data (file system, LUKS, md, integrity superblock, partition table).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override int ProgressActivityId => 0x1A22;
+
+    protected override void ProcessRecord() => _devices.AddRange(Device);
+
+    protected override void EndProcessing()
+    {
+        if (!TryInvoke(Name, BuildRequest, out var request))
+            return;
+        using (request)
+        {
+            // Every check first (-WhatIf runs them too): a refusal names the device and writes nothing.
+            if (!TryInvoke(Name, () => VolumeOperations.PlanArray(request, CancellationToken)))
+                return;
+            if (!ShouldProcess($"{string.Join(", ", request.Devices)} as /dev/md/{Name} (raid{Level})",
+                    "Format every device as a dm-integrity leg and create an md array over them", out _))
+                return;
+            if (!TryInvoke(Name, () => VolumeOperations.CreateArray(request, Progress, CancellationToken), out var result))
+                return;
+            foreach (var w in result.Warnings) WriteWarning(w);
+            var output = PSObject.AsPSObject(result.Array);
+            output.Properties.Add(new PSNoteProperty("IntegrityTabLines", result.Legs.Select(l => l.IntegrityTabLine).OfType<string>().ToArray()));
+            output.Properties.Add(new PSNoteProperty("MdadmConfLine", result.MdadmConfLine));
+            WriteObject(output);
+        }
+    }
+
+    private ArrayCreateRequest BuildRequest()
+    {
+        var devices = _devices.Select(d => Paths.ResolveLiteral(d, nameof(Device))).ToList();
+        string? keyFile = Paths.ResolveOptionalLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile));
+        var algorithm = TagAlgorithm.Parse(Algorithm);
+        var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
+        return new ArrayCreateRequest
+        {
+            Name = Name, Devices = devices, LegNames = LegName, Level = Level, ChunkKiB = IsBound(nameof(Chunk)) ? Chunk : null,
+            Legs = new ArrayLegIntegrity
+            {
+                Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = key }, KeyFilePath = keyFile,
+                TagSize = IsBound(nameof(TagSize)) ? TagSize : null, SectorSize = SectorSize,
+            },
+            CreateSizeBytes = IsBound(nameof(Size)) ? Size : null,
+            Force = Force,
+            IntegrityTabPath = Paths.ResolveOptionalLiteral(IntegrityTabPath, nameof(IntegrityTabPath)),
+            MdadmConfPath = Paths.ResolveOptionalLiteral(MdadmConfPath, nameof(MdadmConfPath)),
+        };
+    }
+}
