@@ -9,7 +9,10 @@ namespace IntegrityVolume.Cli;
 /// </summary>
 internal static class Signals
 {
-    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
+    // Long enough for a cancelled operation to finish its clean-up on a slow or loaded machine (an md check stopped and
+    // its counters read took over 10 s in the TCG guest under load, which ended it as killed, 143, instead of 130);
+    // below systemd's default stop timeout (90 s). A second signal still ends the process at once.
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(60);
     private static readonly List<PosixSignalRegistration> Registrations = new();
     private static int _received;
 

@@ -249,7 +249,7 @@ MD=$(basename "$(readlink -f /dev/md/st1)")
 set +e; ivol array scrub /dev/md/st1 --json > scrub.json; src=$?; set -e
 expect_eq "$src" "1" "per-leg LUKS: scrub exit code (integrity failures found)"
 expect_eq "$(json scrub.json 'sorted((l["path"], l["integrityMismatchesAdded"] > 0) for l in j["legs"])')" \
-    '[["/dev/mapper/st_c0", True], ["/dev/mapper/st_c1", False]]' "per-leg LUKS: the failure counted on st_c0's integrity mapping (s0)"
+    '[["/dev/mapper/st_c0", true], ["/dev/mapper/st_c1", false]]' "per-leg LUKS: the failure counted on st_c0's integrity mapping (s0)"
 expect_eq "$(json scrub.json 'j["anyLegFailed"]')" "False" "per-leg LUKS: no leg failed"
 expect_eq "$(failing_sectors /dev/mapper/s0)" "" "per-leg LUKS: md rewrote the sector through dm-crypt"
 mount -t ext4 -o ro /dev/$MD mnt
