@@ -56,7 +56,7 @@ public sealed record ArrayCreateRequest : IDisposable
     /// <summary>Add (or replace) the array's ARRAY line in this mdadm.conf (created when missing); null: none written.</summary>
     public string? MdadmConfPath { get; init; }
 
-    public string LegName(int k) => LegNames is { } n && k < n.Count ? n[k] : $"{Name}-leg{k}";
+    public string LegName(int k) => ArrayCreate.LegName(Name, LegNames, k);
 
     public void Dispose() => Legs.Dispose();
 }
@@ -70,7 +70,7 @@ public sealed record ArrayOpenRequest : IDisposable
     public IReadOnlyList<string>? LegNames { get; init; }
     public ArrayLegIntegrity Legs { get; init; } = new();
 
-    public string LegName(int k) => LegNames is { } n && k < n.Count ? n[k] : $"{Name}-leg{k}";
+    public string LegName(int k) => ArrayCreate.LegName(Name, LegNames, k);
 
     public void Dispose() => Legs.Dispose();
 }
@@ -139,13 +139,7 @@ internal static class ArrayCreate
         try
         {
             // 2. Open every leg (a loop device for an image, autoclear: it goes with the mapping).
-            for (int k = 0; k < r.Devices.Count; k++)
-            {
-                ct.ThrowIfCancellationRequested();
-                Report(progress, $"Opening leg {k + 1} of {r.Devices.Count} as {r.LegName(k)}", k, r.Devices.Count);
-                OpenLeg(r.Devices[k], r.LegName(k), r.Legs, ct);
-                opened.Add(r.LegName(k));
-            }
+            OpenLegs(r.Devices, r.LegName, r.Legs, opened, progress, ct);
             // 3. mdadm --create. --assume-clean: every leg reads back zeros everywhere with valid tags (we just formatted
             // them), so all mirrors are equal and raid5/6 parity of zeros is zeros: md's initial resync would only read
             // and rewrite zeros (and write every block's tag again). The kernel scenario checks mismatch_cnt 0 after a check.
@@ -185,13 +179,7 @@ internal static class ArrayCreate
         bool assembling = false;
         try
         {
-            for (int k = 0; k < r.Devices.Count; k++)
-            {
-                ct.ThrowIfCancellationRequested();
-                Report(progress, $"Opening leg {k + 1} of {r.Devices.Count} as {r.LegName(k)}", k, r.Devices.Count);
-                OpenLeg(r.Devices[k], r.LegName(k), r.Legs, ct);
-                opened.Add(r.LegName(k));
-            }
+            OpenLegs(r.Devices, r.LegName, r.Legs, opened, progress, ct);
             assembling = true;
             Mdadm(new[] { "--assemble", md }.Concat(opened.Select(DeviceNodes.MapperPath)), md, ct);
             var array = WaitForArray(md, ct);
@@ -302,6 +290,22 @@ internal static class ArrayCreate
         // No answering device-mapper (or not root): no mapping can exist; opening the first leg reports it.
         catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.DeviceMapperUnavailable or ErrorIds.NotRoot) { return false; }
     }
+
+    /// <summary>Open every leg in order, adding each opened name to <paramref name="opened"/> (for the caller's undo).</summary>
+    private static void OpenLegs(IReadOnlyList<string> devices, Func<int, string> legName, ArrayLegIntegrity legs, List<string> opened,
+        IProgress<OperationProgress>? progress, CancellationToken ct)
+    {
+        for (int k = 0; k < devices.Count; k++)
+        {
+            ct.ThrowIfCancellationRequested();
+            Report(progress, $"Opening leg {k + 1} of {devices.Count} as {legName(k)}", k, devices.Count);
+            OpenLeg(devices[k], legName(k), legs, ct);
+            opened.Add(legName(k));
+        }
+    }
+
+    /// <summary>Leg k's device-mapper name: the one given, else NAME-legK.</summary>
+    internal static string LegName(string array, IReadOnlyList<string>? names, int k) => names is { } n && k < n.Count ? n[k] : $"{array}-leg{k}";
 
     private static void OpenLeg(string device, string name, ArrayLegIntegrity legs, CancellationToken ct)
     {
