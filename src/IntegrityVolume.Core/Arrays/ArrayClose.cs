@@ -41,7 +41,7 @@ internal static class ArrayClose
             throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
                 $"{array} is in use (held by {Path.GetFileName(h)}); close what sits on it first.", array);
         ct.ThrowIfCancellationRequested();
-        try { ArrayCreate.Mdadm(new[] { "--stop", devPath }, array, ct); }
+        try { MdadmTool.Run(new[] { "--stop", devPath }, array, ct); }
         catch (IntegrityVolumeException e) when (e.ErrorId == ErrorIds.MdadmFailed && (e.Message.Contains("exclusive access", StringComparison.Ordinal) || e.Message.Contains("busy", StringComparison.OrdinalIgnoreCase)))
         {
             // mdadm: "Cannot get exclusive access to /dev/mdN: Perhaps a running process, mounted filesystem or active volume group?",

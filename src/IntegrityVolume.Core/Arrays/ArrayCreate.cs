@@ -149,7 +149,7 @@ internal static class ArrayCreate
             args.AddRange(opened.Select(DeviceNodes.MapperPath));
             Report(progress, $"Creating {md} (raid{r.Level})", r.Devices.Count, r.Devices.Count + 1);
             mdCreated = true;   // from here on a failure stops whatever mdadm left
-            Mdadm(args, md, ct);
+            MdadmTool.Run(args, md, ct);
             var array = WaitForArray(md, ct);
             var (legs, line, bootWarnings) = BootConfig(r.Name, md, r.Devices, opened, r.Legs, r.IntegrityTabPath, r.MdadmConfPath, ct);
             warnings.AddRange(bootWarnings);
@@ -181,7 +181,7 @@ internal static class ArrayCreate
         {
             OpenLegs(r.Devices, r.LegName, r.Legs, opened, progress, ct);
             assembling = true;
-            Mdadm(new[] { "--assemble", md }.Concat(opened.Select(DeviceNodes.MapperPath)), md, ct);
+            MdadmTool.Run(new[] { "--assemble", md }.Concat(opened.Select(DeviceNodes.MapperPath)), md, ct);
             var array = WaitForArray(md, ct);
             var legs = opened.Select((n, k) => new ArrayLegResult { Device = r.Devices[k], MapperName = n, MapperPath = DeviceNodes.MapperPath(n) }).ToList();
             return new ArrayCreateResult { Path = md, Name = r.Name, Array = array, Legs = legs };
@@ -254,7 +254,7 @@ internal static class ArrayCreate
         if (ArrayActive(md))
             throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already.", md);
         CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
-        if (ToolProcess.Find("mdadm") is null) throw MdadmMissing(r.Name);
+        MdadmTool.Require(r.Name);
         return formats;
     }
 
@@ -317,7 +317,7 @@ internal static class ArrayCreate
     internal static void Undo(string md, bool stopMd, IReadOnlyList<string> opened)
     {
         if (stopMd && ArrayActive(md))
-            try { Mdadm(new[] { "--stop", md }, md, CancellationToken.None); } catch (IntegrityVolumeException) { }
+            try { MdadmTool.Run(new[] { "--stop", md }, md, CancellationToken.None); } catch (IntegrityVolumeException) { }
         foreach (var n in opened.Reverse())
             try { IntegrityMappings.Close(n); } catch (IntegrityVolumeException) { }
     }
@@ -341,19 +341,6 @@ internal static class ArrayCreate
             Thread.Sleep(50);
         }
     }
-
-    /// <summary>How long one mdadm run may take before it is stopped (a hang limit).</summary>
-    public static TimeSpan MdadmTimeout { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>Run mdadm (LC_ALL=C, no stdin) and return its stdout; MdadmMissing / MdadmFailed.</summary>
-    internal static string Mdadm(IEnumerable<string> args, string target, CancellationToken ct)
-    {
-        string exe = ToolProcess.Find("mdadm") ?? throw MdadmMissing(target);
-        return ToolProcess.RunChecked(exe, args, null, target, MdadmTimeout, ct, ErrorIds.MdadmMissing, ErrorIds.MdadmFailed).Output;
-    }
-
-    private static IntegrityVolumeException MdadmMissing(string target) =>
-        new(ErrorIds.MdadmMissing, ErrorKind.NotSupported, $"{target}: mdadm is not installed (Debian/Ubuntu: apt-get install mdadm).", target);
 
     /// <summary>
     /// The boot configuration: one integritytab line per leg (by a stable /dev/disk/by-* name when one points at the
@@ -389,7 +376,7 @@ internal static class ArrayCreate
         string? arrayLine = null;
         if (confPath is not null)
         {
-            arrayLine = Mdadm(new[] { "--detail", "--brief", md }, md, ct)
+            arrayLine = MdadmTool.Run(new[] { "--detail", "--brief", md }, md, ct)
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .FirstOrDefault(l => l.StartsWith("ARRAY ", StringComparison.Ordinal))
                 ?? throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError, $"{md}: mdadm --detail --brief printed no ARRAY line.", md);

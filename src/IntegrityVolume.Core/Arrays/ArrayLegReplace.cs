@@ -82,8 +82,6 @@ public sealed record ArrayLegReplaceResult
 /// </summary>
 public static class ArrayLegReplace
 {
-    /// <summary>How long one mdadm call may take.</summary>
-    public static TimeSpan MdadmTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     public static ArrayLegReplaceResult Run(ArrayLegReplaceRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
@@ -92,8 +90,7 @@ public static class ArrayLegReplace
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "Give the leg to replace (--leg / -Leg), the new device (--device / -NewDevice) and its mapping name (--name / -NewName).");
         var plan = Plan(request);
-        string mdadm = ToolProcess.Find("mdadm") ?? throw new IntegrityVolumeException(ErrorIds.MdadmMissing, ErrorKind.NotSupported,
-            "mdadm is not installed (Debian/Ubuntu: apt-get install mdadm); it adds the new leg to the array.", request.Array);
+        MdadmTool.Require(request.Array);
         ct.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
 
@@ -147,11 +144,11 @@ public static class ArrayLegReplace
             if (plan.Mode == ArrayLegReplaceMode.Replace)
             {
                 // mdadm --replace --with needs the new device as a spare first; md does not use a spare on a whole array.
-                Mdadm(mdadm, md, "--add", newPath);
-                try { Mdadm(mdadm, md, "--replace", plan.OldLeg!.Path, "--with", newPath); }
+                Mdadm(md, "--add", newPath);
+                try { Mdadm(md, "--replace", plan.OldLeg!.Path, "--with", newPath); }
                 catch
                 {
-                    try { Mdadm(mdadm, md, "--remove", newPath); } catch (IntegrityVolumeException) { }
+                    try { Mdadm(md, "--remove", newPath); } catch (IntegrityVolumeException) { }
                     throw;
                 }
             }
@@ -159,10 +156,10 @@ public static class ArrayLegReplace
             {
                 if (plan.OldLeg is { } old)
                 {
-                    Mdadm(mdadm, md, "--remove", old.Path);
+                    Mdadm(md, "--remove", old.Path);
                     oldRemoved = true;
                 }
-                Mdadm(mdadm, md, "--add", newPath);
+                Mdadm(md, "--add", newPath);
             }
         }
         catch
@@ -202,7 +199,7 @@ public static class ArrayLegReplace
         bool oldClosed = false;
         if (completed && plan.OldLeg is { } gone)
         {
-            if (!oldRemoved) oldRemoved = RemoveFaulty(mdadm, plan, request, messages, ct);
+            if (!oldRemoved) oldRemoved = RemoveFaulty(plan, request, messages, ct);
             if (oldRemoved && gone.MapperName is { } oldName) oldClosed = CloseIfOurs(oldName, messages);
         }
         if (cancelled)
@@ -341,7 +338,7 @@ public static class ArrayLegReplace
     };
 
     /// <summary>After --replace md marks the old leg faulty and frees its slot; then it can be removed.</summary>
-    private static bool RemoveFaulty(string mdadm, ReplacePlan plan, ArrayLegReplaceRequest request, List<string> messages, CancellationToken ct)
+    private static bool RemoveFaulty(ReplacePlan plan, ArrayLegReplaceRequest request, List<string> messages, CancellationToken ct)
     {
         var old = plan.OldLeg!;
         var clock = Stopwatch.StartNew();
@@ -359,7 +356,7 @@ public static class ArrayLegReplace
         }
         try
         {
-            Mdadm(mdadm, plan.Array.Path, "--remove", old.Path);
+            Mdadm(plan.Array.Path, "--remove", old.Path);
             return true;
         }
         catch (IntegrityVolumeException e)
@@ -394,23 +391,7 @@ public static class ArrayLegReplace
         }
     }
 
-    private static void Mdadm(string mdadm, string md, params string[] args)
-    {
-        ToolRun run;
-        var all = new[] { md }.Concat(args).ToArray();
-        try { run = ToolProcess.Run(mdadm, all, null, MdadmTimeout, CancellationToken.None); }
-        catch (Win32Exception e)
-        {
-            throw new IntegrityVolumeException(ErrorIds.MdadmMissing, ErrorKind.NotSupported, $"{md}: mdadm could not be started ({e.Message}).", md, e);
-        }
-        catch (TimeoutException e)
-        {
-            throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError, $"{md}: {e.Message}", md, e);
-        }
-        if (run.ExitCode != 0)
-            throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
-                $"mdadm {string.Join(' ', all)} failed (exit {run.ExitCode}): {ToolProcess.FirstLines(run.Errors + run.Output)}", md);
-    }
+    private static void Mdadm(string md, params string[] args) => MdadmTool.Run(new[] { md }.Concat(args), md, CancellationToken.None);
 
     private static IntegrityVolumeException Refused(string array, string message) =>
         new(ErrorIds.ArrayReplaceRefused, ErrorKind.InvalidArgument, message, array);
