@@ -82,7 +82,6 @@ public sealed record ArrayLegReplaceResult
 /// </summary>
 public static class ArrayLegReplace
 {
-
     public static ArrayLegReplaceResult Run(ArrayLegReplaceRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
