@@ -106,7 +106,8 @@ Describe 'Resolve-IntegrityVolumeSector -Leg through md RAID1' -Tag 'Acceptance'
         $LASTEXITCODE | Should -Be 0
         sync
         $arraySector = [uint64]((Find-IvolText "/dev/$mdKernel" (Get-IvolBlockText 'victim' 2)) / 512 + 3)
-        $legKernel = (Get-Item "/dev/mapper/$($array.Names[0])").ResolveLinkTarget($true).Name
+        # The leg's kernel name from device-mapper itself (without udev /dev/mapper/NAME is a node, not a link to dm-N).
+        $legKernel = 'dm-' + (dmsetup info -c --noheadings -o minor $array.Names[0]).Trim()
         $dataOffset = [uint64](Get-Content "/sys/block/$mdKernel/md/dev-$legKernel/offset")
         $legSector = $arraySector + $dataOffset
     }
