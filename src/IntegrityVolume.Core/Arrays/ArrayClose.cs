@@ -53,7 +53,7 @@ internal static class ArrayClose
         var loops = new List<string>();
         foreach (var leg in info.Legs.OrderBy(l => l.Slot ?? int.MaxValue))
         {
-            if (leg.Integrity is null || leg.MapperName is null) { others.Add(leg.Path); continue; }
+            if (leg.Integrity is null || leg.MapperName is null || leg.IntegrityUnderLayer) { others.Add(leg.Path); continue; }
             WaitReleased(leg.Device, ct);
             var r = IntegrityMappings.Close(leg.MapperName);
             closed.Add(leg.MapperName);

@@ -287,6 +287,11 @@ public static class ArrayLegReplace
             mode = ArrayLegReplaceMode.Replace;
         }
 
+        // A leg that is a crypt (or other) mapping over its integrity mapping (RAID over per-leg LUKS) needs that layer
+        // on the new leg too: formatting and adding a bare integrity leg would put a plaintext leg into the array.
+        if (array.Legs.FirstOrDefault(l => l.IntegrityUnderLayer) is { } layered)
+            throw Refused(request.Array, $"{layered.Path} is a mapping over the integrity mapping {layered.Integrity!.Name} (e.g. per-leg LUKS): " +
+                "format and open the new leg with that layer yourself, then use mdadm --replace.");
         // The format to copy: the old leg's live table, else another integrity leg's (in_sync first).
         var source = old?.Integrity
             ?? array.Legs.Where(l => l.Integrity is not null && l.Device != old?.Device).OrderByDescending(l => l.InSync).FirstOrDefault()?.Integrity

@@ -58,6 +58,8 @@ public sealed record MdLegInfo
     public ulong? DataOffset { get; init; }
     /// <summary>The leg's dm-integrity mapping, itself or under its crypt/linear mapping (per-leg LUKS); null when it has none.</summary>
     public IntegrityMappingInfo? Integrity { get; init; }
+    /// <summary>The integrity mapping sits under another mapping of the leg (RAID over per-leg LUKS): the leg itself is not ours to close or copy.</summary>
+    public bool IntegrityUnderLayer => Integrity is not null && Integrity.Name != MapperName;
     /// <summary>dm-integrity's mismatch counter (blocks whose tag failed since the mapping was opened); null when not an integrity leg.</summary>
     public ulong? IntegrityMismatches => Integrity?.Failures;
     public bool Faulty => State.Contains("faulty");
