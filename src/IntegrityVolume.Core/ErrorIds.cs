@@ -176,6 +176,8 @@ public static class ErrorIds
     public const string ArrayCreateRefused = "ArrayCreateRefused";
     /// <summary>The md array (or something above it) is mounted, held (holders/ in sysfs) or open: it is not stopped; exit 5.</summary>
     public const string ArrayInUse = "ArrayInUse";
+    /// <summary>The mdadm.conf named for the array's ARRAY line could not be written (temporary file, rename); the array is undone.</summary>
+    public const string MdadmConfWriteFailed = "MdadmConfWriteFailed";
     // mdadm itself (every array operation runs the real mdadm through ToolProcess).
     /// <summary>mdadm is not installed or could not be started (Debian/Ubuntu: apt-get install mdadm).</summary>
     public const string MdadmMissing = "MdadmMissing";

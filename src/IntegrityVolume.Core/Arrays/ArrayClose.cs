@@ -36,10 +36,9 @@ internal static class ArrayClose
                 throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
                     $"{array} is in use ({user}); unmount it and close what sits on it first.", array);
         // holders/ of the md device: dm-crypt, LVM or another md on top. FindUser sees them only for a /dev node it can resolve.
-        string holders = Path.Combine(MdSysfs.BlockRoot, kname, "holders");
-        if (Directory.Exists(holders) && Directory.EnumerateFileSystemEntries(holders).FirstOrDefault() is { } h)
+        if (DeviceNodes.Holders(kname) is [var h, ..])
             throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
-                $"{array} is in use (held by {Path.GetFileName(h)}); close what sits on it first.", array);
+                $"{array} is in use (held by {h}); close what sits on it first.", array);
         ct.ThrowIfCancellationRequested();
         try { MdadmTool.Run(new[] { "--stop", devPath }, array, ct); }
         catch (IntegrityVolumeException e) when (e.ErrorId == ErrorIds.MdadmFailed && (e.Message.Contains("exclusive access", StringComparison.Ordinal) || e.Message.Contains("busy", StringComparison.OrdinalIgnoreCase)))
@@ -65,9 +64,8 @@ internal static class ArrayClose
     /// <summary>md drops its hold on a leg (holders/mdN) when the array stops; wait for that state, with a hang limit.</summary>
     private static void WaitReleased(string legKernelName, CancellationToken ct)
     {
-        string holders = Path.Combine("/sys/class/block", legKernelName, "holders");
         var sw = Stopwatch.StartNew();
-        while (Directory.Exists(holders) && Directory.EnumerateFileSystemEntries(holders, "md*").Any() && sw.Elapsed < ReleaseLimit)
+        while (DeviceNodes.Holders(legKernelName).Any(h => h.StartsWith("md", StringComparison.Ordinal)) && sw.Elapsed < ReleaseLimit)
         {
             ct.ThrowIfCancellationRequested();
             Thread.Sleep(50);

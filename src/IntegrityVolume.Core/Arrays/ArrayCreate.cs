@@ -385,7 +385,7 @@ internal static class ArrayCreate
         return (results, arrayLine, warnings);
     }
 
-    /// <summary>Replace this array's ARRAY line (same device or same UUID) or append it; written through a temporary file and a rename.</summary>
+    /// <summary>Replace this array's ARRAY line (same device or same UUID) or append it; written atomically (BootFile).</summary>
     internal static void WriteArrayLine(string path, string md, string line)
     {
         string? uuid = line.Split(' ').FirstOrDefault(f => f.StartsWith("UUID=", StringComparison.Ordinal));
@@ -395,9 +395,7 @@ internal static class ArrayCreate
             return !(f.Length > 1 && f[0] == "ARRAY" && (f[1] == md || (uuid is not null && f.Contains(uuid))));
         }).ToList() : new List<string>();
         kept.Add(line);
-        string tmp = path + ".ivol-tmp";
-        File.WriteAllLines(tmp, kept);
-        File.Move(tmp, path, overwrite: true);
+        BootFile.WriteAtomically(path, string.Join('\n', kept) + "\n", ErrorIds.MdadmConfWriteFailed);
     }
 
     /// <summary>A /dev/disk/by-id (or by-partuuid, by-uuid, by-path) link to the same block device; null when none.</summary>

@@ -186,10 +186,7 @@ public static class ArrayLegReplace
             else if (idleSince.Elapsed > request.StartLimit)
                 throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
                     $"{md}: md did not start recovery onto {newPath} (still a spare, sync_action {now.SyncAction}); it stays in the array as a spare.", request.Array);
-            var done = now.SyncCompleted;
-            if (done.Running && !done.Delayed && done.TotalSectors > 0)
-                progress?.Report(new OperationProgress(activity, $"{now.SyncAction}: sector {done.DoneSectors} of {done.TotalSectors}",
-                    (long)done.DoneSectors * 512, (long)done.TotalSectors * 512, clock.Elapsed));
+            if (now.SyncCompleted.Progress(activity, now.SyncAction ?? "", clock.Elapsed) is { } p) progress?.Report(p);
             if (ct.IsCancellationRequested) { cancelled = true; break; }
             ct.WaitHandle.WaitOne(request.PollInterval);
         }
@@ -381,8 +378,7 @@ public static class ArrayLegReplace
             messages.Add($"{m.Path} was left open: it was not opened by ivol or integritysetup (uuid {m.Uuid ?? "none"}).");
             return false;
         }
-        string holders = $"/sys/dev/block/{m.DeviceNumber}/holders";
-        if (m.OpenCount > 0 || (Directory.Exists(holders) && Directory.EnumerateFileSystemEntries(holders).Any()))
+        if (m.OpenCount > 0 || (DeviceNumber.TryParse(m.DeviceNumber, out var dev) && DeviceNodes.Holders(dev).Count > 0))
         {
             messages.Add($"{m.Path} was left open: it is still held (open count {m.OpenCount}).");
             return false;

@@ -100,9 +100,7 @@ public static class ArrayScrub
             string state = MdSysfs.Read(md, "sync_action") ?? "idle";
             var done = MdSysfs.ParseSyncCompleted(MdSysfs.Read(md, "sync_completed"));
             if (state == "idle") break;
-            if (done.Running && !done.Delayed && done.TotalSectors > 0)
-                progress?.Report(new OperationProgress(activity, $"{state}: sector {done.DoneSectors} of {done.TotalSectors}",
-                    (long)done.DoneSectors * 512, (long)done.TotalSectors * 512, clock.Elapsed));
+            if (done.Progress(activity, state, clock.Elapsed) is { } p) progress?.Report(p);
             if (ct.IsCancellationRequested && !cancelled)
             {
                 // md.c action_store("idle"): sets MD_RECOVERY_INTR and reaps the sync thread before returning.

@@ -145,4 +145,10 @@ public static class MdSysfs
 public sealed record MdSyncCompleted(bool Running, bool Delayed, ulong DoneSectors, ulong TotalSectors)
 {
     public static readonly MdSyncCompleted None = new(false, false, 0, 0);
+
+    /// <summary>Progress of a running (not delayed) sync with a known total, in bytes; null otherwise.</summary>
+    public OperationProgress? Progress(string activity, string action, TimeSpan elapsed) =>
+        Running && !Delayed && TotalSectors > 0
+            ? new OperationProgress(activity, $"{action}: sector {DoneSectors} of {TotalSectors}", (long)DoneSectors * 512, (long)TotalSectors * 512, elapsed)
+            : null;
 }

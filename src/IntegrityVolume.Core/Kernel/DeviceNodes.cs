@@ -145,6 +145,9 @@ public static class DeviceNodes
     /// </summary>
     public static IReadOnlyList<string> Holders(DeviceNumber dev) => SysfsLinks($"/sys/dev/block/{dev}/holders");
 
+    /// <summary>The same for a kernel block device name (md127, dm-3: /sys/class/block/NAME/holders).</summary>
+    public static IReadOnlyList<string> Holders(string kernelName) => SysfsLinks($"/sys/class/block/{kernelName}/holders");
+
     /// <summary>Kernel names of the devices a stacked device sits on (/sys/class/block/NAME/slaves), in name order.</summary>
     public static IReadOnlyList<string> Slaves(string kernelName) => SysfsLinks($"/sys/class/block/{kernelName}/slaves");
 
