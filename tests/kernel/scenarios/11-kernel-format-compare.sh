@@ -96,7 +96,7 @@ expect_eq "$(json fn.json 'j["tagInitialization"]') $(json fn.json '" ".join(j["
 # temporary mappings and loops gone, and the superblock is zeroed again - a half-wiped volume never looks valid.
 truncate -s 256M c.img
 python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
-    dotnet "$IVOL_DLL" format c.img --integrity crc32c --batch-mode --kernel --progress-json 2> cancel.err > /dev/null &
+    "${IVOL_CMD[@]}" format c.img --integrity crc32c --batch-mode --kernel --progress-json 2> cancel.err > /dev/null &
 pid=$!
 wait_for "wipe progress before SIGINT" bash -c 'grep -q "\"bytes\":\"[1-9]" cancel.err || ! kill -0 '"$pid"' 2>/dev/null'
 kill -INT $pid

@@ -124,9 +124,9 @@ expect_eq "$(echo "$ERR" | grep -o '\[ArrayBusy\]')" "[ArrayBusy]" "scrub refuse
 echo idle > /sys/block/$MD/md/sync_action
 wait_for "$MD idle" bash -c '[ "$(cat /sys/block/$1/md/sync_action)" = idle ]' _ "$MD"
 
-# dotnet itself in the background (not the ivol shell function, whose subshell the signal would end instead); an
+# ivol itself in the background (not the ivol shell function, whose subshell the signal would end instead); an
 # async command of a script ignores SIGINT, so SIGTERM, which ivol treats like Ctrl+C.
-dotnet "$IVOL_DLL" array scrub /dev/md/scrub --json > s3.json 2>s3.err & pid=$!
+"${IVOL_CMD[@]}" array scrub /dev/md/scrub --json > s3.json 2>s3.err & pid=$!
 wait_for "scrub running" bash -c '[ "$(cat /sys/block/$1/md/sync_action)" = check ]' _ "$MD"
 [ -d /results/md-sysfs ] && cat /sys/block/$MD/md/sync_completed > /results/md-sysfs/sync_completed-running
 kill -TERM "$pid"

@@ -9,7 +9,11 @@ export DOTNET_ROLL_FORWARD=Major DOTNET_gcServer=0 DOTNET_CLI_TELEMETRY_OPTOUT=1
        DOTNET_EnableDiagnostics=0 DOTNET_CLI_HOME=/tmp/dotnet-home HOME=/tmp/dotnet-home DOTNET_TieredPGO=0
 mkdir -p /tmp/dotnet-home
 
-ivol() { dotnet "$IVOL_DLL" "$@"; }
+# ivol is the NativeAOT binary when run.sh published one for this run (IVOL_GUEST_AOT): under TCG it starts in about
+# 0.5 s where `dotnet ivol.dll` takes about 5 s. Otherwise (IVOL_GUEST_JIT=1, or no AOT toolchain) ivol.dll.
+# A background ivol whose pid gets a signal: "${IVOL_CMD[@]}" ... & (not the function, whose subshell would get it).
+if [ -n "${IVOL_GUEST_AOT:-}" ] && [ -x "$IVOL_GUEST_AOT" ]; then IVOL_CMD=("$IVOL_GUEST_AOT"); else IVOL_CMD=(dotnet "$IVOL_DLL"); fi
+ivol() { "${IVOL_CMD[@]}" "$@"; }
 
 log() { echo "  | $*"; }
 die() { echo "  ! $*" >&2; exit 1; }
