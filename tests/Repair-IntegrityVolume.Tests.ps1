@@ -10,9 +10,9 @@ BeforeAll {
     function New-IvolRepairPair {
         # A volume with random data, a byte-identical second leg, and the volume with two data bytes and one tag
         # byte corrupted (logical sectors 3, 700 and 1500).
-        param([string] $Name)
-        $vol = New-IvolTestImage -Name "$Name.img"
-        $null = Write-IntegrityVolumeData -Path $vol -InputPath $payload -Confirm:$false
+        param([string] $Name, [hashtable] $Keyed = @{})
+        $vol = New-IvolTestImage -Name "$Name.img" -Options $Keyed
+        $null = Write-IntegrityVolumeData -Path $vol -InputPath $payload -Confirm:$false @Keyed
         $leg = Join-Path $TestDrive "$Name-leg.img"
         Copy-Item -LiteralPath $vol -Destination $leg
         $v = Get-IntegrityVolume -Path $vol
@@ -140,6 +140,14 @@ Describe 'Repair-IntegrityVolume' -Tag 'Unit' {
             { Repair-IntegrityVolume -Name v -Algorithm sha256 -ZeroLost -WhatIf } | Should -Throw -ErrorId "AmbiguousParameterSet,$fqid"
         }
 
+        It '-KeyFile binds with -Name (the online repair checks a keyed copy with it)' {
+            if (Test-Path -LiteralPath /sys/module/dm_mod) { Set-ItResult -Skipped -Because 'device-mapper is loaded'; return }
+            $key = Join-Path $TestDrive 'online.key'
+            [IO.File]::WriteAllBytes($key, [byte[]](1..32))
+            Repair-IntegrityVolume -Name v -KeyFile $key -From $key -WhatIf -ErrorVariable e -ErrorAction SilentlyContinue
+            $e[0].FullyQualifiedErrorId | Should -Be "DeviceMapperUnavailable,$fqid"
+        }
+
         It 'checks the mode rules before any device (InvalidParameter)' {
             Repair-IntegrityVolume -Name v -Retag -WhatIf -ErrorVariable e -ErrorAction SilentlyContinue
             $e[0].FullyQualifiedErrorId | Should -Be "InvalidParameter,$fqid"
@@ -215,5 +223,44 @@ Describe 'Repair-IntegrityVolume of active volumes through the kernel' -Tag 'Acc
         Open-IntegrityVolume -Path $p.Volume -Name $name -ReadOnly -Confirm:$false
         Repair-IntegrityVolume -Name $name -ZeroLost -Confirm:$false -ErrorVariable e2 -ErrorAction SilentlyContinue
         $e2[0].FullyQualifiedErrorId | Should -Be "OnlineRepairRefused,$fqid"
+    }
+}
+
+Describe 'Repair-IntegrityVolume of an active keyed volume (-KeyFile)' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeEach {
+        $name = "ivolrepk$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+        $key = Join-Path $TestDrive "$name.key"
+        [IO.File]::WriteAllBytes($key, [byte[]](1..32))
+        $keyed = @{ Algorithm = 'hmac-sha256'; KeyFile = $key }
+        $p = New-IvolRepairPair -Name $name -Keyed $keyed
+        # The copy's block at sector 700 is bad too: only the copy's own hmac tag can tell.
+        Invoke-IvolFlipByte -Path $p.Leg -Offset ((Get-IvolDataOffset -Path $p.Leg -Sector 700) + 1)
+        Open-IntegrityVolume -Path $p.Volume -Name $name @keyed -Confirm:$false
+    }
+
+    AfterEach { Remove-IvolTestMapping -Name $name -Image $p.Volume }
+
+    It 'checks the copy''s own tags with the key: good copy blocks heal, the bad one is left failing (no good copy)' {
+        $r = Repair-IntegrityVolume -Name $name -From $p.Leg -KeyFile $key -Confirm:$false -WarningVariable w -WarningAction SilentlyContinue
+        $r.HealedBlocks | Should -Be 2
+        $r.HealedUnverifiedBlocks | Should -Be 0
+        @($r.UnrepairedSectors | ForEach-Object { $_.ToString() }) | Should -Be @('700')
+        ($w -join "`\n") | Should -Not -Match 'read as plain data'
+        # The kernel (which holds the key) reads the healed blocks as the original payload and still fails sector 700.
+        $got = Join-Path $TestDrive "$name-read.bin"
+        foreach ($s in 3, 1500) {
+            dd if=/dev/mapper/$name of=$got bs=512 skip=$s count=1 iflag=direct status=none
+            $LASTEXITCODE | Should -Be 0
+            $want = [IO.File]::ReadAllBytes($payload)[($s * 512)..($s * 512 + 511)]
+            [IO.File]::ReadAllBytes($got) | Should -Be $want
+        }
+        @((Test-IntegrityVolume -Name $name -WarningAction SilentlyContinue).MismatchedSectors.Start) | Should -Be @(700)
+    }
+
+    It 'without -KeyFile says the copy is read as plain data and heals nothing it cannot verify' {
+        $r = Repair-IntegrityVolume -Name $name -From $p.Leg -Confirm:$false -WarningVariable w -WarningAction SilentlyContinue
+        ($w -join "`\n") | Should -Match 'read as plain data'
+        $r.HealedBlocks | Should -Be 0
+        (Test-IntegrityVolume -Name $name -WarningAction SilentlyContinue).MismatchedBlocks | Should -Be 3
     }
 }

@@ -34,7 +34,7 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
     /// <summary>Key of a keyed algorithm (hmac-*): the file's raw bytes, at most 4096.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
-    public string? KeyFile { get; set; }
+    public virtual string? KeyFile { get; set; }
 
     /// <summary>The algorithm of this record in integritysetup's spelling (empty means the default).</summary>
     protected string AlgorithmName => string.IsNullOrWhiteSpace(Algorithm) ? TagAlgorithm.DefaultName : Algorithm.Trim();

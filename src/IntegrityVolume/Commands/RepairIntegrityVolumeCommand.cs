@@ -84,6 +84,16 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
     [Parameter(ParameterSetName = LiteralPathParameterSet)]
     public SwitchParameter Wait { get; set; }
 
+    /// <summary>
+    /// Key of a keyed algorithm (hmac-*). Offline it is the volume's key; online (-Name, piped results) the live table's
+    /// algorithm is keyed with it, and it checks an integrity copy's own tags (without it such a copy is read as plain data).
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = NameParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = InputObjectParameterSet)]
+    public override string? KeyFile { get; set; }
+
     /// <summary>Hashing threads of the verify pass (0 = one per processor).</summary>
     [Parameter]
     [ValidateRange(0, 1024)]
@@ -142,6 +152,7 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
         if (!TryInvoke(name, () => new OnlineRepairRequest
             {
                 Name = name,
+                Key = KeyFilePath is { } keyFile ? Core.KeyFile.Read(keyFile, "-KeyFile") : null,
                 Source = CopySource(),
                 TrustCopy = TrustCopy, ZeroLost = ZeroLost, Retag = Retag,
                 Sectors = IsBound(nameof(Sector)) ? Sector ?? [] : null,
