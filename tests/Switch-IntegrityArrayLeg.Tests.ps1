@@ -69,3 +69,44 @@ Describe 'Switch-IntegrityArrayLeg on md RAID1 over two integrity volumes' -Tag 
         $s.MismatchCount | Should -Be 0
     }
 }
+
+Describe 'Switch-IntegrityArrayLeg on md RAID1 over keyed (hmac-sha256) integrity volumes' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeAll {
+        $key = Join-Path $TestDrive 'legs.key'
+        [IO.File]::WriteAllBytes($key, [byte[]](1..32))
+        $wrongKey = Join-Path $TestDrive 'wrong.key'
+        [IO.File]::WriteAllBytes($wrongKey, [byte[]](2..33))
+        $keyed = @{ Algorithm = 'hmac-sha256'; KeyFile = $key }
+        $testArray = New-IvolTestArray -Prefix 'ivrepk' -Options $keyed
+        $payload = New-IvolRandomFile -Name 'keyed-array.bin' -Length 1MB -Seed 16
+        dd if=$payload of=$($testArray.Md) bs=1M oflag=direct conv=fsync status=none
+        $newName = "ivrepkn$($testArray.Id)"
+        $newImage = Join-Path $TestDrive "$newName.img"
+        [IO.File]::WriteAllBytes($newImage, [byte[]]::new(16MB))
+    }
+
+    AfterAll { Remove-IvolTestArray $testArray -ExtraNames $newName -ExtraImages $newImage }
+
+    It 'needs the key (KeyRequired), proves it on a leg''s tags (KeyMismatch), and leaves the new device alone' {
+        $before = Get-IvolHash $newImage
+        { Switch-IntegrityArrayLeg $testArray.Md -Leg $testArray.Names[1] -NewDevice $newImage -NewName $newName -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId "KeyRequired,$fqidSwitch"
+        { Switch-IntegrityArrayLeg $testArray.Md -Leg $testArray.Names[1] -NewDevice $newImage -NewName $newName -IntegrityKeyFile $wrongKey -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId "KeyMismatch,$fqidSwitch"
+        Test-IvolMapping $newName | Should -BeFalse
+        Get-IvolHash $newImage | Should -Be $before
+    }
+
+    It 'replaces a leg with the key: in_sync, and the new leg holds the data under tags of that key' {
+        $r = Switch-IntegrityArrayLeg $testArray.Md -Leg $testArray.Names[1] -NewDevice $newImage -NewName $newName -KeyFile $key -Confirm:$false
+        $r.RecoveryCompleted | Should -BeTrue
+        (Get-Content "/sys/block/$($r.Device)/md/dev-$($r.NewLegDevice)/state") | Should -Be 'in_sync'
+        (Get-IntegrityVolume -Name $newName).Keyed | Should -BeTrue
+        # Closed, the new leg verifies offline with the legs' key (its tags were computed by the kernel with it).
+        mdadm --stop $testArray.Md *> $null
+        Close-IntegrityVolume -Name $newName -Confirm:$false
+        $t = Test-IntegrityVolume -Path $newImage -Algorithm hmac-sha256 -KeyFile $key
+        $t.Healthy | Should -BeTrue
+    }
+}
+

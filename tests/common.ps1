@@ -49,11 +49,12 @@ function Remove-IvolTestMapping {
 function New-IvolTestArray {
     # md RAID1 (mdadm, --assume-clean) over two fresh integrity volumes opened by the module; returns Md (/dev/md/NAME),
     # Id, Names (the legs' mapper names) and Images. Pair with Remove-IvolTestArray in AfterAll.
-    param([string] $Prefix = 'ivarr', [long] $Size = 16MB)
+    # $Options (e.g. Algorithm and KeyFile) go to the legs' New- and Open-IntegrityVolume.
+    param([string] $Prefix = 'ivarr', [long] $Size = 16MB, [hashtable] $Options = @{})
     $id = [guid]::NewGuid().ToString('n').Substring(0, 6)
     $names = "${Prefix}0$id", "${Prefix}1$id"
-    $images = foreach ($n in $names) { New-IvolTestImage -Name "$n.img" -Size $Size }
-    for ($i = 0; $i -lt 2; $i++) { $null = Open-IntegrityVolume -Path $images[$i] -Name $names[$i] -Confirm:$false }
+    $images = foreach ($n in $names) { New-IvolTestImage -Name "$n.img" -Size $Size -Options $Options }
+    for ($i = 0; $i -lt 2; $i++) { $null = Open-IntegrityVolume -Path $images[$i] -Name $names[$i] -Confirm:$false @Options }
     modprobe raid1 2>$null
     $md = "/dev/md/$Prefix$id"
     mdadm --create $md --run --quiet --level=1 --raid-devices=2 --metadata=1.2 --assume-clean "/dev/mapper/$($names[0])" "/dev/mapper/$($names[1])"

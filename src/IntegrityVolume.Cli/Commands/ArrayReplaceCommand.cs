@@ -17,13 +17,16 @@ internal static class ArrayReplaceCommand
         var device = new Option<string>("--device") { Description = "Image file or block device that becomes the new leg (formatted like the other legs).", Required = true };
         var name = new Option<string>("--name") { Description = "Device-mapper name of the new leg (/dev/mapper/<name>).", Required = true };
         var force = new Option<bool>("--force") { Description = "Format the new device although it holds a file system, LUKS or an integrity superblock." };
+        var keyFile = new Option<string?>("--integrity-key-file") { Description = "Key file of the legs' keyed algorithm (hmac-*): device-mapper does not give the key back. Proven on an active leg's tags first." };
+        var keySize = new Option<int?>("--integrity-key-size") { Description = $"Bytes to read from the --integrity-key-file (default: the whole file, at most {KeyFile.MaxBytes})." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("replace", "Replace a leg: format + open NEW like the other legs, mdadm --replace (old leg active) or --remove/--add (faulty or gone), " +
             "wait for md's recovery; the old mapping is closed when it is ours and no longer held. Exit 0 recovered, 130 stopped waiting (md carries on).")
-        { array, leg, device, name, force, json, progressJson };
+        { array, leg, device, name, force, keyFile, keySize, json, progressJson };
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
+            using var key = KeyFile.ReadOptional(p.GetValue(keyFile), p.GetValue(keySize), keyFile.Name);
             var r = VolumeOperations.ReplaceArrayLeg(new ArrayLegReplaceRequest
             {
                 Array = p.GetValue(array)!,
@@ -31,6 +34,7 @@ internal static class ArrayReplaceCommand
                 NewDevice = p.GetValue(device)!,
                 NewName = p.GetValue(name)!,
                 Force = p.GetValue(force),
+                Key = key,
             }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
             if (p.GetValue(json)) CliOutput.WriteJson(r);
             else Print(r);

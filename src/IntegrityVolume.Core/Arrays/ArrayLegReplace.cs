@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using IntegrityVolume.Core.Hashing;
 using IntegrityVolume.Core.Kernel;
+using IntegrityVolume.Core.Operations;
 
 namespace IntegrityVolume.Core.Arrays;
 
@@ -18,6 +19,11 @@ public sealed record ArrayLegReplaceRequest
     public required string NewName { get; init; }
     /// <summary>Format <see cref="NewDevice"/> although it carries a file system, LUKS or integrity superblock.</summary>
     public bool Force { get; init; }
+    /// <summary>
+    /// Key of the legs' keyed internal_hash (hmac-*): device-mapper does not give it back, so it is given, and proven on an
+    /// active leg's tags before anything is formatted. Owned by the caller.
+    /// </summary>
+    public IntegrityKey? Key { get; init; }
     /// <summary>How often sysfs is read while md recovers (a bound on the wait, never a verdict).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
     /// <summary>How long md may leave the new leg an idle spare before the replace is given up (md starts recovery at once when it can).</summary>
@@ -88,7 +94,7 @@ public static class ArrayLegReplace
         if (string.IsNullOrWhiteSpace(request.Leg) || string.IsNullOrWhiteSpace(request.NewDevice) || string.IsNullOrWhiteSpace(request.NewName))
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "Give the leg to replace (--leg / -Leg), the new device (--device / -NewDevice) and its mapping name (--name / -NewName).");
-        var plan = Plan(request);
+        var plan = Plan(request, ct);
         MdadmTool.Require(request.Array);
         ct.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
@@ -98,7 +104,7 @@ public static class ArrayLegReplace
         var format = new FormatRequest
         {
             Volume = new VolumeLocation { Path = request.NewDevice },
-            Integrity = new IntegrityAlgorithmSpec { Algorithm = plan.Algorithm },
+            Integrity = new IntegrityAlgorithmSpec { Algorithm = plan.Algorithm, Key = plan.Source.Keyed ? request.Key : null },
             TagSize = source.TagSize,
             SectorSize = source.SectorSize,
             InterleaveSectors = source.InterleaveSectors == 0 ? null : source.InterleaveSectors,
@@ -122,6 +128,7 @@ public static class ArrayLegReplace
             Options = new IntegrityActivationOptions
             {
                 Algorithm = plan.Algorithm.IntegritysetupName,
+                Key = plan.Source.Keyed ? request.Key : null,
                 Mode = source.Mode == IntegrityMode.Recovery ? IntegrityMode.Journal : source.Mode,
                 AllowDiscards = source.AllowDiscards,
                 BufferSectors = source.BufferSectors == 0 ? null : source.BufferSectors,
@@ -238,7 +245,7 @@ public static class ArrayLegReplace
         TagAlgorithm Algorithm, ulong RequiredSectors);
 
     /// <summary>Every check that writes nothing: the array can take a new leg, which leg goes, and the format to copy.</summary>
-    private static ReplacePlan Plan(ArrayLegReplaceRequest request)
+    private static ReplacePlan Plan(ArrayLegReplaceRequest request, CancellationToken ct)
     {
         string kname = MdSysfs.ResolveKernelName(request.Array);
         var array = MdArrays.Read(kname);
@@ -297,18 +304,40 @@ public static class ArrayLegReplace
                 $"{array.Path} has no dm-integrity leg to copy the format from.", request.Array);
         if (source.Algorithm is null)
             throw Unknown(request.Array, $"{source.Path} has no internal_hash (its tags come from dm-crypt above it): not a leg this command formats.");
-        if (source.Keyed || source.JournalIntegrity is not null || source.JournalCrypt is not null)
-            throw Unknown(request.Array, $"{source.Path} uses a key ({(source.Keyed ? source.Algorithm : source.JournalIntegrity ?? source.JournalCrypt)}) that device-mapper does not give back: format and open the new leg yourself, then use mdadm.");
+        if (source.JournalIntegrity is not null || source.JournalCrypt is not null)
+            throw Unknown(request.Array, $"{source.Path} uses a journal key ({source.JournalIntegrity ?? source.JournalCrypt}) that device-mapper does not give back: format and open the new leg yourself, then use mdadm.");
+        if (source.Keyed && request.Key is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
+                $"{source.Path} uses the keyed {source.Algorithm}, whose key device-mapper does not give back: give the legs' key file (--integrity-key-file / -IntegrityKeyFile).", request.Array);
+        if (!source.Keyed && request.Key is not null)
+            throw new IntegrityVolumeException(ErrorIds.KeyNotAllowed, ErrorKind.InvalidArgument,
+                $"{source.Path} uses {source.Algorithm ?? "no internal_hash"}, which takes no key.", request.Array);
         if (source.MetadataDevice is not null)
             throw Unknown(request.Array, $"{source.Path} keeps its metadata on a separate device: format and open the new leg yourself, then use mdadm.");
         TagAlgorithm algorithm;
         try { algorithm = TagAlgorithm.Parse(TagAlgorithm.IntegritysetupSpelling(source.Algorithm)); }
         catch (IntegrityVolumeException e) { throw Unknown(request.Array, $"{source.Path}: tag algorithm {source.Algorithm} is not one ivol formats ({e.Message})."); }
+        if (source.Keyed) ProveKey(source, algorithm, request.Key!, ct);
 
         // md needs data_offset + component_size on the new member (component_size is in KiB).
         ulong component = (MdSysfs.ParseNumber(MdSysfs.Read(md, "component_size")) ?? 0) * 2;
         ulong offset = array.Legs.Where(l => !l.Faulty && l.DataOffset is not null).Select(l => l.DataOffset!.Value).DefaultIfEmpty(0UL).Max();
         return new ReplacePlan(array, old, mode, source, algorithm, component + offset);
+    }
+
+    /// <summary>
+    /// A new leg formatted with another key would hold tags no integritytab line of the array opens: the key is proven on
+    /// the source leg's own tags first (AlgorithmProof, read-only from its data device while it is active).
+    /// </summary>
+    private static void ProveKey(IntegrityMappingInfo source, TagAlgorithm algorithm, IntegrityKey key, CancellationToken ct)
+    {
+        string device = source.DataDevice ?? throw Unknown(source.Name, $"{source.Path}: no data device in its table.");
+        using var v = VolumeOperations.OpenVolume(new VolumeLocation { Path = device, ReservedSectors = source.Offset }, write: false, ct);
+        var (outcome, error) = AlgorithmProof.Check(v, source.Path, algorithm, key, 0, null, forceOverrides: false);
+        if (outcome == AlgorithmProof.Outcome.Refuted) throw error!;
+        if (outcome == AlgorithmProof.Outcome.NoEvidence)
+            throw new IntegrityVolumeException(ErrorIds.KeyMismatch, ErrorKind.InvalidArgument,
+                $"{source.Path}: no sampled block of {device} can prove the key (discarded or recalculating): a new leg with a wrong key would fail every read.", source.Path);
     }
 
     private static MdLegInfo? FindLeg(MdArrayInfo array, string spec)

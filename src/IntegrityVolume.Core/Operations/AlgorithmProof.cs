@@ -44,10 +44,10 @@ internal static class AlgorithmProof
         return algorithm.IsKeyed
             ? (Outcome.Refuted, new IntegrityVolumeException(ErrorIds.KeyMismatch, ErrorKind.InvalidArgument,
                 $"{path}: none of {samples.Count} blocks checked matches its tag with {algorithm.IntegritysetupName} and this key: " +
-                "the key (or the keyed algorithm) is wrong; writing would store tags the kernel rejects.{force}", path))
+                $"the key (or the keyed algorithm) is wrong; writing would store tags the kernel rejects.{force}", path))
             : (Outcome.Refuted, new IntegrityVolumeException(ErrorIds.AlgorithmMismatch, ErrorKind.InvalidArgument,
                 $"{path}: none of {samples.Count} blocks checked matches its tag with {algorithm.IntegritysetupName}, nor with another " +
-                "unkeyed algorithm: the volume uses a keyed algorithm (hmac-*, give it with its key) or its tags are damaged.{force}", path));
+                $"unkeyed algorithm: the volume uses a keyed algorithm (hmac-*, give it with its key) or its tags are damaged.{force}", path));
     }
 
     /// <summary>Blocks worth sampling, in order: the first three of the write range, then the volume's first, quartiles and last.</summary>

@@ -40,12 +40,23 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Key file of the legs' keyed algorithm (hmac-*): device-mapper does not give the key back. Proven on an active leg's tags first.</summary>
+    [Parameter]
+    [Alias("KeyFile")]
+    [ValidateNotNullOrEmpty]
+    public string? IntegrityKeyFile { get; set; }
+
     protected override int ProgressActivityId => 0x1A22;
 
     protected override void ProcessRecord()
     {
         if (!ShouldProcess(Array, $"Replace leg {Leg} with {NewDevice} (formatted and opened as /dev/mapper/{NewName}; everything on it is lost)", out _))
             return;
+        IntegrityKey? key = null;
+        if (IntegrityKeyFile is not null && !TryInvoke(IntegrityKeyFile,
+                () => Core.KeyFile.Read(Paths.ResolveLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile)), "-IntegrityKeyFile"), out key))
+            return;
+        using var keyOwner = key;
         if (!TryInvoke(Array, () => VolumeOperations.ReplaceArrayLeg(new ArrayLegReplaceRequest
             {
                 Array = Array,
@@ -53,6 +64,7 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
                 NewDevice = Paths.ResolveLiteral(NewDevice, nameof(NewDevice)),
                 NewName = NewName,
                 Force = Force,
+                Key = key,
             }, Progress, CancellationToken), out var result))
             return;
         if (result.Cancelled) return;   // Ctrl+C: the pipeline is stopping; md carries on in the kernel
