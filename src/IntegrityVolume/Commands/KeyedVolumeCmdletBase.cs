@@ -70,13 +70,19 @@ public abstract class KeyedVolumeCmdletBase : VolumeCmdletBase
         }
     }
 
+    /// <summary>
+    /// True in parameter sets of active volumes (-Name) whose algorithm is the live table's: -KeyFile is not checked
+    /// against a default algorithm here (Core checks it against the table).
+    /// </summary>
+    protected virtual bool AlgorithmFromLiveTable => false;
+
     /// <summary>The -KeyFile of this record as a file-system path, or null.</summary>
     protected string? KeyFilePath => Paths.ResolveOptionalLiteral(KeyFile, nameof(KeyFile));
 
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
-        if (!IsBound(nameof(Algorithm)) && !IsBound(nameof(KeyFile)))
+        if (AlgorithmFromLiveTable || (!IsBound(nameof(Algorithm)) && !IsBound(nameof(KeyFile))))
             return;
         // Command-line values: one check, one terminating error. A key may still come from a piped object, so
         // "keyed algorithm without key" is input-independent only when nothing is piped.

@@ -101,6 +101,8 @@ public sealed class RepairIntegrityVolumeCommand : KeyedVolumeCmdletBase
 
     protected override int ProgressActivityId => 0x1A04;
 
+    protected override bool AlgorithmFromLiveTable => ParameterSetName is NameParameterSet or InputObjectParameterSet;
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == NameParameterSet)
