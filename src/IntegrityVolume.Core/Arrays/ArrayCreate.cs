@@ -212,7 +212,11 @@ internal static class ArrayCreate
         var legNames = Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList();
         CheckLegNames(legNames, r.Name);
         var warnings = new List<string>();
-        if (r.Luks is not null) warnings.AddRange(ArrayCrypt.Check(r.Luks, r.Name, legNames, creating: false));
+        if (r.Luks is not null)
+        {
+            warnings.AddRange(ArrayCrypt.CheckOptions(r.Luks, r.Name, legNames));
+            ArrayCrypt.CheckSystem(r.Luks, r.Name);
+        }
         MdadmTool.Require(r.Name);
         var opened = new List<string>();
         bool assembling = false;
@@ -288,9 +292,8 @@ internal static class ArrayCreate
                 if (full[i] == full[j] || (File.Exists(full[i]) && File.Exists(full[j]) && StorageIdentity.Same(full[i], full[j])))
                     throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
                         $"{r.Devices[j]} is the same device as {r.Devices[i]}: every leg needs its own device.", r.Devices[j]);
-        if (r.Luks is { CrypttabPath: not null } l && l.KeyFilePath.Any(char.IsWhiteSpace))
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                $"LUKS key file '{l.KeyFilePath}': crypttab fields are separated by whitespace, so its path cannot hold any.", r.Name);
+        if (r.Luks is not null)
+            ArrayCrypt.CheckOptions(r.Luks, r.Name, Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList());
         if (r.IntegrityTabPath is not null && r.Legs.Integrity.Algorithm.IsKeyed && r.Legs.KeyFilePath is null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "integritytab lines of a keyed algorithm need the key file's path.", r.Name);
@@ -318,7 +321,7 @@ internal static class ArrayCreate
         var legNames = Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList();
         CheckLegNames(legNames, r.Name);
         MdadmTool.Require(r.Name);
-        if (r.Luks is not null) ArrayCrypt.Check(r.Luks, r.Name, legNames, creating: true);
+        if (r.Luks is not null) ArrayCrypt.CheckSystem(r.Luks, r.Name);
         return formats;
     }
 

@@ -51,28 +51,36 @@ internal static class ArrayCrypt
         ToolProcess.RunChecked(Require(target), args, null, target, Timeout, ct, ErrorIds.CryptsetupMissing, ErrorIds.CryptsetupFailed).Output;
 
     /// <summary>
-    /// Every check of the options before anything is written: the key file (as systemd-cryptsetup reads it; its
-    /// warnings returned), the mapping name (valid, free, not one of the legs'), PBKDF, crypttab without a key, cryptsetup.
+    /// The options alone, before any device is looked at: the mapping name (valid, not one of the legs'), PBKDF,
+    /// iteration time, a crypttab key path without whitespace, the key file (as systemd-cryptsetup reads it; its warnings returned).
     /// </summary>
-    public static List<string> Check(ArrayLuksOptions o, string array, IReadOnlyCollection<string> legNames, bool creating)
+    public static List<string> CheckOptions(ArrayLuksOptions o, string array, IReadOnlyCollection<string> legNames)
     {
         string name = o.MapperName(array);
         DeviceMapperClient.ValidateName(name);
         if (legNames.Contains(name, StringComparer.Ordinal))
             throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
                 $"The crypt mapping's name {name} is also a leg's name.", name);
+        if (o.Pbkdf is { } p && !Pbkdfs.Contains(p, StringComparer.Ordinal))
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"PBKDF '{p}': cryptsetup takes {string.Join(", ", Pbkdfs)}.", array);
+        if (o.IterTimeMs is < 1)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"Iteration time {o.IterTimeMs} ms: give at least 1 ms.", array);
+        if (o.CrypttabPath is not null && o.KeyFilePath.Any(char.IsWhiteSpace))
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"LUKS key file '{o.KeyFilePath}': crypttab fields are separated by whitespace, so its path cannot hold any.", array);
+        return CheckKeyFile(o.KeyFilePath, "LUKS key file");
+    }
+
+    /// <summary>What the system must offer: the mapping name free, cryptsetup installed.</summary>
+    public static void CheckSystem(ArrayLuksOptions o, string array)
+    {
+        string name = o.MapperName(array);
         if (File.Exists(DeviceNodes.MapperPath(name)) || MappingExists(name))
             throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists,
                 $"A device-mapper device {name} exists already ({DeviceNodes.MapperPath(name)}).", name);
-        if (creating && o.Pbkdf is { } p && !Pbkdfs.Contains(p, StringComparer.Ordinal))
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                $"PBKDF '{p}': cryptsetup takes {string.Join(", ", Pbkdfs)}.", array);
-        if (creating && o.IterTimeMs is < 1)
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                $"Iteration time {o.IterTimeMs} ms: give at least 1 ms.", array);
-        var warnings = CheckKeyFile(o.KeyFilePath, "LUKS key file");
         Require(array);
-        return warnings;
     }
 
     /// <summary>
