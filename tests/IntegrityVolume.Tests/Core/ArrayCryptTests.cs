@@ -53,6 +53,7 @@ public sealed class ArrayCryptTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void Crypttab_is_written_atomically_with_the_old_mode()
     {
         string tab = Path.Combine(_dir, "crypttab");
