@@ -32,6 +32,7 @@
         'Get-IntegrityVolume'
         'New-IntegrityArray'
         'New-IntegrityVolume'
+        'Open-IntegrityArray'
         'Open-IntegrityVolume'
         'Repair-IntegrityVolume'
         'Resize-IntegrityVolume'

@@ -183,4 +183,11 @@ public static class ErrorIds
     public const string MdadmMissing = "MdadmMissing";
     /// <summary>mdadm refused or failed a step (--create, --assemble, --stop, --detail, --replace, --add; its words in the message) or timed out, or a new leg failed / was dropped during recovery.</summary>
     public const string MdadmFailed = "MdadmFailed";
+    // LUKS2 on top of an array (Arrays/ArrayCrypt.cs): the real cryptsetup formats, opens and closes the crypt layer.
+    /// <summary>cryptsetup is not installed or could not be started (Debian/Ubuntu: apt-get install cryptsetup-bin).</summary>
+    public const string CryptsetupMissing = "CryptsetupMissing";
+    /// <summary>cryptsetup refused or failed a step (luksFormat, open, close, luksUUID; its words in the message) or timed out; a wrong key is this too.</summary>
+    public const string CryptsetupFailed = "CryptsetupFailed";
+    /// <summary>The crypttab named for the crypt layer's line could not be written (temporary file, rename); the array is undone.</summary>
+    public const string CrypttabWriteFailed = "CrypttabWriteFailed";
 }

@@ -72,6 +72,7 @@ internal static class ArrayCommand
         Console.WriteLine($"  raid disks:  {a.RaidDisks}, degraded: {a.Degraded}");
         Console.WriteLine($"  mismatch_cnt: {a.MismatchCount}");
         if (a.ChunkSize is > 0) Console.WriteLine($"  chunk size:  {a.ChunkSize} bytes");
+        if (a.CryptName is not null) Console.WriteLine($"  crypt layer: /dev/mapper/{a.CryptName}");
         foreach (var l in a.Legs)
         {
             string integrity = l.Integrity is { } i ? $"integrity {i.Algorithm ?? "(none)"}, mismatches {i.Failures}" : "not dm-integrity";

@@ -47,6 +47,42 @@ internal static class ArrayCreateCommand
         }
     }
 
+    /// <summary>The crypt layer's options (LUKS2 on top of the array): create takes all, open the key file and name.</summary>
+    private sealed class LuksOptions(bool creating)
+    {
+        public readonly Option<string?> KeyFile = new("--luks-key-file") { Description = creating
+            ? "Put LUKS2 on top of the array (cryptsetup luksFormat with this key file) and open it as --luks-name."
+            : "Open the crypt layer with this key file after assembly when the array holds a LUKS header." };
+        public readonly Option<string?> Name = new("--luks-name") { Description = "Device-mapper name of the crypt mapping (default NAME-crypt)." };
+        public readonly Option<string?> Crypttab = new("--crypttab") { Description = "Add (or replace) the crypt mapping's line (NAME UUID=... KEYFILE luks) in this crypttab (created when missing). /etc is never edited unless named." };
+        public readonly Option<string?> Pbkdf = new("--luks-pbkdf") { Description = "cryptsetup --pbkdf of the key slot: argon2id, argon2i or pbkdf2 (default cryptsetup's)." };
+        public readonly Option<int?> IterTime = new("--luks-iter-time") { Description = "cryptsetup --iter-time of the key slot in ms (default cryptsetup's)." };
+
+        public void AddTo(Command c)
+        {
+            c.Options.Add(KeyFile); c.Options.Add(Name);
+            if (creating) { c.Options.Add(Crypttab); c.Options.Add(Pbkdf); c.Options.Add(IterTime); }
+        }
+
+        public ArrayLuksOptions? Read(ParseResult p)
+        {
+            string? keyFile = p.GetValue(KeyFile);
+            if (keyFile is null)
+            {
+                if (p.GetValue(Name) is not null || (creating && (p.GetValue(Crypttab) is not null || p.GetValue(Pbkdf) is not null || p.GetValue(IterTime) is not null)))
+                    throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                        "--luks-name, --crypttab, --luks-pbkdf and --luks-iter-time need --luks-key-file.");
+                return null;
+            }
+            return new ArrayLuksOptions
+            {
+                KeyFilePath = Path.GetFullPath(keyFile), Name = p.GetValue(Name),
+                CrypttabPath = creating && p.GetValue(Crypttab) is { } t ? Path.GetFullPath(t) : null,
+                Pbkdf = creating ? p.GetValue(Pbkdf) : null, IterTimeMs = creating ? p.GetValue(IterTime) : null,
+            };
+        }
+    }
+
     public static Command Create()
     {
         var name = new Argument<string>("name") { Description = "md name: the array appears as /dev/md/NAME." };
@@ -63,10 +99,12 @@ internal static class ArrayCreateCommand
         var force = new Option<bool>("--force") { Description = "Format devices that hold a file system, LUKS, md, an integrity superblock or a partition table." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
-        var cmd = new Command("create", "Format and open a dm-integrity leg on every device and create an md array over them (mdadm --create --assume-clean; needs root). " +
-            "Every device is checked before the first is formatted; a failure after a leg opened undoes everything.")
+        var cmd = new Command("create", "Format and open a dm-integrity leg on every device and create an md array over them (mdadm --create --assume-clean; needs root), " +
+            "optionally LUKS2 on top (--luks-key-file). Every device is checked before the first is formatted; a failure after a leg opened undoes everything.")
         { name, devices, level, chunk, tagSize, sectorSize, journalSize, size, tab, conf, force, json, progressJson };
         legs.AddTo(cmd);
+        var luks = new LuksOptions(creating: true);
+        luks.AddTo(cmd);
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             using var request = new ArrayCreateRequest
@@ -78,6 +116,7 @@ internal static class ArrayCreateCommand
                 Force = p.GetValue(force),
                 IntegrityTabPath = p.GetValue(tab) is { } t ? Path.GetFullPath(t) : null,
                 MdadmConfPath = p.GetValue(conf) is { } c ? Path.GetFullPath(c) : null,
+                Luks = luks.Read(p),
             };
             var r = VolumeOperations.CreateArray(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
             Print(r, p.GetValue(json), "Created");
@@ -92,13 +131,17 @@ internal static class ArrayCreateCommand
         var devices = new Argument<string[]>("leg-device") { Description = "The legs' devices or image files (dm-integrity volumes).", Arity = ArgumentArity.OneOrMore };
         var legs = new LegOptions();
         var json = CommonOptions.Json();
-        var cmd = new Command("open", "Open every leg (as ivol open) and assemble the md array over the mappings (mdadm --assemble /dev/md/NAME; needs root).")
-        { name, devices, json };
+        var progressJson = CommonOptions.ProgressJson();
+        var cmd = new Command("open", "Open every leg (as ivol open), assemble the md array over the mappings (mdadm --assemble /dev/md/NAME; needs root), " +
+            "then the crypt layer with --luks-key-file when the array holds a LUKS header. A failure undoes everything.")
+        { name, devices, json, progressJson };
         legs.AddTo(cmd);
+        var luks = new LuksOptions(creating: false);
+        luks.AddTo(cmd);
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
-            using var request = new ArrayOpenRequest { Name = p.GetValue(name)!, Devices = p.GetValue(devices)!, LegNames = legs.Names(p), Legs = legs.Read(p) };
-            var r = VolumeOperations.OpenArray(request, null, Program.Cancellation);
+            using var request = new ArrayOpenRequest { Name = p.GetValue(name)!, Devices = p.GetValue(devices)!, LegNames = legs.Names(p), Legs = legs.Read(p), Luks = luks.Read(p) };
+            var r = VolumeOperations.OpenArray(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
             Print(r, p.GetValue(json), "Assembled");
             return ExitCodes.Success;
         }));
@@ -109,13 +152,14 @@ internal static class ArrayCreateCommand
     {
         var array = new Argument<string>("md") { Description = "NAME, /dev/md/NAME, /dev/mdN or mdN." };
         var json = CommonOptions.Json();
-        var cmd = new Command("close", "Stop the md array (mdadm --stop) and close its dm-integrity legs; refused (exit 5, ArrayInUse) while it or anything above it is mounted or held.")
+        var cmd = new Command("close", "Close the crypt layer on top (cryptsetup close, when a LUKS mapping is the array's only holder), stop the md array (mdadm --stop) and close its dm-integrity legs; " +
+            "refused (exit 5, ArrayInUse) while it or anything above it is mounted or held.")
         { array, json };
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
             var r = VolumeOperations.CloseArray(p.GetValue(array)!, Program.Cancellation);
             if (p.GetValue(json)) CliOutput.WriteJson(r);
-            else Console.WriteLine($"Stopped {r.Device}{(r.Name is null ? "" : $" (/dev/md/{r.Name})")}; closed {string.Join(", ", r.ClosedLegs)}" +
+            else Console.WriteLine((r.ClosedCrypt is null ? "" : $"Closed {r.ClosedCrypt}; ") + $"Stopped {r.Device}{(r.Name is null ? "" : $" (/dev/md/{r.Name})")}; closed {string.Join(", ", r.ClosedLegs)}" +
                 (r.OtherLegs.Count > 0 ? $"; left {string.Join(", ", r.OtherLegs)} (not dm-integrity)" : "") + ".");
             return ExitCodes.Success;
         }));
@@ -133,5 +177,7 @@ internal static class ArrayCreateCommand
             foreach (var l in r.Legs) Console.WriteLine("  " + l.IntegrityTabLine);
         }
         if (r.MdadmConfLine is not null) Console.WriteLine($"{r.MdadmConfPath}:\n  {r.MdadmConfLine}");
+        if (r.CryptPath is not null) Console.WriteLine($"Crypt layer {r.CryptPath} (LUKS2, UUID {r.LuksUuid}).");
+        if (r.CrypttabLine is not null) Console.WriteLine($"{r.CrypttabPath}:\n  {r.CrypttabLine}");
     }
 }

@@ -15,11 +15,14 @@ public sealed record ArrayCloseResult
     /// <summary>Legs that are not dm-integrity mappings (left as they are).</summary>
     public required IReadOnlyList<string> OtherLegs { get; init; }
     public required IReadOnlyList<string> DetachedLoopDevices { get; init; }
+    /// <summary>The dm-crypt mapping on top of the array closed first (cryptsetup close); null when there was none.</summary>
+    public string? ClosedCrypt { get; init; }
 }
 
 /// <summary>
 /// Stop an md array and close its dm-integrity legs: refused (ArrayInUse) while the array or anything above it is
-/// mounted or held (holders/ in sysfs), as mdadm --stop would refuse only part of that.
+/// mounted or held (holders/ in sysfs), as mdadm --stop would refuse only part of that. A dm-crypt mapping that is the
+/// array's only holder and is itself unmounted and unheld is the stack's top layer: closed first (stack order).
 /// </summary>
 internal static class ArrayClose
 {
@@ -31,10 +34,26 @@ internal static class ArrayClose
         string kname = MdSysfs.ResolveKernelName(array);
         var info = MdArrays.Read(kname);
         string devPath = "/dev/" + kname;
+        // The crypt layer on top (LUKS over RAID): closed first when it is the only holder and nothing uses it; a
+        // mounted or held one refuses the close here, before anything is closed. md itself cannot be mounted while
+        // dm-crypt claims it, so with a crypt layer the md paths' only user is that holder.
+        string? crypt = CryptOnTop(array, kname);
         foreach (var path in new[] { devPath, info.Name is null ? null : ArrayCreate.MdPath(info.Name) })
-            if (path is not null && File.Exists(path) && DeviceUsage.FindUser(path) is { } user)
+            if (crypt is null && path is not null && File.Exists(path) && DeviceUsage.FindUser(path) is { } user)
                 throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
                     $"{array} is in use ({user}); unmount it and close what sits on it first.", array);
+        if (crypt is not null)
+        {
+            ct.ThrowIfCancellationRequested();
+            try { ArrayCrypt.Close(crypt, ct); }
+            catch (IntegrityVolumeException e) when (e.ErrorId == ErrorIds.CryptsetupFailed && (e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("busy", StringComparison.OrdinalIgnoreCase)))
+            {
+                // cryptsetup: "Device NAME is still in use." (a process has the mapping open).
+                throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
+                    $"{array} is in use (crypt mapping {crypt} is open by a process): {e.Message}", array, e);
+            }
+            WaitNoHolder(kname, ct);
+        }
         // holders/ of the md device: dm-crypt, LVM or another md on top. FindUser sees them only for a /dev node it can resolve.
         if (DeviceNodes.Holders(kname) is [var h, ..])
             throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
@@ -58,7 +77,37 @@ internal static class ArrayClose
             closed.Add(leg.MapperName);
             loops.AddRange(r.DetachedLoopDevices);
         }
-        return new ArrayCloseResult { Device = kname, Name = info.Name, ClosedLegs = closed, OtherLegs = others, DetachedLoopDevices = loops };
+        return new ArrayCloseResult { Device = kname, Name = info.Name, ClosedLegs = closed, OtherLegs = others, DetachedLoopDevices = loops, ClosedCrypt = crypt };
+    }
+
+    /// <summary>
+    /// The dm-crypt mapping to close before the array: the array's only holder, made by cryptsetup (dm uuid CRYPT-),
+    /// itself unheld and unmounted; null when the array has no such holder. A crypt mapping that is mounted or held is
+    /// ArrayInUse naming it (nothing is closed).
+    /// </summary>
+    private static string? CryptOnTop(string array, string kname)
+    {
+        if (DeviceNodes.Holders(kname) is not [var h] || !ArrayCrypt.IsCryptMapping(h)) return null;
+        string name = DeviceNodes.MapperNameOf(h) ?? h;
+        string? dev = MdSysfs.Read(Path.Combine("/sys/class/block", h), "dev");
+        string? user = ArrayCrypt.MountPointOf(dev) is { } mnt ? $"mounted on {mnt}"
+            : DeviceNodes.Holders(h) is [var above, ..] ? $"held by {above}"
+            : File.Exists(DeviceNodes.MapperPath(name)) ? DeviceUsage.FindUser(DeviceNodes.MapperPath(name)) : null;
+        if (user is not null)
+            throw new IntegrityVolumeException(ErrorIds.ArrayInUse, ErrorKind.ResourceBusy,
+                $"{array} is in use (crypt mapping {name} on it is {user}); unmount it and close what sits on it first.", array);
+        return name;
+    }
+
+    /// <summary>dm removes the crypt mapping's hold on md when cryptsetup close returns; wait for that state, with a hang limit.</summary>
+    private static void WaitNoHolder(string kname, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        while (DeviceNodes.Holders(kname).Count > 0 && sw.Elapsed < ReleaseLimit)
+        {
+            ct.ThrowIfCancellationRequested();
+            Thread.Sleep(50);
+        }
     }
 
     /// <summary>md drops its hold on a leg (holders/mdN) when the array stops; wait for that state, with a hang limit.</summary>

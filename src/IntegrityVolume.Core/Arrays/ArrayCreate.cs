@@ -55,6 +55,8 @@ public sealed record ArrayCreateRequest : IDisposable
     public string? IntegrityTabPath { get; init; }
     /// <summary>Add (or replace) the array's ARRAY line in this mdadm.conf (created when missing); null: none written.</summary>
     public string? MdadmConfPath { get; init; }
+    /// <summary>LUKS2 on top of the array (cryptsetup luksFormat, then open as NAME-crypt); null: none.</summary>
+    public ArrayLuksOptions? Luks { get; init; }
 
     public string LegName(int k) => ArrayCreate.LegName(Name, LegNames, k);
 
@@ -69,6 +71,8 @@ public sealed record ArrayOpenRequest : IDisposable
     public required IReadOnlyList<string> Devices { get; init; }
     public IReadOnlyList<string>? LegNames { get; init; }
     public ArrayLegIntegrity Legs { get; init; } = new();
+    /// <summary>Open the crypt layer after assembly when the array holds a LUKS header (as NAME-crypt); null: not opened.</summary>
+    public ArrayLuksOptions? Luks { get; init; }
 
     public string LegName(int k) => ArrayCreate.LegName(Name, LegNames, k);
 
@@ -99,6 +103,15 @@ public sealed record ArrayCreateResult
     public string? IntegrityTabPath { get; init; }
     public string? MdadmConfPath { get; init; }
     public string[] Warnings { get; init; } = [];
+    /// <summary>The crypt mapping opened on top of the array (LUKS2); null when there is none.</summary>
+    public string? CryptName { get; init; }
+    /// <summary>/dev/mapper/CRYPTNAME: the device a file system goes on.</summary>
+    public string? CryptPath { get; init; }
+    /// <summary>The LUKS header's UUID (cryptsetup luksUUID).</summary>
+    public string? LuksUuid { get; init; }
+    /// <summary>The crypttab line written (NAME UUID=... KEYFILE luks); null when no crypttab was named.</summary>
+    public string? CrypttabLine { get; init; }
+    public string? CrypttabPath { get; init; }
 }
 
 /// <summary>
@@ -120,6 +133,7 @@ internal static class ArrayCreate
     {
         var formats = Check(r, ct);
         var warnings = new List<string>();
+        if (r.Luks is not null) warnings.AddRange(ArrayCrypt.CheckKeyFile(r.Luks.KeyFilePath, "LUKS key file"));
         if (r.ChunkKiB is int chunk && chunk * 1024 % r.Legs.SectorSize != 0)
             warnings.Add($"The chunk ({chunk} KiB) is not a multiple of the integrity block size ({r.Legs.SectorSize} bytes).");
         // 1. Format every leg (our format: zeros everywhere, every tag valid).
@@ -136,6 +150,7 @@ internal static class ArrayCreate
         var opened = new List<string>();
         string md = MdPath(r.Name);
         bool mdCreated = false;
+        string? crypt = null;
         try
         {
             // 2. Open every leg (a loop device for an image, autoclear: it goes with the mapping).
@@ -151,17 +166,37 @@ internal static class ArrayCreate
             mdCreated = true;   // from here on a failure stops whatever mdadm left
             MdadmTool.Run(args, md, ct);
             var array = WaitForArray(md, ct);
+            // 4. LUKS2 on top (LUKS over RAID over integrity legs: one encryption, md heals below it), opened as NAME-crypt.
+            string? luksUuid = null;
+            if (r.Luks is { } luks)
+            {
+                Report(progress, $"Formatting LUKS2 on {md}", r.Devices.Count, r.Devices.Count + 1);
+                ArrayCrypt.Format(md, luks, ct);
+                luksUuid = ArrayCrypt.Uuid(md, ct);
+                Report(progress, $"Opening {md} as {luks.MapperName(r.Name)}", r.Devices.Count, r.Devices.Count + 1);
+                crypt = luks.MapperName(r.Name);
+                ArrayCrypt.Open(md, crypt, luks.KeyFilePath, ct);
+            }
             var (legs, line, bootWarnings) = BootConfig(r.Name, md, r.Devices, opened, r.Legs, r.IntegrityTabPath, r.MdadmConfPath, ct);
             warnings.AddRange(bootWarnings);
+            // 5. crypttab: the crypt layer by its LUKS UUID (stable whatever mdN the array gets at boot).
+            string? cryptLine = null;
+            if (r.Luks?.CrypttabPath is { } crypttab && crypt is not null && luksUuid is not null)
+            {
+                cryptLine = ArrayCrypt.CrypttabLine(crypt, luksUuid, r.Luks.KeyFilePath);
+                ArrayCrypt.WriteCrypttab(crypttab, crypt, cryptLine);
+            }
             return new ArrayCreateResult
             {
-                Path = md, Name = r.Name, Array = array, Legs = legs, MdadmConfLine = line,
+                Path = md, Name = r.Name, Array = MdArrays.Read(array.Device), Legs = legs, MdadmConfLine = line,
                 IntegrityTabPath = r.IntegrityTabPath, MdadmConfPath = r.MdadmConfPath, Warnings = warnings.ToArray(),
+                CryptName = crypt, CryptPath = crypt is null ? null : DeviceNodes.MapperPath(crypt), LuksUuid = luksUuid,
+                CrypttabLine = cryptLine, CrypttabPath = r.Luks?.CrypttabPath,
             };
         }
         catch (Exception) when (opened.Count > 0)
         {
-            Undo(md, mdCreated, opened);
+            Undo(md, mdCreated, opened, crypt);
             throw;   // the original error; the undo's own failures are not reported over it
         }
     }
@@ -174,21 +209,49 @@ internal static class ArrayCreate
         string md = MdPath(r.Name);
         if (ArrayActive(md))
             throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already (the array is active).", md);
-        CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
+        var legNames = Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList();
+        CheckLegNames(legNames, r.Name);
+        var warnings = new List<string>();
+        if (r.Luks is not null)
+        {
+            warnings.AddRange(ArrayCrypt.CheckOptions(r.Luks, r.Name, legNames));
+            ArrayCrypt.CheckSystem(r.Luks, r.Name);
+        }
+        MdadmTool.Require(r.Name);
         var opened = new List<string>();
         bool assembling = false;
+        string? crypt = null;
         try
         {
             OpenLegs(r.Devices, r.LegName, r.Legs, opened, progress, ct);
             assembling = true;
+            Report(progress, $"Assembling {md}", r.Devices.Count, r.Devices.Count + 1);
             MdadmTool.Run(new[] { "--assemble", md }.Concat(opened.Select(DeviceNodes.MapperPath)), md, ct);
             var array = WaitForArray(md, ct);
+            // The crypt layer in stack order: after md, only when md holds a LUKS header (a wrong key undoes the whole open).
+            string? luksUuid = null;
+            if (r.Luks is { } luks)
+            {
+                if (ArrayCrypt.IsLuks(md, ct))
+                {
+                    Report(progress, $"Opening {md} as {luks.MapperName(r.Name)}", r.Devices.Count, r.Devices.Count + 1);
+                    luksUuid = ArrayCrypt.Uuid(md, ct);
+                    crypt = luks.MapperName(r.Name);
+                    ArrayCrypt.Open(md, crypt, luks.KeyFilePath, ct);
+                    array = MdArrays.Read(array.Device);
+                }
+                else warnings.Add($"{md} holds no LUKS header: no crypt layer opened (the LUKS key file is not used).");
+            }
             var legs = opened.Select((n, k) => new ArrayLegResult { Device = r.Devices[k], MapperName = n, MapperPath = DeviceNodes.MapperPath(n) }).ToList();
-            return new ArrayCreateResult { Path = md, Name = r.Name, Array = array, Legs = legs };
+            return new ArrayCreateResult
+            {
+                Path = md, Name = r.Name, Array = array, Legs = legs, Warnings = warnings.ToArray(),
+                CryptName = crypt, CryptPath = crypt is null ? null : DeviceNodes.MapperPath(crypt), LuksUuid = luksUuid,
+            };
         }
         catch (Exception) when (opened.Count > 0)
         {
-            Undo(md, assembling, opened);
+            Undo(md, assembling, opened, crypt);
             throw;
         }
     }
@@ -229,6 +292,8 @@ internal static class ArrayCreate
                 if (full[i] == full[j] || (File.Exists(full[i]) && File.Exists(full[j]) && StorageIdentity.Same(full[i], full[j])))
                     throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.InvalidArgument,
                         $"{r.Devices[j]} is the same device as {r.Devices[i]}: every leg needs its own device.", r.Devices[j]);
+        if (r.Luks is not null)
+            ArrayCrypt.CheckOptions(r.Luks, r.Name, Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList());
         if (r.IntegrityTabPath is not null && r.Legs.Integrity.Algorithm.IsKeyed && r.Legs.KeyFilePath is null)
             throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                 "integritytab lines of a keyed algorithm need the key file's path.", r.Name);
@@ -253,8 +318,10 @@ internal static class ArrayCreate
         string md = MdPath(r.Name);
         if (ArrayActive(md))
             throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists, $"{md} exists already.", md);
-        CheckLegNames(Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList(), r.Name);
+        var legNames = Enumerable.Range(0, r.Devices.Count).Select(r.LegName).ToList();
+        CheckLegNames(legNames, r.Name);
         MdadmTool.Require(r.Name);
+        if (r.Luks is not null) ArrayCrypt.CheckSystem(r.Luks, r.Name);
         return formats;
     }
 
@@ -313,9 +380,12 @@ internal static class ArrayCreate
         IntegrityMappings.Open(new IntegrityOpenRequest { Device = device, Name = name, Options = legs.Activation() }, sb, ct);
     }
 
-    /// <summary>Stop md (if it was started) and close the legs in reverse order; failures here are not reported over the original.</summary>
-    internal static void Undo(string md, bool stopMd, IReadOnlyList<string> opened)
+    /// <summary>Close the crypt layer (if it was opened), stop md (if it was started) and close the legs in reverse order;
+    /// failures here are not reported over the original.</summary>
+    internal static void Undo(string md, bool stopMd, IReadOnlyList<string> opened, string? crypt = null)
     {
+        if (crypt is not null && File.Exists(DeviceNodes.MapperPath(crypt)))
+            try { ArrayCrypt.Close(crypt, CancellationToken.None); } catch (IntegrityVolumeException) { }
         if (stopMd && ArrayActive(md))
             try { MdadmTool.Run(new[] { "--stop", md }, md, CancellationToken.None); } catch (IntegrityVolumeException) { }
         foreach (var n in opened.Reverse())

@@ -34,6 +34,8 @@ public sealed record MdArrayInfo
     /// <summary>Array size in 512-byte sectors (/sys/block/mdX/size).</summary>
     public ulong SizeSectors { get; init; }
     public required IReadOnlyList<MdLegInfo> Legs { get; init; }
+    /// <summary>The dm-crypt mapping directly on top of the array (LUKS over RAID; holders/ in sysfs); null when there is none.</summary>
+    public string? CryptName { get; init; }
     /// <summary>True when a sync, recovery, check or reshape runs (sync_action neither idle nor absent).</summary>
     public bool SyncRunning => SyncAction is not null && SyncAction != "idle";
 }
@@ -104,6 +106,7 @@ public static class MdArrays
             MaxReadErrors = MdSysfs.ParseNumber(MdSysfs.Read(md, "max_read_errors")),
             SizeSectors = MdSysfs.ParseNumber(MdSysfs.Read(block, "size")) ?? 0,
             Legs = legs,
+            CryptName = DeviceNodes.Holders(kernelName).Where(ArrayCrypt.IsCryptMapping).Select(DeviceNodes.MapperNameOf).FirstOrDefault(n => n is not null),
         };
     }
 

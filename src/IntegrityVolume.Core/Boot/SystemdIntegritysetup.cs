@@ -61,13 +61,16 @@ public static partial class SystemdIntegritysetup
     /// access bit for others gets "has 0644 mode that is too permissive, please adjust the ownership and access mode";
     /// a key file not owned by root is flagged too (anyone owning it can change the key a boot reads).
     /// </summary>
-    public static IEnumerable<string> KeyFileWarnings(string keyFile)
+    public static IEnumerable<string> KeyFileWarnings(string keyFile) => KeyFileWarnings(keyFile, "systemd-integritysetup");
+
+    /// <summary>The same findings for <paramref name="tool"/> (systemd-cryptsetup reads crypttab key files the same way).</summary>
+    public static IEnumerable<string> KeyFileWarnings(string keyFile, string tool)
     {
         if (OperatingSystem.IsWindows() || !File.Exists(keyFile)) yield break;
         var mode = File.GetUnixFileMode(keyFile);
         var others = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
         if ((mode & others) != 0)
-            yield return $"Key file {keyFile} has {Octal(mode)} mode that is too permissive (systemd-integritysetup warns so at boot); chmod 0600 it and make root its owner.";
+            yield return $"Key file {keyFile} has {Octal(mode)} mode that is too permissive ({tool} warns so at boot); chmod 0600 it and make root its owner.";
         if (Devices.NativeMethods.OwnerUid(keyFile) is uint uid && uid != 0)
             yield return $"Key file {keyFile} is owned by uid {uid}, not root: its owner can change the key the boot reads; chown root it.";
     }

@@ -5,7 +5,8 @@ using IntegrityVolume.Core.Arrays;
 namespace IntegrityVolume.Commands;
 
 /// <summary>
-/// Close-IntegrityArray: stop an md array (mdadm --stop) and close each leg that is a dm-integrity mapping. Refused
+/// Close-IntegrityArray: close the crypt layer on top (cryptsetup close, when a LUKS mapping is the array's only holder
+/// and is itself unused), stop an md array (mdadm --stop) and close each leg that is a dm-integrity mapping. Refused
 /// (ArrayInUse) while the array or anything above it is mounted, held (holders in sysfs) or open.
 /// </summary>
 [Cmdlet(VerbsCommon.Close, "IntegrityArray", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Close-IntegrityArray.md",
@@ -29,11 +30,11 @@ public sealed class CloseIntegrityArrayCommand : IntegrityVolumeCmdletBase
     {
         foreach (string array in Array)
         {
-            if (!ShouldProcess(array, "Stop the md array and close its dm-integrity legs", out _))
+            if (!ShouldProcess(array, "Close the crypt layer on top (if any), stop the md array and close its dm-integrity legs", out _))
                 continue;
             if (!TryInvoke(array, () => VolumeOperations.CloseArray(array, CancellationToken), out var result))
                 continue;
-            WriteVerbose($"Stopped {result.Device}; closed {string.Join(", ", result.ClosedLegs)}.");
+            WriteVerbose((result.ClosedCrypt is null ? "" : $"Closed the crypt layer {result.ClosedCrypt}; ") + $"Stopped {result.Device}; closed {string.Join(", ", result.ClosedLegs)}.");
             if (PassThru) WriteObject(result);
         }
     }

@@ -10,7 +10,8 @@ namespace IntegrityVolume.Commands;
 /// (mdadm --create --assume-clean: fresh legs read zeros with valid tags everywhere, so md's initial resync is not
 /// needed). Every device is checked (in use, looks like data without -Force) before the first is formatted; a failure
 /// after a leg opened stops md and closes the legs again. Optional boot configuration: integritytab lines per leg and
-/// mdadm's ARRAY line, written only to the files named. Destroys data: ConfirmImpact High.
+/// mdadm's ARRAY line, written only to the files named. With -LuksKeyFile, LUKS2 on top (cryptsetup luksFormat, opened
+/// as NAME-crypt) and, with -CrypttabPath, its crypttab line. Destroys data: ConfirmImpact High.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "IntegrityArray", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityArray.md",
     SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
@@ -81,6 +82,29 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Put LUKS2 on top of the array (cryptsetup luksFormat with this key file) and open it as -LuksName.</summary>
+    [Parameter]
+    public string? LuksKeyFile { get; set; }
+
+    /// <summary>Device-mapper name of the crypt mapping (default NAME-crypt).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LuksName { get; set; }
+
+    /// <summary>Add (or replace) the crypt mapping's line (NAME UUID=... KEYFILE luks) in this crypttab (created when missing).</summary>
+    [Parameter]
+    public string? CrypttabPath { get; set; }
+
+    /// <summary>cryptsetup --pbkdf of the key slot (default cryptsetup's).</summary>
+    [Parameter]
+    [ValidateSet("argon2id", "argon2i", "pbkdf2")]
+    public string? LuksPbkdf { get; set; }
+
+    /// <summary>cryptsetup --iter-time of the key slot in milliseconds (default cryptsetup's).</summary>
+    [Parameter]
+    [ValidateRange(1, 3_600_000)]
+    public int LuksIterTime { get; set; }
+
     protected override int ProgressActivityId => 0x1A22;
 
     protected override void ProcessRecord() => _devices.AddRange(Device);
@@ -94,21 +118,34 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
             // Every check first (-WhatIf runs them too): a refusal names the device and writes nothing.
             if (!TryInvoke(Name, () => VolumeOperations.PlanArray(request, CancellationToken)))
                 return;
-            if (!ShouldProcess($"{string.Join(", ", request.Devices)} as /dev/md/{Name} (raid{Level})",
-                    "Format every device as a dm-integrity leg and create an md array over them", out _))
+            if (!ShouldProcess($"{string.Join(", ", request.Devices)} as /dev/md/{Name} (raid{Level})" + (request.Luks is null ? "" : $" with LUKS2 {request.Luks.MapperName(Name)}"),
+                    "Format every device as a dm-integrity leg and create an md array over them" + (request.Luks is null ? "" : ", with LUKS2 on top"), out _))
                 return;
             if (!TryInvoke(Name, () => VolumeOperations.CreateArray(request, Progress, CancellationToken), out var result))
                 return;
             foreach (var w in result.Warnings) WriteWarning(w);
-            var output = PSObject.AsPSObject(result.Array);
-            output.Properties.Add(new PSNoteProperty("IntegrityTabLines", result.Legs.Select(l => l.IntegrityTabLine).OfType<string>().ToArray()));
-            output.Properties.Add(new PSNoteProperty("MdadmConfLine", result.MdadmConfLine));
-            WriteObject(output);
+            WriteObject(Output(result));
         }
+    }
+
+    /// <summary>The array as md shows it (its CryptName names the crypt layer) with the boot configuration lines written.</summary>
+    internal static PSObject Output(ArrayCreateResult result)
+    {
+        var output = PSObject.AsPSObject(result.Array);
+        output.Properties.Add(new PSNoteProperty("IntegrityTabLines", result.Legs.Select(l => l.IntegrityTabLine).OfType<string>().ToArray()));
+        output.Properties.Add(new PSNoteProperty("MdadmConfLine", result.MdadmConfLine));
+        output.Properties.Add(new PSNoteProperty("CryptPath", result.CryptPath));
+        output.Properties.Add(new PSNoteProperty("LuksUuid", result.LuksUuid));
+        output.Properties.Add(new PSNoteProperty("CrypttabLine", result.CrypttabLine));
+        return output;
     }
 
     private ArrayCreateRequest BuildRequest()
     {
+        if (LuksKeyFile is null && (LuksName is not null || CrypttabPath is not null || LuksPbkdf is not null || IsBound(nameof(LuksIterTime))))
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "-LuksName, -CrypttabPath, -LuksPbkdf and -LuksIterTime need -LuksKeyFile.", Name);
+        string? luksKey = Paths.ResolveOptionalLiteral(LuksKeyFile, nameof(LuksKeyFile));
         var devices = _devices.Select(d => Paths.ResolveLiteral(d, nameof(Device))).ToList();
         string? keyFile = Paths.ResolveOptionalLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile));
         var algorithm = TagAlgorithm.Parse(Algorithm);
@@ -125,6 +162,11 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
             Force = Force,
             IntegrityTabPath = Paths.ResolveOptionalLiteral(IntegrityTabPath, nameof(IntegrityTabPath)),
             MdadmConfPath = Paths.ResolveOptionalLiteral(MdadmConfPath, nameof(MdadmConfPath)),
+            Luks = luksKey is null ? null : new ArrayLuksOptions
+            {
+                KeyFilePath = luksKey, Name = LuksName, CrypttabPath = Paths.ResolveOptionalLiteral(CrypttabPath, nameof(CrypttabPath)),
+                Pbkdf = LuksPbkdf, IterTimeMs = IsBound(nameof(LuksIterTime)) ? LuksIterTime : null,
+            },
         };
     }
 }

@@ -70,6 +70,7 @@ internal static class ErrorMapping
         [ErrorIds.IntegrityTargetUnavailable] = ErrorCategoryName.NotInstalled,
         [ErrorIds.FileSystemToolMissing] = ErrorCategoryName.NotInstalled,
         [ErrorIds.MdadmMissing] = ErrorCategoryName.NotInstalled,
+        [ErrorIds.CryptsetupMissing] = ErrorCategoryName.NotInstalled,
     };
 
     public static ErrorCategoryName CategoryFor(string errorId, ErrorKind kind) =>

@@ -98,7 +98,8 @@ public class CmdletConventionTests
         {
             "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub"
                 or "Switch-IntegrityArrayLeg"
-                or "New-IntegrityArray" or "Close-IntegrityArray" => "IntegrityVolumeCmdletBase",
+                or "New-IntegrityArray" or "Close-IntegrityArray"
+                or "Open-IntegrityArray" => "IntegrityVolumeCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",

@@ -1,0 +1,170 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.5.0' }
+
+BeforeDiscovery { . $PSScriptRoot/discovery.ps1 }
+
+BeforeAll {
+    . $PSScriptRoot/common.ps1
+    $fqidOpen = 'IntegrityVolume.Commands.OpenIntegrityArrayCommand'
+    $fqidNew = 'IntegrityVolume.Commands.NewIntegrityArrayCommand'
+    $fqidClose = 'IntegrityVolume.Commands.CloseIntegrityArrayCommand'
+    function New-IvolLuksKey([string] $Name) {
+        $key = New-IvolRandomFile $Name 64 7
+        [IO.File]::SetUnixFileMode($key, [IO.UnixFileMode]'UserRead, UserWrite')
+        $key
+    }
+}
+
+Describe 'Open-IntegrityArray' -Tag 'Unit' {
+    It 'supports ShouldProcess with medium impact and returns MdArrayInfo like New-IntegrityArray' {
+        $cmd = Get-Command Open-IntegrityArray
+        $cmd.Parameters.Keys | Should -Contain 'WhatIf'
+        $cmd.ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)[0].ConfirmImpact | Should -Be 'Medium'
+        $cmd.OutputType.Name | Should -Be (Get-Command New-IntegrityArray).OutputType.Name
+        $cmd.Parameters['IntegrityKeyFile'].Aliases | Should -Contain 'KeyFile'
+        $cmd.Parameters['Device'].Aliases | Should -Contain 'Path'
+        $cmd.Parameters['Mode'].Attributes.ValidValues | Should -Be @('Journal', 'Bitmap', 'Direct')
+    }
+
+    It '-LuksName without -LuksKeyFile is InvalidParameter' {
+        $a = New-IvolTestImage -Name 'oa.img'
+        { Open-IntegrityArray o $a -LuksName c -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "InvalidParameter,$fqidOpen"
+    }
+
+    It 'a missing LUKS key file is KeyFileInvalid before any leg is opened' {
+        $a = New-IvolTestImage -Name 'ob.img'
+        $before = Get-IvolHash $a
+        { Open-IntegrityArray o $a -LuksKeyFile (Join-Path $TestDrive 'none.key') -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId "KeyFileInvalid,$fqidOpen"
+        Get-IvolHash $a | Should -Be $before
+    }
+
+    It '-WhatIf opens nothing' {
+        $a = New-IvolTestImage -Name 'oc.img'
+        { Open-IntegrityArray owi $a -WhatIf -ErrorAction Stop } | Should -Not -Throw
+        Test-Path /dev/md/owi | Should -BeFalse
+        Test-Path /dev/mapper/owi-leg0 | Should -BeFalse
+    }
+}
+
+Describe 'New-IntegrityArray LUKS parameters' -Tag 'Unit' {
+    It '-LuksName, -CrypttabPath and -LuksIterTime need -LuksKeyFile (InvalidParameter)' {
+        $a = Join-Path $TestDrive 'na.img'; $b = Join-Path $TestDrive 'nb.img'
+        foreach ($extra in @{ LuksName = 'c' }, @{ CrypttabPath = (Join-Path $TestDrive 'ct') }, @{ LuksIterTime = 5 }) {
+            { New-IntegrityArray n $a, $b -Level 1 -Size 8MB -Confirm:$false -ErrorAction Stop @extra } | Should -Throw -ErrorId "InvalidParameter,$fqidNew"
+        }
+        Test-Path $a | Should -BeFalse
+    }
+
+    It 'a missing or empty LUKS key file refuses the set under -WhatIf too, writing nothing' {
+        $a = Join-Path $TestDrive 'nc.img'; $b = Join-Path $TestDrive 'nd.img'
+        $empty = Join-Path $TestDrive 'empty.key'; $null = New-Item -ItemType File $empty
+        foreach ($key in (Join-Path $TestDrive 'none.key'), $empty) {
+            { New-IntegrityArray n $a, $b -Level 1 -Size 8MB -LuksKeyFile $key -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId "KeyFileInvalid,$fqidNew"
+        }
+        Test-Path $a | Should -BeFalse
+        Test-Path $b | Should -BeFalse
+    }
+
+    It '-LuksPbkdf takes only what cryptsetup takes' {
+        (Get-Command New-IntegrityArray).Parameters['LuksPbkdf'].Attributes.ValidValues | Should -Be @('argon2id', 'argon2i', 'pbkdf2')
+    }
+}
+
+Describe 'Open-IntegrityArray reassembles an array' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeAll {
+        $testArray = New-IvolTestArray -Prefix 'ivop'
+        $name = "ivop$($testArray.Id)"
+        $data = New-IvolRandomFile 'data.bin' 65536 3
+        dd if=$data of=$($testArray.Md) bs=64k oflag=direct conv=fsync status=none
+        $null = Close-IntegrityArray $testArray.Md -Confirm:$false
+    }
+
+    AfterAll { Remove-IvolTestArray $testArray }
+
+    It '-WhatIf opens nothing' {
+        Open-IntegrityArray $name $testArray.Images -LegName $testArray.Names -WhatIf
+        # Not Test-Path /dev/md/NAME: without udev, mdadm --stop leaves that link dangling.
+        Get-IntegrityArray | Where-Object Name -eq $name | Should -BeNullOrEmpty
+        Test-IvolMapping $testArray.Names[0] | Should -BeFalse
+        Test-IvolMapping $testArray.Names[1] | Should -BeFalse
+    }
+
+    It 'opens the legs (in any order), assembles the array and returns it; the data reads back' {
+        $a = Open-IntegrityArray $name $testArray.Images[1], $testArray.Images[0] -LegName $testArray.Names[1], $testArray.Names[0] -Confirm:$false
+        $a | Should -BeOfType IntegrityVolume.Core.Arrays.MdArrayInfo
+        $a.Name | Should -Be $name
+        $a.Level | Should -Be 'raid1'
+        ($a.Legs.MapperName | Sort-Object) | Should -Be ($testArray.Names | Sort-Object)
+        $a.CryptName | Should -BeNullOrEmpty
+        $back = Join-Path $TestDrive 'back.bin'
+        dd if=$($testArray.Md) of=$back bs=64k count=1 iflag=direct status=none
+        Get-IvolHash $back | Should -Be (Get-IvolHash $data)
+    }
+
+    It 'refuses an array that is open already (ArrayCreateRefused)' {
+        { Open-IntegrityArray $name $testArray.Images -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "ArrayCreateRefused,$fqidOpen"
+    }
+}
+
+Describe 'LUKS2 on top of an array' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeAll {
+        modprobe raid1 2>$null; modprobe dm-crypt 2>$null
+        $id = [guid]::NewGuid().ToString('n').Substring(0, 6)
+        $name = "ivlk$id"; $crypt = "$name-crypt"; $md = "/dev/md/$name"
+        $images = (Join-Path $TestDrive "${name}0.img"), (Join-Path $TestDrive "${name}1.img")
+        $key = New-IvolLuksKey 'luks.key'
+        $tab = Join-Path $TestDrive 'crypttab'
+        Set-Content -LiteralPath $tab -Value '# crypttab', "$crypt UUID=stale /old.key luks"
+        # The LUKS2 header takes 16 MiB; pbkdf2 with 1 ms keeps the guest fast.
+        $created = New-IntegrityArray $name $images -Level 1 -Size 40MB -LuksKeyFile $key -LuksPbkdf pbkdf2 -LuksIterTime 1 -CrypttabPath $tab -Confirm:$false
+        $data = New-IvolRandomFile 'luks-data.bin' 65536 5
+    }
+
+    AfterAll {
+        dmsetup remove "$name-hold" *> $null
+        cryptsetup close $crypt *> $null
+        Remove-IvolTestArray ([pscustomobject]@{ Md = $md; Names = "$name-leg0", "$name-leg1"; Images = $images })
+    }
+
+    It 'formats LUKS2 on the array, opens it and replaces the crypttab line of that name' {
+        $created.CryptName | Should -Be $crypt
+        $created.CryptPath | Should -Be "/dev/mapper/$crypt"
+        Test-Path "/dev/mapper/$crypt" | Should -BeTrue
+        (dmsetup table $crypt) | Should -Match ' crypt '
+        $uuid = cryptsetup luksUUID $md
+        $created.LuksUuid | Should -Be $uuid
+        Get-Content -LiteralPath $tab | Should -Be @('# crypttab', "$crypt UUID=$uuid $key luks")
+        $created.CrypttabLine | Should -Be "$crypt UUID=$uuid $key luks"
+        (Get-IntegrityArray $md).CryptName | Should -Be $crypt
+        dd if=$data of=/dev/mapper/$crypt bs=64k oflag=direct conv=fsync status=none
+    }
+
+    It 'refuses to close while the crypt layer is held, and closes nothing' {
+        dmsetup create "$name-hold" --table "0 8 linear /dev/mapper/$crypt 0"
+        try {
+            $err = $null
+            Close-IntegrityArray $name -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $err.FullyQualifiedErrorId | Should -Be "ArrayInUse,$fqidClose"
+            "$err" | Should -Match ([regex]::Escape($crypt))
+            Test-Path "/dev/mapper/$crypt" | Should -BeTrue
+            Test-Path $md | Should -BeTrue
+        }
+        finally { dmsetup remove "$name-hold" }
+    }
+
+    It 'closes crypt, md and legs in order; Open-IntegrityArray -LuksKeyFile opens the whole stack again' {
+        $closed = Close-IntegrityArray $name -PassThru -Confirm:$false
+        $closed.ClosedCrypt | Should -Be $crypt
+        $closed.ClosedLegs | Should -Be @("$name-leg0", "$name-leg1")
+        Test-Path "/dev/mapper/$crypt" | Should -BeFalse
+        Test-IvolMapping "$name-leg0" | Should -BeFalse
+
+        $opened = Open-IntegrityArray $name $images -LuksKeyFile $key -Confirm:$false
+        $opened.CryptName | Should -Be $crypt
+        $opened.LuksUuid | Should -Be $created.LuksUuid
+        $back = Join-Path $TestDrive 'luks-back.bin'
+        dd if=/dev/mapper/$crypt of=$back bs=64k count=1 iflag=direct status=none
+        Get-IvolHash $back | Should -Be (Get-IvolHash $data)
+        (Close-IntegrityArray $name -PassThru -Confirm:$false).ClosedCrypt | Should -Be $crypt
+    }
+}
