@@ -113,7 +113,7 @@ public class CmdletConventionTests
     [InlineData("public string? DataDevice {", "VolumeCmdletBase.cs")]
     [InlineData("public ulong ReservedSectors {", "VolumeCmdletBase.cs")]
     [InlineData("public string? Algorithm {", "KeyedVolumeCmdletBase.cs")]
-    [InlineData("public string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
+    [InlineData("public virtual string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrity {", "JournalKeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrityKeyFile {", "JournalKeyedVolumeCmdletBase.cs")]
     public void Shared_parameters_are_declared_in_one_base_class(string declaration, string file)
