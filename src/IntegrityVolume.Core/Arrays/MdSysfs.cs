@@ -29,7 +29,13 @@ public static class MdSysfs
             string target = new FileInfo(spec).ResolveLinkTarget(true)?.FullName ?? spec;
             kname = Path.GetFileName(target);
             if (!Directory.Exists(Path.Combine(BlockRoot, kname)))
+            {
+                // A link left by a stopped array (without udev nobody removes /dev/md/NAME or a node mdadm made):
+                // dangling, or a node whose device number the kernel no longer has. No array, not another device.
+                if (!File.Exists(target) || (Kernel.DeviceNumber.Of(target) is { } stale && !Directory.Exists($"/sys/dev/block/{stale}")))
+                    throw NotFound(array);
                 kname = KernelNameOfNode(target) ?? throw NotMd(array);
+            }
         }
         else if (!spec.Contains('/'))
         {

@@ -49,6 +49,7 @@ play() {
     failed=$(sed -n 's/^localhost *:.* failed=\([0-9]*\).*/\1/p' "$name.log" | tail -1)
     log "$name: exit $rc, changed=${changed:-?}, failed=${failed:-?}"
     [ -n "$changed" ] || { tail -40 "$name.log"; die "$name: no play recap"; }
+    [ "$rc" = 0 ] || grep -E -A2 '^(fatal|failed):' "$name.log" | cut -c1-600 | sed 's/^/  > /' || true
 }
 flip() { # image byte-offset: invert one byte in place
     local b
