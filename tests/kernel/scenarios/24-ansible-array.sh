@@ -120,8 +120,13 @@ ivol array close ansr1 > /dev/null
 wait_for "array stopped" no_array_left
 flip leg0.img "$(data_offset dump0.json $((OFF0 + VB * 8 + 3)))"
 flip leg1.img "$(data_offset dump1.json $((OFF1 + VB * 8 + 3)))"
-play lost -e integrity_volume_array_scrub=true
+# Reassembled and the file read through md: no leg supplies the page, so md logs it as bad on both legs (the loss
+# docs/raid-experiments.md (b) measured). A scrub alone does not log it: md's check ends early there (measured).
+ivol array open ansr1 leg0.img leg1.img --leg-names an0,an1 --integrity crc32c > /dev/null
 MD=$(basename "$(readlink -f /dev/md/ansr1)")
+set +e; dd if=/dev/md/ansr1 of=/dev/null bs=4096 skip="$VB" count=1 iflag=direct status=none; drc=$?; set -e
+expect_eq "$drc" "1" "the kernel's read of the lost page through md (dd exit)"
+play lost -e integrity_volume_array_scrub=true
 expect_eq "$([ "$rc" -ne 0 ] && echo failed) $failed" "failed 1" "lost run: the play fails"
 msg=$(grep -o '/dev/md/ansr1 is LOST: .*' lost.log | head -1)
 log "failure: ${msg:0:400}"
@@ -130,8 +135,6 @@ for leg in "an0 $OFF0" "an1 $OFF1"; do
     echo "$msg" | grep -q "leg $1 lost sectors $(($2 + VB * 8))-$(($2 + VB * 8 + 7))" || die "the failure does not name $1's lost sectors"
 done
 echo "$msg" | grep -q "array $((VB * 8))+8: file /victim.bin bytes 0+4096" || die "the failure does not name /victim.bin bytes 0+4096"
-set +e; dd if=/dev/md/ansr1 of=/dev/null bs=4096 skip="$VB" count=1 iflag=direct status=none; drc=$?; set -e
-expect_eq "$drc" "1" "the kernel's read of the lost page through md (dd exit)"
 expect_eq "$(cat /sys/block/$MD/md/degraded)" "0" "md not degraded (the legs stay in)"
 
 ivol array close ansr1 > /dev/null
