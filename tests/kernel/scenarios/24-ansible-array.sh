@@ -11,9 +11,9 @@
 #     the play with the scrub on: it assembles the array (ivol array open) and scrubs (md check), both changes; the
 #     report names leg 1 with integrity mismatches 3 and leg 0 with 0, the verdict is healed and the play succeeds;
 #     the kernel then reads every sector of leg 1 through its mapping (O_DIRECT) and both files through md intact;
-# (e) the same 4 KiB page (one file block) corrupted on both closed legs, the play with the scrub again: md cannot
-#     rebuild the page and logs it in both legs' bad-block logs, the play fails naming the array LOST, the legs'
-#     sectors and the file with its byte range (ivol locate --leg); the kernel fails the page's read through md;
+# (e) the same 4 KiB page (one file block) corrupted on both closed legs, the array reassembled and the page read
+#     through md (the kernel fails it; md logs it in both legs' bad-block logs), the play with the scrub again fails
+#     naming the array LOST, the legs' sectors and the file with its byte range (ivol locate --leg);
 # finally `ivol array close` leaves no md device and no leg mapping.
 modprobe raid1 2>/dev/null || true
 trap 'umount "$S/mnt" 2>/dev/null || true; mdadm --stop /dev/md/ansr1 >/dev/null 2>&1 || true' EXIT
