@@ -180,6 +180,7 @@ internal sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<
 [JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayCreateResult))]
 [JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayCloseResult))]
 [JsonSerializable(typeof(LegSectorReport))]
+[JsonSerializable(typeof(IntegrityVolume.Core.Arrays.ArrayCreatePlan))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
 
 /// <summary>--progress-json lines: compact, property names as written.</summary>

@@ -368,8 +368,8 @@ public static class VolumeOperations
     public static Arrays.ArrayCreateResult CreateArray(Arrays.ArrayCreateRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>
         Arrays.ArrayCreate.Create(request, progress, ct);
 
-    /// <summary>Every check CreateArray makes before it writes (devices in use or holding data, names taken, mdadm present); writes nothing.</summary>
-    public static void PlanArray(Arrays.ArrayCreateRequest request, CancellationToken ct = default) => Arrays.ArrayCreate.Plan(request, ct);
+    /// <summary>Every check CreateArray makes before it writes (devices in use or holding data, names taken, mdadm present); writes nothing; what it would create.</summary>
+    public static Arrays.ArrayCreatePlan PlanArray(Arrays.ArrayCreateRequest request, CancellationToken ct = default) => Arrays.ArrayCreate.Plan(request, ct);
 
     /// <summary>Open the integrity legs of an array and assemble it (mdadm --assemble /dev/md/NAME over the mappings).</summary>
     public static Arrays.ArrayCreateResult OpenArray(Arrays.ArrayOpenRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default) =>

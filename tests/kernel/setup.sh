@@ -2,7 +2,7 @@
 # Prepare the real-kernel test harness (idempotent).
 #
 #  * installs, with apt, what the harness needs on the host: qemu-system-x86 (TCG), busybox-static (guest
-#    userland for the initramfs), cpio; and cryptsetup-bin, dmsetup, mdadm, systemd (systemd-integritysetup), e2fsprogs and xfsprogs (scenario 18), which are only used *inside the
+#    userland for the initramfs), cpio; and cryptsetup-bin, dmsetup, mdadm, systemd (systemd-integritysetup), e2fsprogs and xfsprogs (scenario 18) and ansible-core (scenario 24), which are only used *inside the
 #    guest* (they reach it through the read-only 9p share of the host's /usr) as independent witnesses.
 #  * fetches Debian's stock kernel (linux-image-amd64's current dependency) with `apt-get download` and
 #    unpacks it with `dpkg-deb -x` into tests/kernel/.work/ - it is never installed on the host.
@@ -22,7 +22,7 @@ mkdir -p "$WORK"
 log() { echo "setup: $*" >&2; }
 
 # ---------------------------------------------------------------- host packages
-need_pkgs=(qemu-system-x86 busybox-static cpio xz-utils cryptsetup-bin dmsetup mdadm systemd e2fsprogs xfsprogs)
+need_pkgs=(qemu-system-x86 busybox-static cpio xz-utils cryptsetup-bin dmsetup mdadm systemd e2fsprogs xfsprogs ansible-core)
 missing=()
 for p in "${need_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -77,6 +77,7 @@ internal static class ArrayCommand
         {
             string integrity = l.Integrity is { } i ? $"integrity {i.Algorithm ?? "(none)"}, mismatches {i.Failures}" : "not dm-integrity";
             Console.WriteLine($"  leg {(l.Slot?.ToString() ?? "-"),2}: {l.Path} ({l.Device}) {string.Join(',', l.State)}, errors {l.Errors}; {integrity}");
+            if (l.BadBlocks.Count > 0) Console.WriteLine($"          bad blocks (md could not rebuild; leg sectors): {SectorRange.List(l.BadBlocks)}");
         }
     }
 

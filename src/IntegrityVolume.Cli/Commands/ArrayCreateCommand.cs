@@ -97,11 +97,12 @@ internal static class ArrayCreateCommand
         var tab = new Option<string?>("--integritytab") { Description = "Add one line per leg to this integritytab file (created when missing). /etc is never edited unless named." };
         var conf = new Option<string?>("--mdadm-conf") { Description = "Add the array's ARRAY line (mdadm --detail --brief) to this mdadm.conf (created when missing)." };
         var force = new Option<bool>("--force") { Description = "Format devices that hold a file system, LUKS, md, an integrity superblock or a partition table." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Make every check create makes before its first write and print the array and legs it would create; write nothing (no image file is created)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("create", "Format and open a dm-integrity leg on every device and create an md array over them (mdadm --create --assume-clean; needs root), " +
             "optionally LUKS2 on top (--luks-key-file). Every device is checked before the first is formatted; a failure after a leg opened undoes everything.")
-        { name, devices, level, chunk, tagSize, sectorSize, journalSize, size, tab, conf, force, json, progressJson };
+        { name, devices, level, chunk, tagSize, sectorSize, journalSize, size, tab, conf, force, dryRun, json, progressJson };
         legs.AddTo(cmd);
         var luks = new LuksOptions(creating: true);
         luks.AddTo(cmd);
@@ -118,6 +119,12 @@ internal static class ArrayCreateCommand
                 MdadmConfPath = p.GetValue(conf) is { } c ? Path.GetFullPath(c) : null,
                 Luks = luks.Read(p),
             };
+            if (p.GetValue(dryRun))
+            {
+                var plan = VolumeOperations.PlanArray(request, Program.Cancellation);
+                Print(plan, p.GetValue(json));
+                return ExitCodes.Success;
+            }
             var r = VolumeOperations.CreateArray(request, new CliProgress(p.GetValue(progressJson)), Program.Cancellation);
             Print(r, p.GetValue(json), "Created");
             return ExitCodes.Success;
@@ -164,6 +171,18 @@ internal static class ArrayCreateCommand
             return ExitCodes.Success;
         }));
         return cmd;
+    }
+
+    private static void Print(ArrayCreatePlan plan, bool json)
+    {
+        if (json) { CliOutput.WriteJson(plan); return; }
+        Console.WriteLine($"Would create {plan.Path} ({plan.Level}{(plan.ChunkKiB is { } c ? $", chunk {c} KiB" : "")}) over:");
+        foreach (var l in plan.Legs)
+            Console.WriteLine($"  {l.Device}{(l.CreatesImageFile ? " (new image file)" : "")} as {l.MapperPath}, {l.ProvidedDataSectors} sectors");
+        if (plan.IntegrityTabPath is not null) Console.WriteLine($"  integritytab lines into {plan.IntegrityTabPath}");
+        if (plan.MdadmConfPath is not null) Console.WriteLine($"  ARRAY line into {plan.MdadmConfPath}");
+        if (plan.CryptPath is not null) Console.WriteLine($"  LUKS2 on top, opened as {plan.CryptPath}{(plan.CrypttabPath is null ? "" : $", its line into {plan.CrypttabPath}")}");
+        Console.WriteLine("Nothing was written (--dry-run).");
     }
 
     private static void Print(ArrayCreateResult r, bool json, string verb)

@@ -114,6 +114,37 @@ public sealed record ArrayCreateResult
     public string? CrypttabPath { get; init; }
 }
 
+/// <summary>One leg CreateArray would make: the device, whether an image file would be created, the mapping it would open as.</summary>
+public sealed record ArrayLegPlan
+{
+    public required string Device { get; init; }
+    public required string MapperName { get; init; }
+    public required string MapperPath { get; init; }
+    /// <summary>The image file does not exist yet: it would be created with the requested size.</summary>
+    public bool CreatesImageFile { get; init; }
+    /// <summary>Logical sectors the leg's integrity volume would provide (md's member size before its own superblock).</summary>
+    public ulong ProvidedDataSectors { get; init; }
+}
+
+/// <summary>What CreateArray would do, after every check it makes before its first write passed (ivol array create --dry-run, -WhatIf).</summary>
+public sealed record ArrayCreatePlan
+{
+    /// <summary>/dev/md/NAME.</summary>
+    public required string Path { get; init; }
+    public required string Name { get; init; }
+    /// <summary>raid1, raid5, raid6 or raid10.</summary>
+    public required string Level { get; init; }
+    public int? ChunkKiB { get; init; }
+    public required IReadOnlyList<ArrayLegPlan> Legs { get; init; }
+    public string? IntegrityTabPath { get; init; }
+    public string? MdadmConfPath { get; init; }
+    /// <summary>With LUKS2 on top: the crypt mapping the array would be opened as (/dev/mapper/NAME), and the crypttab file.</summary>
+    public string? CryptPath { get; init; }
+    public string? CrypttabPath { get; init; }
+    /// <summary>Always true: nothing was written.</summary>
+    public bool WhatIf => true;
+}
+
 /// <summary>
 /// An md array over dm-integrity legs in one step, as people build it by hand: every device checked first (in use, looks
 /// like data) so a refusal leaves all of them untouched; each leg formatted by us and opened; <c>mdadm --create</c> over
@@ -126,8 +157,28 @@ internal static class ArrayCreate
     /// <summary>How long md may take to show the array active after mdadm returned (a hang limit, not a timing).</summary>
     public static TimeSpan AppearLimit { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Every check Create makes before its first write, writing nothing (-WhatIf).</summary>
-    public static void Plan(ArrayCreateRequest r, CancellationToken ct) => Check(r, ct);
+    /// <summary>Every check Create makes before its first write, writing nothing (-WhatIf, --dry-run); what it would create.</summary>
+    public static ArrayCreatePlan Plan(ArrayCreateRequest r, CancellationToken ct)
+    {
+        var predicted = new List<VolumeInfo>();
+        var formats = Check(r, ct, predicted);
+        var legs = new List<ArrayLegPlan>();
+        for (int k = 0; k < formats.Count; k++)
+        {
+            bool creates = r.CreateSizeBytes is not null && !File.Exists(r.Devices[k]);
+            legs.Add(new ArrayLegPlan
+            {
+                Device = r.Devices[k], MapperName = r.LegName(k), MapperPath = DeviceNodes.MapperPath(r.LegName(k)),
+                CreatesImageFile = creates, ProvidedDataSectors = predicted[k].ProvidedDataSectors,
+            });
+        }
+        return new ArrayCreatePlan
+        {
+            Path = MdPath(r.Name), Name = r.Name, Level = $"raid{r.Level}", ChunkKiB = r.ChunkKiB, Legs = legs,
+            IntegrityTabPath = r.IntegrityTabPath, MdadmConfPath = r.MdadmConfPath,
+            CryptPath = r.Luks is { } luks ? DeviceNodes.MapperPath(luks.MapperName(r.Name)) : null, CrypttabPath = r.Luks?.CrypttabPath,
+        };
+    }
 
     public static ArrayCreateResult Create(ArrayCreateRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
@@ -267,7 +318,7 @@ internal static class ArrayCreate
     public static string MdPath(string name) => "/dev/md/" + name;
 
     /// <summary>Every check before the first write: the set as a whole, then each device as our format checks it.</summary>
-    private static List<FormatRequest> Check(ArrayCreateRequest r, CancellationToken ct)
+    private static List<FormatRequest> Check(ArrayCreateRequest r, CancellationToken ct, List<VolumeInfo>? predicted = null)
     {
         CheckName(r.Name);
         if (!Levels.Contains(r.Level))
@@ -311,7 +362,8 @@ internal static class ArrayCreate
             };
             f.Validate();
             f.Volume.ThrowIfInUse("refusing to make it an array leg");
-            VolumeOperations.PlanFormat(f, ct);
+            var plan = VolumeOperations.PlanFormat(f, ct);   // predicts the volume without writing (no image file is created)
+            predicted?.Add(plan.Volume);
             formats.Add(f);
         }
         // Then the names (the md device, the legs' mappings) and mdadm itself.

@@ -60,6 +60,8 @@ public sealed record MdLegInfo
     public ulong? DataOffset { get; init; }
     /// <summary>The leg's dm-integrity mapping, itself or under its crypt/linear mapping (per-leg LUKS); null when it has none.</summary>
     public IntegrityMappingInfo? Integrity { get; init; }
+    /// <summary>md's bad-block log of the leg (dev-*/bad_blocks), in leg sectors: pages md could not rebuild from the other legs (data lost there). Empty when none.</summary>
+    public IReadOnlyList<SectorRange> BadBlocks { get; init; } = [];
     /// <summary>The integrity mapping sits under another mapping of the leg (RAID over per-leg LUKS): the leg itself is not ours to close or copy.</summary>
     public bool IntegrityUnderLayer => Integrity is not null && Integrity.Name != MapperName;
     /// <summary>dm-integrity's mismatch counter (blocks whose tag failed since the mapping was opened); null when not an integrity leg.</summary>
@@ -127,6 +129,7 @@ public static class MdArrays
             Slot = MdSysfs.ParseSlot(MdSysfs.Read(dir, "slot")),
             DataOffset = MdSysfs.ParseNumber(MdSysfs.Read(dir, "offset")),
             Integrity = mapper is null ? null : IntegrityUnder(kname, mapper),
+            BadBlocks = MdSysfs.ParseBadBlocks(MdSysfs.Read(dir, "bad_blocks")),
         };
     }
 

@@ -29,7 +29,13 @@ public static class MdSysfs
             string target = new FileInfo(spec).ResolveLinkTarget(true)?.FullName ?? spec;
             kname = Path.GetFileName(target);
             if (!Directory.Exists(Path.Combine(BlockRoot, kname)))
+            {
+                // A link left by a stopped array (without udev nobody removes /dev/md/NAME or a node mdadm made):
+                // dangling, or a node whose device number the kernel no longer has. No array, not another device.
+                if (!File.Exists(target) || (Kernel.DeviceNumber.Of(target) is { } stale && !Directory.Exists($"/sys/dev/block/{stale}")))
+                    throw NotFound(array);
                 kname = KernelNameOfNode(target) ?? throw NotMd(array);
+            }
         }
         else if (!spec.Contains('/'))
         {
@@ -107,6 +113,24 @@ public static class MdSysfs
         if (t.Length == 0 || t == "none") return null;
         return int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int slot) ? slot
             : throw new FormatException($"Not an md slot value: '{text}'.");
+    }
+
+    /// <summary>
+    /// A leg's bad-block log (dev-*/bad_blocks): one "SECTOR LENGTH" line per entry, in sectors of the leg device (md
+    /// adds the leg's data offset before recording; md.c rdev_set_badblocks, badblocks_show). md records there the pages
+    /// it could not rebuild from the other legs: data lost. Empty text: none.
+    /// </summary>
+    public static IReadOnlyList<SectorRange> ParseBadBlocks(string? text)
+    {
+        var ranges = new List<SectorRange>();
+        foreach (var line in (text ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length != 2 || !TryU64(f[0], out ulong start) || !TryU64(f[1], out ulong length) || length == 0)
+                throw new FormatException($"Not an md bad_blocks line: '{line}'.");
+            ranges.Add(new SectorRange(start, length));
+        }
+        return ranges;
     }
 
     /// <summary>A decimal counter; the first token of it (raid_disks reads "3 (2)" while a reshape changes the count).</summary>

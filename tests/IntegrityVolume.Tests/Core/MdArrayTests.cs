@@ -49,6 +49,32 @@ public class MdArrayTests
         Assert.Null(MdSysfs.LegKernelName("bitmap"));
     }
 
+    [Fact]
+    public void A_link_left_by_a_stopped_array_is_no_array()
+    {
+        // Without udev, /dev/md/NAME outlives mdadm --stop: dangling, it names no array (not "not an md array").
+        string dir = Directory.CreateTempSubdirectory("ivol-mdlink").FullName;
+        try
+        {
+            string link = Path.Combine(dir, "gone");
+            File.CreateSymbolicLink(link, Path.Combine(dir, "md127"));
+            var e = Assert.Throws<IntegrityVolumeException>(() => MdSysfs.ResolveKernelName(link));
+            Assert.Equal(ErrorIds.ArrayNotFound, e.ErrorId);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Bad_block_log_in_leg_sectors()
+    {
+        // dev-*/bad_blocks as md.c badblocks_show prints it ("%llu %d\n"); the entries of docs/raid-experiments.md (b).
+        Assert.Equal(new[] { new SectorRange(3544, 8), new SectorRange(4544, 8) }, MdSysfs.ParseBadBlocks("3544 8\n4544 8\n"));
+        Assert.Empty(MdSysfs.ParseBadBlocks(""));
+        Assert.Empty(MdSysfs.ParseBadBlocks(null));
+        Assert.Throws<FormatException>(() => MdSysfs.ParseBadBlocks("3544"));
+        Assert.Throws<FormatException>(() => MdSysfs.ParseBadBlocks("3544 0"));
+    }
+
     [Theory]
     [InlineData("md999", ErrorIds.ArrayNotFound)]
     [InlineData("/dev/md/no-such-array", ErrorIds.ArrayNotFound)]
