@@ -5,13 +5,18 @@
 # holds a file; `ivol array close` is refused while it is mounted (ArrayInUse, exit 5, naming the crypt mapping) and
 # closes nothing; after umount it closes crypt, md and legs (no md, dm mapping or loop device left). `ivol array open`
 # with a wrong key fails (CryptsetupFailed) and undoes the assembly; with the key it opens the whole stack again and the
-# file reads back.
+# file reads back. Then boot (issue 16 "with the boot configuration written ... so the stack assembles at boot"): the
+# integritytab, mdadm.conf and crypttab that create wrote go through systemd's own generators
+# (SYSTEMD_INTEGRITYTAB/SYSTEMD_CRYPTTAB), the units' ExecStart lines run as boot runs them, mdadm assembles from the
+# ARRAY line as the initramfs does, and the file reads back through the stack that boot assembled; `ivol array status`
+# and `ivol array close` handle that stack.
 modprobe raid1 2>/dev/null || true
 modprobe dm-crypt 2>/dev/null || true
 cleanup() {
     umount mnt 2>/dev/null || true
     cryptsetup close lk-crypt 2>/dev/null || true
     mdadm --stop /dev/md/lk >/dev/null 2>&1 || true
+    rm -f "/dev/disk/by-uuid/${UUID:-none}"
 }
 trap cleanup EXIT
 nothing_left() { # what: no md array, no lk* mapping, no loop device over our images
@@ -26,7 +31,7 @@ head -c 64 /dev/urandom > key && chmod 600 key
 head -c 64 /dev/urandom > wrong && chmod 600 wrong
 # The LUKS2 header takes 16 MiB: 40 MiB legs leave room for an ext4. pbkdf2 with 1 ms keeps TCG fast.
 ivol array create lk leg0.img leg1.img --level 1 --size 40M --luks-key-file key --luks-pbkdf pbkdf2 --luks-iter-time 1 \
-    --crypttab crypttab --json > cr.json
+    --crypttab crypttab --integritytab integritytab --mdadm-conf mdadm.conf --json > cr.json
 expect_eq "$(json cr.json 'j["cryptName"], j["cryptPath"], j["array"]["cryptName"]')" "('lk-crypt', '/dev/mapper/lk-crypt', 'lk-crypt')" "create: crypt layer"
 [ -b /dev/mapper/lk-crypt ] || die "no /dev/mapper/lk-crypt node"
 expect_eq "$(dmsetup table lk-crypt | awk '{print $3}')" "crypt" "lk-crypt is a dm-crypt mapping"
@@ -59,3 +64,34 @@ log "ok: the file reads back through the reopened stack"
 umount mnt
 ivol array close lk > /dev/null
 nothing_left "after the second close"
+
+# Boot: systemd's generators turn the files create wrote into units; their ExecStart lines run in boot's order.
+G=/usr/lib/systemd/system-generators
+mkdir -p gen/normal gen/early gen/late
+SYSTEMD_INTEGRITYTAB=$S/integritytab "$G/systemd-integritysetup-generator" gen/normal gen/early gen/late
+SYSTEMD_CRYPTTAB=$S/crypttab "$G/systemd-cryptsetup-generator" gen/normal gen/early gen/late
+run_unit() { # UNIT: run the ExecStart line of a generated unit
+    local u="gen/normal/$1" cmd
+    [ -f "$u" ] || die "the generator made no $1: $(ls gen/normal)"
+    cmd=$(sed -n 's/^ExecStart=//p' "$u")
+    log "boot: $cmd"
+    eval "$cmd" || die "$1 failed: $cmd"
+}
+run_unit 'systemd-integritysetup@lk\x2dleg0.service'
+run_unit 'systemd-integritysetup@lk\x2dleg1.service'
+mdadm --assemble --scan --config "$S/mdadm.conf"
+wait_for "md lk assembled" test -b /dev/md/lk
+# The link udev's persistent-storage rule makes for the crypttab's UUID= (the guest has no udev).
+mkdir -p /dev/disk/by-uuid && ln -sf "$(readlink -f /dev/md/lk)" "/dev/disk/by-uuid/$UUID"
+grep -q "/dev/disk/by-uuid/$UUID" 'gen/normal/systemd-cryptsetup@lk\x2dcrypt.service' || die "the crypttab unit does not name the UUID"
+run_unit 'systemd-cryptsetup@lk\x2dcrypt.service'
+[ -b /dev/mapper/lk-crypt ] || die "systemd-cryptsetup made no /dev/mapper/lk-crypt"
+mount -t ext4 -o ro /dev/mapper/lk-crypt mnt
+cmp mnt/file.bin want.bin || die "the file does not read back through the stack boot assembled"
+log "ok: the file reads back through the stack systemd and mdadm assembled from the written files"
+ivol array status lk --json > bst.json
+expect_eq "$(json bst.json 'j["cryptName"], sorted(l["state"] for l in j["legs"])')" "('lk-crypt', [['in_sync'], ['in_sync']])" "status of the booted stack"
+umount mnt
+ivol array close lk --json > bcl.json
+expect_eq "$(json bcl.json 'j["closedCrypt"], j["closedLegs"]')" "('lk-crypt', ['lk-leg0', 'lk-leg1'])" "close of the booted stack"
+nothing_left "after closing the booted stack"
