@@ -16,21 +16,8 @@ namespace IntegrityVolume.Commands;
 [Cmdlet(VerbsCommon.New, "IntegrityArray", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityArray.md",
     SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(MdArrayInfo))]
-public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
+public sealed class NewIntegrityArrayCommand : ArrayLegsCmdletBase
 {
-    private readonly List<string> _devices = new();
-
-    /// <summary>md name: the array appears as /dev/md/NAME.</summary>
-    [Parameter(Mandatory = true, Position = 0)]
-    [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
-
-    /// <summary>Block devices or image files, one per leg (literal paths; their content is destroyed).</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("DevicePath")]
-    [ValidateNotNullOrEmpty]
-    public string[] Device { get; set; } = System.Array.Empty<string>();
-
     /// <summary>md level: 1, 5, 6 or 10.</summary>
     [Parameter(Mandatory = true)]
     [ValidateSet("1", "5", "6", "10")]
@@ -40,21 +27,6 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
     [Parameter]
     [ValidateRange(4, 1 << 20)]
     public int Chunk { get; set; }
-
-    /// <summary>Device-mapper names of the legs (default NAME-leg0, NAME-leg1, ...).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? LegName { get; set; }
-
-    /// <summary>Tag algorithm of every leg (integritysetup --integrity); crc32c when omitted.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(Host.AlgorithmCompleter))]
-    public string Algorithm { get; set; } = TagAlgorithm.DefaultName;
-
-    /// <summary>Key file of a keyed algorithm (hmac-*), as ivol array create's --integrity-key-file; its path goes into integritytab lines.</summary>
-    [Parameter]
-    [Alias("KeyFile")]
-    public string? IntegrityKeyFile { get; set; }
 
     /// <summary>Bytes per tag; default the algorithm's digest size.</summary>
     [Parameter]
@@ -82,15 +54,6 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Put LUKS2 on top of the array (cryptsetup luksFormat with this key file) and open it as -LuksName.</summary>
-    [Parameter]
-    public string? LuksKeyFile { get; set; }
-
-    /// <summary>Device-mapper name of the crypt mapping (default NAME-crypt).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? LuksName { get; set; }
-
     /// <summary>Add (or replace) the crypt mapping's line (NAME UUID=... KEYFILE luks) in this crypttab (created when missing).</summary>
     [Parameter]
     public string? CrypttabPath { get; set; }
@@ -106,8 +69,6 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
     public int LuksIterTime { get; set; }
 
     protected override int ProgressActivityId => 0x1A22;
-
-    protected override void ProcessRecord() => _devices.AddRange(Device);
 
     protected override void EndProcessing()
     {
@@ -142,29 +103,24 @@ public sealed class NewIntegrityArrayCommand : IntegrityVolumeCmdletBase
 
     private ArrayCreateRequest BuildRequest()
     {
-        if (LuksKeyFile is null && (LuksName is not null || CrypttabPath is not null || LuksPbkdf is not null || IsBound(nameof(LuksIterTime))))
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                "-LuksName, -CrypttabPath, -LuksPbkdf and -LuksIterTime need -LuksKeyFile.", Name);
+        RequireLuksKeyFileFor(CrypttabPath is not null || LuksPbkdf is not null || IsBound(nameof(LuksIterTime)),
+            "-LuksName, -CrypttabPath, -LuksPbkdf and -LuksIterTime need -LuksKeyFile.");
+        var devices = ResolvedDevices();
         string? luksKey = Paths.ResolveOptionalLiteral(LuksKeyFile, nameof(LuksKeyFile));
-        var devices = _devices.Select(d => Paths.ResolveLiteral(d, nameof(Device))).ToList();
-        string? keyFile = Paths.ResolveOptionalLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile));
-        var algorithm = TagAlgorithm.Parse(Algorithm);
-        var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-KeyFile");
+        string? crypttab = Paths.ResolveOptionalLiteral(CrypttabPath, nameof(CrypttabPath));
+        string? integritytab = Paths.ResolveOptionalLiteral(IntegrityTabPath, nameof(IntegrityTabPath));
+        string? mdadmConf = Paths.ResolveOptionalLiteral(MdadmConfPath, nameof(MdadmConfPath));
         return new ArrayCreateRequest
         {
             Name = Name, Devices = devices, LegNames = LegName, Level = Level, ChunkKiB = IsBound(nameof(Chunk)) ? Chunk : null,
-            Legs = new ArrayLegIntegrity
-            {
-                Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = key }, KeyFilePath = keyFile,
-                TagSize = IsBound(nameof(TagSize)) ? TagSize : null, SectorSize = SectorSize,
-            },
+            Legs = LegIntegrity() with { TagSize = IsBound(nameof(TagSize)) ? TagSize : null, SectorSize = SectorSize },
             CreateSizeBytes = IsBound(nameof(Size)) ? Size : null,
             Force = Force,
-            IntegrityTabPath = Paths.ResolveOptionalLiteral(IntegrityTabPath, nameof(IntegrityTabPath)),
-            MdadmConfPath = Paths.ResolveOptionalLiteral(MdadmConfPath, nameof(MdadmConfPath)),
+            IntegrityTabPath = integritytab,
+            MdadmConfPath = mdadmConf,
             Luks = luksKey is null ? null : new ArrayLuksOptions
             {
-                KeyFilePath = luksKey, Name = LuksName, CrypttabPath = Paths.ResolveOptionalLiteral(CrypttabPath, nameof(CrypttabPath)),
+                KeyFilePath = luksKey, Name = LuksName, CrypttabPath = crypttab,
                 Pbkdf = LuksPbkdf, IterTimeMs = IsBound(nameof(LuksIterTime)) ? LuksIterTime : null,
             },
         };

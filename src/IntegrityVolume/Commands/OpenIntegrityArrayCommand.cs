@@ -15,36 +15,8 @@ namespace IntegrityVolume.Commands;
 [Cmdlet(VerbsCommon.Open, "IntegrityArray", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Open-IntegrityArray.md",
     SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MdArrayInfo))]
-public sealed class OpenIntegrityArrayCommand : IntegrityVolumeCmdletBase
+public sealed class OpenIntegrityArrayCommand : ArrayLegsCmdletBase
 {
-    private readonly List<string> _devices = new();
-
-    /// <summary>md name: the array appears as /dev/md/NAME.</summary>
-    [Parameter(Mandatory = true, Position = 0)]
-    [ValidateNotNullOrEmpty]
-    public string Name { get; set; } = "";
-
-    /// <summary>The legs' block devices or image files (dm-integrity volumes; literal paths), in any order.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("DevicePath", "Path")]
-    [ValidateNotNullOrEmpty]
-    public string[] Device { get; set; } = System.Array.Empty<string>();
-
-    /// <summary>Device-mapper names of the legs (default NAME-leg0, NAME-leg1, ...).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? LegName { get; set; }
-
-    /// <summary>Tag algorithm of the legs (integritysetup --integrity); crc32c when omitted.</summary>
-    [Parameter]
-    [ArgumentCompleter(typeof(Host.AlgorithmCompleter))]
-    public string Algorithm { get; set; } = TagAlgorithm.DefaultName;
-
-    /// <summary>Key file of a keyed algorithm (hmac-*), as ivol array open's --integrity-key-file.</summary>
-    [Parameter]
-    [Alias("KeyFile")]
-    public string? IntegrityKeyFile { get; set; }
-
     /// <summary>How the legs' mappings write: Journal (default), Bitmap or Direct.</summary>
     [Parameter]
     [ValidateSet(nameof(IntegrityMode.Journal), nameof(IntegrityMode.Bitmap), nameof(IntegrityMode.Direct))]
@@ -54,18 +26,7 @@ public sealed class OpenIntegrityArrayCommand : IntegrityVolumeCmdletBase
     [Parameter]
     public SwitchParameter AllowDiscards { get; set; }
 
-    /// <summary>Open the crypt layer with this key file after assembly when the array holds a LUKS header.</summary>
-    [Parameter]
-    public string? LuksKeyFile { get; set; }
-
-    /// <summary>Device-mapper name of the crypt mapping (default NAME-crypt).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? LuksName { get; set; }
-
     protected override int ProgressActivityId => 0x1A24;
-
-    protected override void ProcessRecord() => _devices.AddRange(Device);
 
     protected override void EndProcessing()
     {
@@ -85,21 +46,13 @@ public sealed class OpenIntegrityArrayCommand : IntegrityVolumeCmdletBase
 
     private ArrayOpenRequest BuildRequest()
     {
-        if (LuksKeyFile is null && LuksName is not null)
-            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, "-LuksName needs -LuksKeyFile.", Name);
-        var devices = _devices.Select(d => Paths.ResolveLiteral(d, nameof(Device))).ToList();
-        string? keyFile = Paths.ResolveOptionalLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile));
-        var algorithm = TagAlgorithm.Parse(Algorithm);
+        RequireLuksKeyFileFor(false, "-LuksName needs -LuksKeyFile.");
+        var devices = ResolvedDevices();
         string? luksKey = Paths.ResolveOptionalLiteral(LuksKeyFile, nameof(LuksKeyFile));
-        var key = keyFile is null ? null : Core.KeyFile.Read(keyFile, "-IntegrityKeyFile");
         return new ArrayOpenRequest
         {
             Name = Name, Devices = devices, LegNames = LegName,
-            Legs = new ArrayLegIntegrity
-            {
-                Integrity = new IntegrityAlgorithmSpec { Algorithm = algorithm, Key = key }, KeyFilePath = keyFile,
-                Mode = Mode, AllowDiscards = AllowDiscards,
-            },
+            Legs = LegIntegrity() with { Mode = Mode, AllowDiscards = AllowDiscards },
             Luks = luksKey is null ? null : new ArrayLuksOptions { KeyFilePath = luksKey, Name = LuksName },
         };
     }

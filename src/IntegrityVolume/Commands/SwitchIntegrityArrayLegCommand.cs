@@ -54,7 +54,7 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
             return;
         IntegrityKey? key = null;
         if (IntegrityKeyFile is not null && !TryInvoke(IntegrityKeyFile,
-                () => Core.KeyFile.Read(Paths.ResolveLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile)), "-IntegrityKeyFile"), out key))
+                () => ArrayLegsCmdletBase.ReadIntegrityKey(Paths.ResolveLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile))), out key))
             return;
         using var keyOwner = key;
         if (!TryInvoke(Array, () => VolumeOperations.ReplaceArrayLeg(new ArrayLegReplaceRequest

@@ -98,8 +98,8 @@ public class CmdletConventionTests
         {
             "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub"
                 or "Switch-IntegrityArrayLeg"
-                or "New-IntegrityArray" or "Close-IntegrityArray"
-                or "Open-IntegrityArray" => "IntegrityVolumeCmdletBase",
+                or "Close-IntegrityArray" => "IntegrityVolumeCmdletBase",
+            "New-IntegrityArray" or "Open-IntegrityArray" => "ArrayLegsCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",
@@ -115,6 +115,8 @@ public class CmdletConventionTests
     [InlineData("public string? Algorithm {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrity {", "JournalKeyedVolumeCmdletBase.cs")]
+    [InlineData("public string? LuksKeyFile {", "ArrayLegsCmdletBase.cs")]
+    [InlineData("public string[]? LegName {", "ArrayLegsCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrityKeyFile {", "JournalKeyedVolumeCmdletBase.cs")]
     public void Shared_parameters_are_declared_in_one_base_class(string declaration, string file)
     {
@@ -138,7 +140,7 @@ public class CmdletConventionTests
     public void Commands_folder_holds_only_cmdlets_and_their_base()
     {
         var expected = ModuleMetadata.Cmdlets.Select(c => c.ClassName + ".cs")
-            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs" }).OrderBy(n => n);
+            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs", "ArrayLegsCmdletBase.cs" }).OrderBy(n => n);
         Assert.Equal(expected, Directory.GetFiles(ModulePaths.CommandsDir, "*.cs").Select(Path.GetFileName).OrderBy(n => n));
     }
 
@@ -355,6 +357,7 @@ public class CmdletConventionTests
             .Append("IntegrityVolume.Commands.VolumeCmdletBase")
             .Append("IntegrityVolume.Commands.KeyedVolumeCmdletBase")
             .Append("IntegrityVolume.Commands.JournalKeyedVolumeCmdletBase")
+            .Append("IntegrityVolume.Commands.ArrayLegsCmdletBase")
             .Append("IntegrityVolume.Common.Display")
             .OrderBy(n => n);
         Assert.Equal(allowed, ModuleMetadata.PublicTypeNames);
