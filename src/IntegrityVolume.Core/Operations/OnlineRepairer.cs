@@ -71,63 +71,64 @@ internal static class OnlineRepairer
             algorithm, key, force: false, waitForLock: false, warnings, ct);
 
         // 1. The blocks the kernel fails: one online verify pass, or each given block read once through the mapping.
-        var plan = new List<Repairer.Planned>();
-        var bad = new List<(ulong Sector, bool Unreadable)>();
+        var plan = new RepairPlan(spb);
         TimeSpan verifyDuration = TimeSpan.Zero;
         ulong examined;
         var buffer = PageAlignedBuffer.Allocate(BatchBlocks * bs);
+        var copyBlock = new byte[bs];
         if (r.Sectors is null)
         {
             var run = OnlineVerifier.Verify(info, mapped, null, new OnlineVerifyOptions { Threads = r.Threads }, progress, ct);
             verifyDuration = run.Duration;
             examined = run.BlocksChecked;
-            foreach (var range in run.MismatchedSectors) for (ulong s = range.Start; s < range.End; s += spb) bad.Add((s, false));
-            foreach (var range in run.UnreadableSectors) for (ulong s = range.Start; s < range.End; s += spb) bad.Add((s, true));
+            // Mismatched and unreadable ranges merged in sector order (the plan is built in order).
+            var bad = run.MismatchedSectors.Select(x => (Range: x, Unreadable: false))
+                .Concat(run.UnreadableSectors.Select(x => (Range: x, Unreadable: true))).OrderBy(x => x.Range.Start);
+            foreach (var (range, unreadable) in bad)
+                foreach (ulong s in RepairPlan.BlocksOf([range], spb)) Decide(s, unreadable);
             warnings.AddRange(run.Warnings);
         }
         else
         {
-            var blocks = GivenBlocks(r, mappedSectors, spb);
-            examined = (ulong)blocks.Count;
-            foreach (ulong s in blocks)
+            var given = RepairPlan.GivenBlocks(r.Sectors, mappedSectors, spb, range => new IntegrityVolumeException(ErrorIds.OffsetOutOfRange,
+                ErrorKind.InvalidArgument, $"{r.Name}: sectors {range} are past the end of the mapping ({mappedSectors} sectors).", r.Name));
+            examined = RepairPlan.BlockCount(given, spb);
+            foreach (ulong s in RepairPlan.BlocksOf(given, spb))
             {
                 ct.ThrowIfCancellationRequested();
                 int e = mapped.Read(checked((long)s * 512), buffer.AsSpan(0, bs));
-                if (e == 0) plan.Add(new Repairer.Planned(s, RepairOutcome.AlreadyValid, "the kernel reads it without error"));
-                else if (OnlineVerifier.IsMismatch(e) || OnlineVerifier.IsDeviceError(e)) bad.Add((s, OnlineVerifier.IsDeviceError(e)));
+                if (e == 0) plan.Add(s, RepairOutcome.AlreadyValid, "the kernel reads it without error");
+                else if (OnlineVerifier.IsMismatch(e) || OnlineVerifier.IsDeviceError(e)) Decide(s, OnlineVerifier.IsDeviceError(e));
                 else throw ReadFailed(node, s, e);
             }
         }
-        bad.Sort();
 
-        // 2. Each bad block's outcome.
-        var copyBlock = new byte[bs];
-        foreach (var (s, unreadable) in bad)
+        // 2. A bad block's outcome, decided as it is found (the plan stays in sector order).
+        void Decide(ulong s, bool unreadable)
         {
             ct.ThrowIfCancellationRequested();
             string why = unreadable ? " (the device below failed the read)" : "";
-            if (r.Retag) { plan.Add(new Repairer.Planned(s, RepairOutcome.Retagged, "its current data was accepted; the kernel computed its tag" + why)); continue; }
-            Repairer.Planned p;
-            if (copy is null) p = new(s, RepairOutcome.NoGoodCopy, "no copy was given" + why);
+            if (r.Retag) { plan.Add(s, RepairOutcome.Retagged, "its current data was accepted; the kernel computed its tag" + why); return; }
+            (RepairOutcome Outcome, string Detail) p;
+            if (copy is null) p = (RepairOutcome.NoGoodCopy, "no copy was given" + why);
             else
                 p = copy.Read(s, copyBlock) switch
                 {
-                    Repairer.CopyCheck.Verified => new(s, RepairOutcome.Healed, "rewritten through the kernel from the copy, verified by the copy's own tag" + why),
-                    Repairer.CopyCheck.Failed => new(s, RepairOutcome.NoGoodCopy, "the copy's block fails its own tag too" + why),
-                    Repairer.CopyCheck.Discarded => new(s, RepairOutcome.NoGoodCopy, "the copy's block is discarded (no data)" + why),
-                    _ when r.TrustCopy => new(s, RepairOutcome.HealedUnverified, "rewritten through the kernel from the copy, unverified (--trust-copy / -TrustCopy)" + why),
-                    _ => new(s, RepairOutcome.CopyUnverifiable, "a plain copy: online nothing verifies its block (--trust-copy / -TrustCopy writes it; offline repair checks it against the stored tag)" + why),
+                    Repairer.CopyCheck.Verified => (RepairOutcome.Healed, "rewritten through the kernel from the copy, verified by the copy's own tag" + why),
+                    Repairer.CopyCheck.Failed => (RepairOutcome.NoGoodCopy, "the copy's block fails its own tag too" + why),
+                    Repairer.CopyCheck.Discarded => (RepairOutcome.NoGoodCopy, "the copy's block is discarded (no data)" + why),
+                    _ when r.TrustCopy => (RepairOutcome.HealedUnverified, "rewritten through the kernel from the copy, unverified (--trust-copy / -TrustCopy)" + why),
+                    _ => (RepairOutcome.CopyUnverifiable, "a plain copy: online nothing verifies its block (--trust-copy / -TrustCopy writes it; offline repair checks it against the stored tag)" + why),
                 };
             if (r.ZeroLost && p.Outcome is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable)
-                p = new(s, RepairOutcome.Zeroed, $"lost, zeros written through the kernel ({p.Detail})");
-            plan.Add(p);
+                p = (RepairOutcome.Zeroed, $"lost, zeros written through the kernel ({p.Detail})");
+            plan.Add(s, p.Outcome, p.Detail);
         }
-        plan.Sort((a, b) => a.Sector.CompareTo(b.Sector));
-        var writes = plan.Where(p => p.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).ToList();
 
-        RepairResult Result(bool whatIf) => WithName(Repairer.BuildResult(node, source, r.Retag, g, algorithm, copy, plan, (ulong)bad.Count, (ulong)writes.Count, examined, whatIf,
+        RepairResult Result(bool whatIf) => WithName(Repairer.BuildResult(node, source, r.Retag, g, algorithm, copy, plan, examined, whatIf,
             verifyDuration, sw.Elapsed, warnings), r.Name);
-        if (r.DryRun || writes.Count == 0) return Result(whatIf: r.DryRun);
+        ulong toWrite = plan.BlocksToWrite;
+        if (r.DryRun || toWrite == 0) return Result(whatIf: r.DryRun);
         if (r.Confirm is not null && !r.Confirm(Result(whatIf: true))) return Result(whatIf: true);
 
         // 3. Writes through the mapping: O_DIRECT (no page-cache read-modify-write of neighbouring bad blocks), whole
@@ -135,14 +136,14 @@ internal static class OnlineRepairer
         using var handle = OpenForWrite(node, exclusive: !r.Force);
         var last = Stopwatch.StartNew();
         var check = new byte[bs];
-        for (int i = 0; i < writes.Count;)
+        ulong written = 0;
+        foreach (var writes in plan.WriteBatches(BatchBlocks))
         {
             ct.ThrowIfCancellationRequested();
-            int n = 1;
-            while (i + n < writes.Count && n < BatchBlocks && writes[i + n].Sector == writes[i].Sector + (ulong)n * spb) n++;
+            int n = writes.Count;
             for (int k = 0; k < n; k++)
             {
-                var w = writes[i + k];
+                var w = writes[k];
                 var span = buffer.AsSpan(k * bs, bs);
                 switch (w.Outcome)
                 {
@@ -160,11 +161,11 @@ internal static class OnlineRepairer
                         break;
                 }
             }
-            Write(handle, node, checked((long)writes[i].Sector * 512), buffer.AsSpan(0, n * bs));
-            i += n;
+            Write(handle, node, checked((long)writes[0].Sector * 512), buffer.AsSpan(0, n * bs));
+            written += (ulong)n;
             if (last.ElapsedMilliseconds >= 250)
             {
-                progress?.Report(new OperationProgress("Repairing blocks through the kernel", node, i, writes.Count, sw.Elapsed));
+                progress?.Report(new OperationProgress("Repairing blocks through the kernel", node, (long)written, (long)toWrite, sw.Elapsed));
                 last.Restart();
             }
         }
@@ -172,13 +173,13 @@ internal static class OnlineRepairer
             throw new IntegrityVolumeException(ErrorIds.DeviceWriteFailed, ErrorKind.DeviceError,
                 $"{node}: fsync failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}.", node);
         // The kernel must now read every written block (its new tag is its own).
-        foreach (var w in writes)
+        foreach (var w in plan.WrittenBlocks())
         {
             ct.ThrowIfCancellationRequested();
             int e = mapped.Read(checked((long)w.Sector * 512), buffer.AsSpan(0, bs));
             if (e != 0) warnings.Add($"Sector {w.Sector} was written but the kernel still fails its read ({Marshal.GetPInvokeErrorMessage(e)}).");
         }
-        progress?.Report(new OperationProgress("Repairing blocks through the kernel", node, writes.Count, writes.Count, sw.Elapsed));
+        progress?.Report(new OperationProgress("Repairing blocks through the kernel", node, (long)toWrite, (long)toWrite, sw.Elapsed));
         return Result(whatIf: false);
     }
 
@@ -257,20 +258,5 @@ internal static class OnlineRepairer
         {
             throw new IntegrityVolumeException(ErrorIds.DeviceWriteFailed, ErrorKind.DeviceError, $"{node}: write error at byte {offset}: {ex.Message}", node, ex);
         }
-    }
-
-    /// <summary>The blocks of the given ranges, sorted, each once; bounds checked against the mapping's length.</summary>
-    private static List<ulong> GivenBlocks(OnlineRepairRequest r, ulong sectors, ulong spb)
-    {
-        var set = new SortedSet<ulong>();
-        foreach (var range in r.Sectors!)
-        {
-            if (range.Sectors == 0) continue;
-            if (range.Start >= sectors || range.Sectors > sectors - range.Start)
-                throw new IntegrityVolumeException(ErrorIds.OffsetOutOfRange, ErrorKind.InvalidArgument,
-                    $"{r.Name}: sectors {range} are past the end of the mapping ({sectors} sectors).", r.Name);
-            for (ulong s = range.Start & ~(spb - 1); s < range.End; s += spb) set.Add(s);
-        }
-        return set.ToList();
     }
 }

@@ -22,8 +22,6 @@ internal static class Repairer
 
     internal enum CopyCheck { Verified, Failed, Discarded, NoTags }
 
-    internal readonly record struct Planned(ulong Sector, RepairOutcome Outcome, string Detail);
-
     public static RepairResult Repair(RepairRequest r, IProgress<OperationProgress>? progress, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
@@ -76,71 +74,69 @@ internal static class Repairer
         // 1. The mismatched blocks: the given ranges (checked block by block), else one verify pass.
         TimeSpan verifyDuration = TimeSpan.Zero;
         ulong examined;
-        var plan = new List<Planned>();
-        var mismatched = new List<ulong>();
+        ulong spb = (ulong)g.SectorsPerBlock;
+        var plan = new RepairPlan(spb);
         var block = new byte[g.BlockSize];
         var stored = new byte[g.TagSize];
+        var copyBlock = new byte[g.BlockSize];
         if (r.Sectors is null)
         {
             var verifier = new TagVerifier(v.Meta, v.Data, sb, g, algorithm, r.Integrity.Key, journal, null);
             var run = verifier.Run(r.Threads, int.MaxValue, progress, ct);
             verifyDuration = run.Duration;
             examined = g.Blocks;
-            foreach (var range in run.Ranges)
-                for (ulong s = range.Start; s < range.End; s += (ulong)g.SectorsPerBlock) mismatched.Add(s);
+            foreach (ulong s in RepairPlan.BlocksOf(run.Ranges, spb)) Decide(s);
         }
         else
         {
-            var blocks = GivenBlocks(r, g);
-            examined = (ulong)blocks.Count;
+            var given = RepairPlan.GivenBlocks(r.Sectors, g.ProvidedDataSectors, spb, range => new IntegrityVolumeException(ErrorIds.OffsetOutOfRange,
+                ErrorKind.InvalidArgument, $"{r.Volume.Path}: sectors {range} are past the end of the volume ({g.ProvidedDataSectors} sectors).", r.Volume.Path));
+            examined = RepairPlan.BlockCount(given, spb);
             bool recalculating = sb.HasFlag(SuperblockFlags.Recalculating);
-            foreach (ulong s in blocks)
+            foreach (ulong s in RepairPlan.BlocksOf(given, spb))
             {
-                ct.ThrowIfCancellationRequested();
                 if (journal.ReplayImage.ContainsKey(s)) continue;                  // the journal's replay rewrites it
                 if (recalculating && s >= sb.RecalcSector) continue;                // not protected yet
                 ReadBlock(v, s, block, stored);
                 if (DiscardFiller.Is(stored) || tags.Matches(s, block, stored))
-                    plan.Add(new Planned(s, RepairOutcome.AlreadyValid, "its tag already matches its data"));
-                else mismatched.Add(s);
+                    plan.Add(s, RepairOutcome.AlreadyValid, "its tag already matches its data");
+                else Decide(s);
             }
         }
 
-        // 2. Each mismatched block's outcome.
-        var copyBlock = new byte[g.BlockSize];
-        foreach (ulong s in mismatched)
+        // 2. A mismatched block's outcome, decided as it is found (the plan stays in sector order).
+        void Decide(ulong s)
         {
             ct.ThrowIfCancellationRequested();
-            if (r.Retag) { plan.Add(new Planned(s, RepairOutcome.Retagged, "its current data was accepted and its tag recomputed")); continue; }
-            Planned p;
-            if (copy is null) p = new Planned(s, RepairOutcome.NoGoodCopy, "no copy was given");
+            if (r.Retag) { plan.Add(s, RepairOutcome.Retagged, "its current data was accepted and its tag recomputed"); return; }
+            (RepairOutcome Outcome, string Detail) p;
+            if (copy is null) p = (RepairOutcome.NoGoodCopy, "no copy was given");
             else
             {
                 ReadBlock(v, s, block, stored);
                 p = copy.Read(s, copyBlock) switch
                 {
-                    CopyCheck.Verified => new Planned(s, RepairOutcome.Healed, "rewritten from the copy, verified by the copy's own tag"),
-                    CopyCheck.Failed => new Planned(s, RepairOutcome.NoGoodCopy, "the copy's block fails its own tag too"),
-                    CopyCheck.Discarded => new Planned(s, RepairOutcome.NoGoodCopy, "the copy's block is discarded (no data)"),
-                    _ when tags.Matches(s, copyBlock, stored) => new Planned(s, RepairOutcome.Healed, "rewritten from the copy, verified by the volume's stored tag"),
-                    _ when r.TrustCopy => new Planned(s, RepairOutcome.HealedUnverified, "rewritten from the copy, unverified (--trust-copy / -TrustCopy)"),
-                    _ when copyBlock.AsSpan().SequenceEqual(block) => new Planned(s, RepairOutcome.CopyUnverifiable,
+                    CopyCheck.Verified => (RepairOutcome.Healed, "rewritten from the copy, verified by the copy's own tag"),
+                    CopyCheck.Failed => (RepairOutcome.NoGoodCopy, "the copy's block fails its own tag too"),
+                    CopyCheck.Discarded => (RepairOutcome.NoGoodCopy, "the copy's block is discarded (no data)"),
+                    _ when tags.Matches(s, copyBlock, stored) => (RepairOutcome.Healed, "rewritten from the copy, verified by the volume's stored tag"),
+                    _ when r.TrustCopy => (RepairOutcome.HealedUnverified, "rewritten from the copy, unverified (--trust-copy / -TrustCopy)"),
+                    _ when copyBlock.AsSpan().SequenceEqual(block) => (RepairOutcome.CopyUnverifiable,
                         "the copy equals the current data and the stored tag is damaged: nothing verifies it (re-tag or --trust-copy accepts it)"),
-                    _ => new Planned(s, RepairOutcome.CopyUnverifiable,
+                    _ => (RepairOutcome.CopyUnverifiable,
                         "the copy differs from the current data and the stored tag verifies neither (--trust-copy / -TrustCopy writes the copy)"),
                 };
             }
             if (r.ZeroLost && p.Outcome is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable)
-                p = new Planned(s, RepairOutcome.Zeroed, $"lost, zeros written with a valid tag ({p.Detail})");
-            plan.Add(p);
+                p = (RepairOutcome.Zeroed, $"lost, zeros written with a valid tag ({p.Detail})");
+            plan.Add(s, p.Outcome, p.Detail);
         }
-        plan.Sort((a, b) => a.Sector.CompareTo(b.Sector));
-        var writes = plan.Where(p => p.Outcome is RepairOutcome.Healed or RepairOutcome.HealedUnverified or RepairOutcome.Retagged or RepairOutcome.Zeroed).ToList();
 
-        RepairResult Result(bool whatIf) => BuildResult(r.Volume.Path, r.Source, r.Retag, g, algorithm, copy, plan, (ulong)mismatched.Count, (ulong)writes.Count, examined, whatIf,
+        RepairResult Result(bool whatIf) => BuildResult(r.Volume.Path, r.Source, r.Retag, g, algorithm, copy, plan, examined, whatIf,
             verifyDuration, sw.Elapsed, warnings);
         if (r.DryRun) return Result(whatIf: true);
-        if (writes.Count == 0 && !pending && interrupted is null) return Result(whatIf: false);
+        ulong toWrite = plan.BlocksToWrite;
+        if (toWrite == 0 && !pending && interrupted is null) return Result(whatIf: false);
         // Asked whenever anything would be written: blocks, the pending journal's replay, or the intent record's removal.
         if (r.Confirm is not null && !r.Confirm(Result(whatIf: true))) return Result(whatIf: true);
 
@@ -150,25 +146,25 @@ internal static class Repairer
             JournaledWrite.ApplyPending(v.Meta, v.Data, g, journal);
             warnings.Add($"Applied {journal.PendingEntries.Count} committed journal entries (tags checked) as the kernel's replay would, before repairing.");
         }
-        if (inPlaceReason is not null && writes.Count > 0)
+        if (inPlaceReason is not null && toWrite > 0)
             warnings.Add($"Written in place, not through the journal: {inPlaceReason}. A repair killed half-way can leave torn blocks among those it rewrites; run it again.");
-        if (writes.Count > 0)
-            WriteIntent.Begin(v.Meta, r.Volume.ReservedSectors, writes[0].Sector, writes[^1].Sector + (ulong)g.SectorsPerBlock, 0,
-                algorithm.KernelName, journaled: inPlaceReason is null);
+        if (plan.WrittenSpan is { } writtenSpan)
+            WriteIntent.Begin(v.Meta, r.Volume.ReservedSectors, writtenSpan.Start, writtenSpan.End, 0, algorithm.KernelName, journaled: inPlaceReason is null);
         var ring = inPlaceReason is null ? JournaledWrite.Open(v.Meta, g, sb, null, ct) : null;
         int batch = ring?.BlocksPerBatch ?? InPlaceBatchBlocks;
         var data = new byte[batch * g.BlockSize];
         var tagBuf = new byte[batch * g.TagSize];
         var last = Stopwatch.StartNew();
-        for (int i = 0; i < writes.Count;)
+        ulong written = 0;
+        // Runs of consecutive blocks, at most one batch each.
+        foreach (var writes in plan.WriteBatches(batch))
         {
             ct.ThrowIfCancellationRequested();
-            // A run of consecutive blocks, at most one batch.
-            int n = 1;
-            while (i + n < writes.Count && n < batch && writes[i + n].Sector == writes[i].Sector + ((ulong)n << g.Log2SectorsPerBlock)) n++;
+            int n = writes.Count;
+            ulong first = writes[0].Sector;
             for (int k = 0; k < n; k++)
             {
-                var w = writes[i + k];
+                var w = writes[k];
                 var span = data.AsSpan(k * g.BlockSize, g.BlockSize);
                 switch (w.Outcome)
                 {
@@ -184,15 +180,15 @@ internal static class Repairer
                 }
             }
             var blocks = data.AsSpan(0, n * g.BlockSize);
-            tags.ComputeConsecutive(writes[i].Sector, g.SectorsPerBlock, blocks, g.BlockSize, tagBuf);
+            tags.ComputeConsecutive(first, g.SectorsPerBlock, blocks, g.BlockSize, tagBuf);
             // Journal first (synced), then in place, synced: JournaledWrite's order.
-            ring?.Commit(writes[i].Sector, blocks, tagBuf, n, ct);
-            DataWriter.WriteInPlace(v, writes[i].Sector, blocks, tagBuf.AsSpan(0, n * g.TagSize), n);
+            ring?.Commit(first, blocks, tagBuf, n, ct);
+            DataWriter.WriteInPlace(v, first, blocks, tagBuf.AsSpan(0, n * g.TagSize), n);
             if (ring is not null) Flush(v);
-            i += n;
+            written += (ulong)n;
             if (last.ElapsedMilliseconds >= 250)
             {
-                progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, i, writes.Count, sw.Elapsed));
+                progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, (long)written, (long)toWrite, sw.Elapsed));
                 last.Restart();
             }
         }
@@ -200,15 +196,21 @@ internal static class Repairer
         ring?.Finish(ct);
         // An earlier interrupted write's record (not a repair's) is superseded only when no block of its range is left failing its tag
         // (no good copy, unverifiable): otherwise it is put back, so dump and verify still name that write.
-        ulong? stillBad = interrupted is not { InputBytes: > 0 } ? null : plan.Where(p => p.Sector >= interrupted.StartSector && p.Sector < interrupted.EndSector
-            && p.Outcome is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable).Select(p => (ulong?)p.Sector).FirstOrDefault();
+        ulong? stillBad = null;
+        if (interrupted is { InputBytes: > 0 })
+            foreach (var p in plan.Runs.Where(p => p.Outcome is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable))
+            {
+                // The run's first block inside the interrupted write's sectors, if any.
+                ulong first = Math.Max(p.Start, (interrupted.StartSector + spb - 1) & ~(spb - 1));
+                if (first < interrupted.EndSector && first < p.Start + p.Blocks * spb) { stillBad = first; break; }
+            }
         if (stillBad is not null)
         {
             WriteIntent.Restore(v.Meta, r.Volume.ReservedSectors, interrupted!);
             warnings.Add($"Blocks of the interrupted write (sectors {interrupted!.StartSector}-{interrupted.EndSector - 1}) still fail their tag (first: sector {stillBad}); its record is kept. {interrupted.Advice}");
         }
-        else if (writes.Count > 0 || interrupted is not null) WriteIntent.End(v.Meta, r.Volume.ReservedSectors);
-        progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, writes.Count, writes.Count, sw.Elapsed));
+        else if (toWrite > 0 || interrupted is not null) WriteIntent.End(v.Meta, r.Volume.ReservedSectors);
+        progress?.Report(new OperationProgress("Repairing blocks", r.Volume.Path, (long)toWrite, (long)toWrite, sw.Elapsed));
         return Result(whatIf: false);
     }
 
@@ -231,58 +233,25 @@ internal static class Repairer
         return tag;
     }
 
-    /// <summary>The blocks of the given ranges (a range inside a block names the whole block), sorted, each once; bounds
-    /// checked without overflow.</summary>
-    private static List<ulong> GivenBlocks(RepairRequest r, Geometry g)
+    internal static RepairResult BuildResult(string path, RepairSource? source, bool retag, Geometry g, TagAlgorithm algorithm, Copy? copy, RepairPlan plan,
+        ulong examined, bool whatIf, TimeSpan verifyDuration, TimeSpan elapsed, List<string> warnings) => new()
     {
-        var set = new SortedSet<ulong>();
-        ulong spb = (ulong)g.SectorsPerBlock;
-        foreach (var range in r.Sectors!)
+        Path = path, Mode = retag ? "retag" : source is not null ? "copy" : "zero-lost",
+        SourcePath = source?.Path, SourceOffsetSectors = source?.OffsetSectors ?? 0, SourceHasTags = copy?.HasTags ?? false,
+        Algorithm = algorithm.IntegritysetupName, SectorSize = g.BlockSize, WhatIf = whatIf,
+        BlocksExamined = examined, MismatchedBlocks = plan.Mismatched,
+        HealedBlocks = plan.Count(RepairOutcome.Healed), HealedUnverifiedBlocks = plan.Count(RepairOutcome.HealedUnverified),
+        RetaggedBlocks = plan.Count(RepairOutcome.Retagged), ZeroedBlocks = plan.Count(RepairOutcome.Zeroed),
+        UnrepairedBlocks = plan.Count(RepairOutcome.NoGoodCopy) + plan.Count(RepairOutcome.CopyUnverifiable),
+        BlocksToWrite = plan.BlocksToWrite,
+        Ranges = plan.Runs.Select(p => new RepairRange
         {
-            if (range.Sectors == 0) continue;
-            if (range.Start >= g.ProvidedDataSectors || range.Sectors > g.ProvidedDataSectors - range.Start)
-                throw new IntegrityVolumeException(ErrorIds.OffsetOutOfRange, ErrorKind.InvalidArgument,
-                    $"{r.Volume.Path}: sectors {range} are past the end of the volume ({g.ProvidedDataSectors} sectors).", r.Volume.Path);
-            for (ulong s = range.Start & ~(spb - 1); s < range.End; s += spb) set.Add(s);
-        }
-        return set.ToList();
-    }
-
-    internal static RepairResult BuildResult(string path, RepairSource? source, bool retag, Geometry g, TagAlgorithm algorithm, Copy? copy, List<Planned> plan,
-        ulong mismatched, ulong toWrite, ulong examined, bool whatIf, TimeSpan verifyDuration, TimeSpan elapsed, List<string> warnings)
-    {
-        var ranges = new List<RepairRange>();
-        ulong spb = (ulong)g.SectorsPerBlock;
-        for (int i = 0; i < plan.Count;)
-        {
-            int j = i + 1;
-            while (j < plan.Count && plan[j].Outcome == plan[i].Outcome && plan[j].Detail == plan[i].Detail
-                   && plan[j].Sector == plan[j - 1].Sector + spb) j++;
-            ranges.Add(new RepairRange
-            {
-                StartSector = plan[i].Sector, Sectors = (ulong)(j - i) * spb, Blocks = (ulong)(j - i),
-                Outcome = plan[i].Outcome, Detail = plan[i].Detail,
-            });
-            i = j;
-        }
-        ulong Count(RepairOutcome o) => (ulong)plan.Count(p => p.Outcome == o);
-        SectorRange[] Sectors(Func<RepairOutcome, bool> which) =>
-            TagVerifier.ToRanges(plan.Where(p => which(p.Outcome)).Select(p => p.Sector).ToList(), spb, int.MaxValue);
-        return new RepairResult
-        {
-            Path = path, Mode = retag ? "retag" : source is not null ? "copy" : "zero-lost",
-            SourcePath = source?.Path, SourceOffsetSectors = source?.OffsetSectors ?? 0, SourceHasTags = copy?.HasTags ?? false,
-            Algorithm = algorithm.IntegritysetupName, SectorSize = g.BlockSize, WhatIf = whatIf,
-            BlocksExamined = examined, MismatchedBlocks = mismatched,
-            HealedBlocks = Count(RepairOutcome.Healed), HealedUnverifiedBlocks = Count(RepairOutcome.HealedUnverified),
-            RetaggedBlocks = Count(RepairOutcome.Retagged), ZeroedBlocks = Count(RepairOutcome.Zeroed),
-            UnrepairedBlocks = Count(RepairOutcome.NoGoodCopy) + Count(RepairOutcome.CopyUnverifiable),
-            BlocksToWrite = toWrite, Ranges = ranges.ToArray(),
-            LostSectors = Sectors(o => o is RepairOutcome.Zeroed),
-            UnrepairedSectors = Sectors(o => o is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable),
-            VerifyDuration = verifyDuration, Duration = elapsed, Warnings = warnings.ToArray(),
-        };
-    }
+            StartSector = p.Start, Sectors = p.Blocks * (ulong)g.SectorsPerBlock, Blocks = p.Blocks, Outcome = p.Outcome, Detail = p.Detail,
+        }).ToArray(),
+        LostSectors = plan.Sectors(o => o is RepairOutcome.Zeroed),
+        UnrepairedSectors = plan.Sectors(o => o is RepairOutcome.NoGoodCopy or RepairOutcome.CopyUnverifiable),
+        VerifyDuration = verifyDuration, Duration = elapsed, Warnings = warnings.ToArray(),
+    };
 
     /// <summary>The copy: an integrity volume (read through its layout and journal, each block checked by its own tag)
     /// or plain bytes (no tags: its blocks are checked against the volume's stored tags).</summary>
