@@ -78,5 +78,7 @@ public sealed class ResizeResult
     public required TimeSpan Duration { get; init; }
     /// <summary>True when nothing was written (-WhatIf, --dry-run).</summary>
     public bool WhatIf { get; init; }
+    /// <summary>Online, unchanged size: the failing end of the mapping (a grow killed while wiping), reported, not written.</summary>
+    public SectorRange? UnreadableTail { get; init; }
     public string[] Warnings { get; init; } = [];
 }

@@ -108,6 +108,15 @@ internal static class ResizeOnline
                 }
             }
         }
+        SectorRange? unreadableTail = null;
+        if (newLength == oldLength && r.Wipe && !info.ReadOnly && FailingTail(DeviceNodes.MapperPath(r.Name), newLength, sectorsPerBlock, ct) is { } tail)
+        {
+            // Nothing written: a failing block can also be a leg's real damage that md (or a copy) should heal.
+            unreadableTail = tail;
+            warnings.Add($"{r.Name}: sectors {tail} at the end of the mapping fail their reads (found from the last block back): a grow stopped " +
+                $"while wiping its tail (killed) leaves them so. Nothing was written. `ivol repair --name {r.Name} --zero-lost --sectors {tail}` " +
+                $"(Repair-IntegrityVolume -Name {r.Name} -ZeroLost -Sector {tail}) writes zeros there through the kernel; blocks that read are left alone.");
+        }
         var status = IntegrityMappings.Status(r.Name);
         return new ResizeResult
         {
@@ -116,8 +125,50 @@ internal static class ResizeOnline
             OldDeviceBytes = (long)oldLength * 512, NewDeviceBytes = (long)newLength * 512,
             Action = newLength > oldLength ? "grow" : newLength < oldLength ? "shrink" : "unchanged",
             TagInitialization = init, Duration = sw.Elapsed, Warnings = warnings.ToArray(),
-            CutRanges = cutRanges, CutBlocks = cutBlocks,
+            CutRanges = cutRanges, CutBlocks = cutBlocks, UnreadableTail = unreadableTail,
         };
+    }
+
+    /// <summary>
+    /// The failing suffix of an active mapping of <paramref name="sectors"/> sectors, or null when its last block reads.
+    /// The wipe runs from the old end forwards, so a killed one leaves [k, end) failing (EILSEQ): k is found with
+    /// O(log n) single-block O_DIRECT reads.
+    /// </summary>
+    private static SectorRange? FailingTail(string path, ulong sectors, int sectorsPerBlock, CancellationToken ct)
+    {
+        using var reader = MappedDeviceReader.Open(path);
+        ulong spb = (ulong)sectorsPerBlock;
+        var buffer = PageAlignedBuffer.Allocate(sectorsPerBlock * 512);
+        ulong blocks = sectors / spb;
+        bool Fails(ulong block)
+        {
+            ct.ThrowIfCancellationRequested();
+            return OnlineVerifier.IsMismatch(reader.Read(checked((long)(block * spb * 512)), buffer.AsSpan()));
+        }
+        return FailingSuffixStart(blocks, Fails) is { } k ? new SectorRange(k * spb, (blocks - k) * spb) : null;
+    }
+
+    /// <summary>The first block of the failing suffix of <paramref name="blocks"/> blocks (null: the last block does not
+    /// fail): probes back from the end at distances 1, 2, 4, ... until a block does not fail, then bisects.</summary>
+    internal static ulong? FailingSuffixStart(ulong blocks, Func<ulong, bool> fails)
+    {
+        if (blocks == 0 || !fails(blocks - 1)) return null;
+        ulong failing = blocks - 1, step = 1;   // failing: the lowest block known to fail with all probes above it failing
+        ulong? reads = null;                     // reads: a block known to read, below failing
+        while (reads is null)
+        {
+            if (failing == 0) return 0;
+            ulong probe = step >= failing ? 0 : failing - step;
+            if (fails(probe)) { failing = probe; step = step > ulong.MaxValue / 2 ? ulong.MaxValue : step * 2; }
+            else reads = probe;
+        }
+        ulong lo = reads.Value, hi = failing;    // lo reads, hi fails
+        while (hi - lo > 1)
+        {
+            ulong mid = lo + (hi - lo) / 2;
+            if (fails(mid)) hi = mid; else lo = mid;
+        }
+        return hi;
     }
 
     /// <summary>
@@ -177,6 +228,7 @@ internal static class ResizeOnline
         {
             ct.ThrowIfCancellationRequested();
             int n = (int)Math.Min(WipeBlock, end - at);
+            if (FaultInjection.Active) FaultInjection.BeforeWrite(fs.SafeFileHandle, zeros.AsSpan(0, n), at, ct);
             try { RandomAccess.Write(fs.SafeFileHandle, zeros.AsSpan(0, n), at); }
             catch (IOException ex)
             {

@@ -4,6 +4,7 @@
 # the kernel reads zeros there, without errors. Offline repair of an active volume is refused (DeviceInUse, exit 5);
 # online repair (--name) rewrites the failing blocks through the mapping: from the leg, zero-the-lost, re-tag of one
 # range; a dry run writes nothing, a held mapping (DeviceInUse) and a read-only one (OnlineRepairRefused) are refused.
+# A loop device over the image and the image itself are one volume: neither is a copy of the other.
 pattern p.bin 8192 13
 
 truncate -s 16M vol.img
@@ -121,6 +122,19 @@ echo "$OUT" > r1.json
 expect_eq "$(json r1.json 'j["healedBlocks"]')" "5" "healed from the leg"
 expect_eq "$(json r1.json '" ".join(str(r["startSector"]) for r in j["ranges"])')" "$expected" "repaired blocks"
 read_back "after repair from the leg" full.bin
+
+# The volume's own image is no copy of the volume opened through a loop device over it (and the other way round):
+# refused (RepairSourceMismatch), nothing written.
+cp vol.img vol-before.img
+Lv=$(losetup -f --show vol.img)
+expect_rc 2 ivol repair "$Lv" --from vol.img --json
+echo "$ERR" | grep -q RepairSourceMismatch || die "the loop device's own backing file as the copy: $ERR"
+set +e; ivol repair vol.img --from "$Lv" --json >/dev/null 2> lo.err; rc=$?; set -e
+grep -q 'RepairSourceMismatch\|DeviceInUse' lo.err && [ "$rc" != 0 ] || die "the image with its own loop device as the copy: rc $rc $(cat lo.err)"
+losetup -d "$Lv"
+cmp vol.img vol-before.img || die "a refused repair changed the image"
+rm -f vol-before.img
+log "ok: a loop device and its backing file are one volume, not a copy"
 
 # 3. From a plain image at an offset: data edits are verified by the volume's intact tags; tag edits need --trust-copy.
 corrupt

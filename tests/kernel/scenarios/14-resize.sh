@@ -10,6 +10,9 @@
 # (e) a grow killed while tagging the tail (IVOL_TEST_KILL_AT_WRITE; the file is already grown): the kernel sizes the
 #     volume from the file at activation, and the grow marker (RECALCULATING at the old end) makes it recalculate the
 #     half-tagged tail instead of failing its reads; afterwards the whole volume reads and verifies healthy.
+# (f) an online grow killed while wiping (SIGKILL before its third 1 MiB write through the mapping): the mapping keeps
+#     its new length and the unwiped end fails in the kernel; a re-run of `ivol resize --name` names exactly that tail
+#     (unreadableTail, nothing written), the repair it names finishes it, and a third run finds nothing.
 pattern p.bin 600 5
 
 # ---- (a)
@@ -162,3 +165,40 @@ losetup -d "$L"
 expect_rc 0 ivol verify g.img --integrity crc32c --json
 echo "$OUT" > gv.json
 expect_eq "$(json gv.json 'j["healthy"]')" "True" "ivol verify after the kernel finished the grow"
+
+# ---- (f) online grow killed while wiping
+ivol format f.img --size 16M --integrity crc32c --batch-mode >/dev/null
+expect_rc 0 ivol write f.img --input p.bin --offset 100
+Lf=$(losetup -f --show f.img)
+expect_rc 0 ivol open "$Lf" of --integrity crc32c
+old=$(blockdev --getsz /dev/mapper/of)
+truncate -s 24M f.img
+losetup -c "$Lf"
+set +e; IVOL_TEST_KILL_AT_WRITE=3 ivol resize --name of >/dev/null 2>&1; rc=$?; set -e
+expect_eq "$rc" "137" "online grow killed before its third wipe write"
+new=$(blockdev --getsz /dev/mapper/of)
+expect_eq "$new" "48456" "the killed grow left the new length mapped"
+k=$((old + 4096))   # two 1 MiB wipe writes done
+dd if=/dev/mapper/of of=/dev/null bs=512 skip=$((k - 1)) count=1 iflag=direct status=none || die "the last wiped sector $((k - 1)) does not read"
+if dd if=/dev/mapper/of of=/dev/null bs=512 skip=$k count=1 iflag=direct status=none 2>/dev/null; then die "unwiped sector $k reads"; fi
+if dd if=/dev/mapper/of of=/dev/null bs=512 skip=$((new - 1)) count=1 iflag=direct status=none 2>/dev/null; then die "the last sector reads"; fi
+log "ok: the kernel reads up to sector $((k - 1)) and fails from $k (the unwiped tail)"
+expect_rc 0 ivol resize --name of --json
+echo "$OUT" > rf.json
+expect_eq "$(json rf.json 'j["action"], j["unreadableTail"]["start"], j["unreadableTail"]["sectors"]')" "('unchanged', $k, $((new - k)))" "re-run names the unwiped tail"
+echo "$ERR" | grep -q "ivol repair --name of --zero-lost --sectors $k-$((new - 1))" || die "the warning does not name the repair: $ERR"
+expect_rc 0 ivol repair --name of --zero-lost --sectors "$k-$((new - 1))" --json
+echo "$OUT" > rr.json
+expect_eq "$(json rr.json 'j["zeroedBlocks"], j["mismatchedBlocks"]')" "($((new - k)), $((new - k)))" "the named repair zeroes exactly the unwiped tail"
+dmesg -C
+dd if=/dev/mapper/of of=/dev/null bs=1M iflag=direct status=none || die "full read after the repair failed"
+expect_eq "$(dd if=/dev/mapper/of bs=512 skip=100 count=600 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "old data reads back"
+expect_eq "$(kernel_failed_sectors | wc -l)" "0" "kernel checksum failures after finishing the killed grow"
+expect_rc 0 ivol resize --name of --json
+echo "$OUT" > rf2.json
+expect_eq "$(json rf2.json 'j["action"], j.get("unreadableTail")')" "('unchanged', None)" "a third run finds nothing"
+expect_rc 0 ivol close of
+losetup -d "$Lf"
+expect_rc 0 ivol verify f.img --integrity crc32c --json
+echo "$OUT" > fv.json
+expect_eq "$(json fv.json 'j["healthy"]')" "True" "ivol verify after the finished grow"
