@@ -72,6 +72,9 @@ public sealed record VerifyRequest : IDisposable
     /// <summary>journal_mac algorithm and key; with FIXED_HMAC the superblock MAC is checked as the kernel does (sb_mac).</summary>
     public TagAlgorithm? JournalIntegrity { get; init; }
     public IntegrityKey? JournalIntegrityKey { get; init; }
+    /// <summary>journal_crypt cipher (cbc-aes, ctr-aes, or the kernel's spelling) and key: the journal is decrypted to be checked.</summary>
+    public string? JournalCrypt { get; init; }
+    public IntegrityKey? JournalCryptKey { get; init; }
     /// <summary>Stop collecting ranges past this many mismatched blocks (counts stay exact).</summary>
     public int MaxReportedRanges { get; init; } = 100_000;
 
@@ -80,10 +83,14 @@ public sealed record VerifyRequest : IDisposable
     {
         Integrity.Validate();
         RequestChecks.JournalIntegrity(JournalIntegrity, JournalIntegrityKey);
+        if ((JournalCrypt is null) != (JournalCryptKey is null))
+            throw new IntegrityVolumeException(JournalCrypt is null ? ErrorIds.KeyNotAllowed : ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
+                JournalCrypt is null ? "A journal cipher key needs its cipher (--journal-crypt / -JournalCrypt)."
+                    : $"The journal cipher {JournalCrypt} needs its key (--journal-crypt-key-file / -JournalCryptKeyFile).", JournalCrypt);
         RequestChecks.Threads(Threads);
     }
 
-    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); }
+    public void Dispose() { Integrity.Key?.Dispose(); JournalIntegrityKey?.Dispose(); JournalCryptKey?.Dispose(); }
 }
 
 /// <summary>Format. Disposing it disposes the keys it carries.</summary>

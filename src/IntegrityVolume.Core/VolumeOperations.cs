@@ -175,8 +175,13 @@ public static class VolumeOperations
         var warnings = new List<string>();
         var notVerified = new List<string>();
         TagHasher? journalMac = null;
+        using var cipher = request.JournalCrypt is null ? null : Journal.JournalCipher.Create(request.JournalCrypt, request.JournalCryptKey!, v.Geometry);
         try
         {
+            if (cipher is not null && Journal.JournalInspector.HasPlainCommitIds(v.Meta, v.Geometry))
+                // The kernel would decrypt this plain journal into bad commit ids and fail the device (RefusePlainJournalForJournalCrypt).
+                throw new IntegrityVolumeException(ErrorIds.JournalNotEncrypted, ErrorKind.InvalidArgument,
+                    $"{request.Volume.Path}: the journal is not encrypted; --journal-crypt / -JournalCrypt is for a volume whose journal is.", request.Volume.Path);
             if (request.JournalIntegrity is not null)
             {
                 var macAlgorithm = request.JournalIntegrity;
@@ -187,7 +192,7 @@ public static class VolumeOperations
                 // dm_integrity_ctr: "Journal mac mismatch" - the kernel opens this volume only with its journal_mac.
                 notVerified.Add("Journal MAC not checked: the superblock has HAVE_JOURNAL_MAC (the kernel opens it only with its journal_mac); give the journal integrity algorithm and key to check the superblock and journal MACs.");
             using var journalTags = TagComputer.ForVolume(sb, algorithm, request.Integrity.Key);
-            var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct, journalMac);
+            var journal = JournalInspector.Inspect(v.Meta, sb, v.Geometry, journalTags, v.Data, ct, journalMac, cipher);
             return Judge(request, v, algorithm, journal, warnings, notVerified, progress, ct);
         }
         finally { journalMac?.Dispose(); }

@@ -11,6 +11,7 @@ internal static class VerifyCommand
         var volume = new CommonOptions.VolumeOptions();
         var algorithm = CommonOptions.AlgorithmOptions.IntegrityDetected();
         var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
+        var journalCrypt = CommonOptions.AlgorithmOptions.JournalCrypt();
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
@@ -22,6 +23,7 @@ internal static class VerifyCommand
         volume.AddTo(cmd);
         algorithm.AddTo(cmd);
         journalIntegrity.AddTo(cmd);
+        journalCrypt.AddTo(cmd);
         volume.Device.Arity = ArgumentArity.ZeroOrOne;   // --name instead of a device
         cmd.Validators.Add(r => VerifyOnline.Validate(r, volume.Device, name));
         cmd.SetAction(p => p.GetValue(name) is { } online
@@ -31,6 +33,7 @@ internal static class VerifyCommand
                 var journalAlgorithm = journalIntegrity.Parse(p);
                 using var key = algorithm.ReadKey(p);
                 using var journalKey = journalIntegrity.ReadKey(p);
+                using var journalCryptKey = journalCrypt.ReadKey(p);
                 var location = volume.Read(p);
                 var (tagAlgorithm, detection) = algorithm.ParseOrDetect(p, location, key, quiet: p.GetValue(json));
                 var r = VolumeOperations.Verify(new VerifyRequest
@@ -39,6 +42,8 @@ internal static class VerifyCommand
                     Integrity = new IntegrityAlgorithmSpec { Algorithm = tagAlgorithm, Key = key },
                     JournalIntegrity = journalAlgorithm,
                     JournalIntegrityKey = journalKey,
+                    JournalCrypt = journalCrypt.Name(p),
+                    JournalCryptKey = journalCryptKey,
                     Threads = p.GetValue(threads),
                 }, new CliProgress(p.GetValue(progressJson)), Program.Cancellation).WithDetection(detection);
                 if (p.GetValue(json)) CliOutput.WriteJson(r);

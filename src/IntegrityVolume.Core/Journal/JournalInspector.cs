@@ -74,10 +74,15 @@ public static class JournalInspector
     public static ulong CommitId(uint section, uint sector, int seq) =>
         (0x1111111111111111UL * (ulong)(seq + 1)) ^ (((ulong)section << 32) ^ sector);
 
+    /// <summary>dm_integrity_commit_id with the cipher's bases (journal_crypt with a stream cipher changes them).</summary>
+    private static ulong CommitId(uint section, uint sector, int seq, JournalCipher? cipher) =>
+        cipher is null ? CommitId(section, sector, seq) : cipher.CommitIdBases[seq] ^ (((ulong)section << 32) ^ sector);
+
     /// <param name="journalMac">With a journal_mac, each committed section's MAC is checked as do_journal_write checks it
     /// on replay (rw_section_mac); a mismatch is listed in <see cref="JournalReport.MacFailedSections"/>.</param>
+    /// <param name="cipher">journal_crypt: each section is decrypted as read (the kernel's replay decrypts it too).</param>
     public static JournalReport Inspect(IBlockReader meta, Superblock sb, Geometry g, TagComputer? tags = null,
-        IBlockReader? data = null, CancellationToken ct = default, TagHasher? journalMac = null)
+        IBlockReader? data = null, CancellationToken ct = default, TagHasher? journalMac = null, JournalCipher? cipher = null)
     {
         if (sb.HasFlag(SuperblockFlags.DirtyBitmap))
             return new JournalReport { State = JournalState.DirtyBitmap, Detail = "The volume was not closed cleanly in bitmap mode." };
@@ -90,13 +95,15 @@ public static class JournalInspector
         for (uint i = 0; i < g.JournalSections; i++)
         {
             ct.ThrowIfCancellationRequested();
-            ReadSection(meta, g, i, section);
+            ReadSection(meta, g, i, section, cipher);
             for (uint j = 0; j < g.JournalSectionSectors; j++)
             {
-                int k = FindSeq(section, i, j);
+                int k = FindSeq(section, i, j, cipher);
                 if (k < 0)
                     return new JournalReport { State = JournalState.Unreadable,
-                        Detail = $"Journal section {i} sector {j} carries no valid commit id: the journal is encrypted or corrupt." };
+                        Detail = cipher is null
+                            ? $"Journal section {i} sector {j} carries no valid commit id: the journal is encrypted or corrupt."
+                            : $"Journal section {i} sector {j} carries no valid commit id once decrypted: the journal cipher or its key is wrong, or the journal is corrupt." };
                 used[k] = true;
                 maxSection[k] = i;
             }
@@ -128,10 +135,10 @@ public static class JournalInspector
         for (uint n = 0; n < g.JournalSections; n++)
         {
             ct.ThrowIfCancellationRequested();
-            ReadSection(meta, g, s, section);
+            ReadSection(meta, g, s, section, cipher);
             bool whole = true;
             for (uint j = 0; j < g.JournalSectionSectors && whole; j++)
-                whole = BinaryPrimitives.ReadUInt64LittleEndian(section.AsSpan((int)j * 512 + 504)) == CommitId(s, j, want);
+                whole = BinaryPrimitives.ReadUInt64LittleEndian(section.AsSpan((int)j * 512 + 504)) == CommitId(s, j, want, cipher);
             if (!whole) { torn = s; break; }
             if (journalMac is not null && !MacMatches(section, g, s, sb, journalMac)) macFailed.Add(s);
             for (int e = 0; e < g.JournalSectionEntries; e++)
@@ -237,14 +244,17 @@ public static class JournalInspector
         return true;
     }
 
-    internal static void ReadSection(IBlockReader meta, Geometry g, uint section, byte[] buffer) =>
+    internal static void ReadSection(IBlockReader meta, Geometry g, uint section, byte[] buffer, JournalCipher? cipher = null)
+    {
         meta.Read((long)(g.JournalStartSector + (ulong)section * (ulong)g.JournalSectionSectors) * 512, buffer);
+        cipher?.Decrypt(section, buffer);
+    }
 
-    private static int FindSeq(byte[] section, uint i, uint j)
+    private static int FindSeq(byte[] section, uint i, uint j, JournalCipher? cipher = null)
     {
         ulong id = BinaryPrimitives.ReadUInt64LittleEndian(section.AsSpan((int)j * 512 + 504));
         for (int k = 0; k < NCommitIds; k++)
-            if (CommitId(i, j, k) == id) return k;
+            if (CommitId(i, j, k, cipher) == id) return k;
         return -1;
     }
 

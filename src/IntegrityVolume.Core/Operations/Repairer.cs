@@ -95,6 +95,7 @@ internal static class Repairer
             bool recalculating = sb.HasFlag(SuperblockFlags.Recalculating);
             foreach (ulong s in RepairPlan.BlocksOf(given, spb))
             {
+                ct.ThrowIfCancellationRequested();
                 if (journal.ReplayImage.ContainsKey(s)) continue;                  // the journal's replay rewrites it
                 if (recalculating && s >= sb.RecalcSector) continue;                // not protected yet
                 ReadBlock(v, s, block, stored);
