@@ -18,7 +18,7 @@ namespace IntegrityVolume.Commands;
 [Cmdlet(VerbsCommon.Open, "IntegrityVolume", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Open-IntegrityVolume.md", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
     DefaultParameterSetName = PathParameterSet)]
 [OutputType(typeof(IntegrityMappingInfo))]
-public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
+public sealed class OpenIntegrityVolumeCommand : JournalCryptVolumeCmdletBase
 {
     /// <summary>The device-mapper name: the volume appears as /dev/mapper/&lt;Name&gt;.</summary>
     [Parameter(Mandatory = true, Position = 1)]
@@ -125,6 +125,7 @@ public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
         try
         {
             var journal = JournalAlgorithmAndKey();
+            var cipher = JournalCipherAndKey();
             return new IntegrityOpenRequest
             {
                 Device = location.Path,
@@ -138,6 +139,8 @@ public sealed class OpenIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
                     Key = integrity.Key,
                     JournalMacAlgorithm = journal.Algorithm?.IntegritysetupName,
                     JournalMacKey = journal.Key,
+                    JournalCryptAlgorithm = cipher.Cipher,
+                    JournalCryptKey = cipher.Key,
                     Mode = Mode,
                     AllowDiscards = AllowDiscards,
                     BufferSectors = IsBound(nameof(BufferSectors)) ? BufferSectors : null,

@@ -18,7 +18,7 @@ namespace IntegrityVolume.Commands;
 [OutputType(typeof(VerifyResult), ParameterSetName = new[] { PathParameterSet })]
 [OutputType(typeof(OnlineVerifyResult), ParameterSetName = new[] { NameParameterSet, InputObjectParameterSet })]
 [OutputType(typeof(bool))]
-public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
+public sealed class TestIntegrityVolumeCommand : JournalCryptVolumeCmdletBase
 {
     /// <summary>Device-mapper names of active volumes, verified online through the kernel (not by property name: a FileInfo has a Name).</summary>
     [Parameter(Mandatory = true, ParameterSetName = NameParameterSet)]
@@ -40,6 +40,16 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
     public override string? JournalIntegrityKeyFile { get; set; }
+
+    /// <summary>Journal encryption cipher (journal_crypt) of the volume: its journal is decrypted to check the pending entries.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
+    [ArgumentCompleter(typeof(JournalCipherCompleter))]
+    public override string? JournalCrypt { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathParameterSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralPathParameterSet)]
+    public override string? JournalCryptKeyFile { get; set; }
 
     /// <summary>Hashing threads per volume (offline; 0 = one per processor), or concurrent reads (online; 0 = up to 4).</summary>
     [Parameter]
@@ -123,10 +133,12 @@ public sealed class TestIntegrityVolumeCommand : JournalKeyedVolumeCmdletBase
         try
         {
             var journal = JournalAlgorithmAndKey();
+            var cipher = JournalCipherAndKey();
             return new VerifyRequest
             {
                 Volume = location, Integrity = integrity, Threads = ThrottleLimit,
                 JournalIntegrity = journal.Algorithm, JournalIntegrityKey = journal.Key,
+                JournalCrypt = cipher.Cipher, JournalCryptKey = cipher.Key,
             };
         }
         catch

@@ -101,6 +101,7 @@ public class CmdletConventionTests
                 or "Close-IntegrityArray" => "IntegrityVolumeCmdletBase",
             "New-IntegrityArray" or "Open-IntegrityArray" => "ArrayLegsCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
+            "Open-IntegrityVolume" or "Test-IntegrityVolume" => "JournalCryptVolumeCmdletBase",
             "Repair-IntegrityVolume" => "KeyedVolumeCmdletBase",
             _ => "JournalKeyedVolumeCmdletBase",
         };
@@ -116,6 +117,7 @@ public class CmdletConventionTests
     [InlineData("public virtual string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrity {", "JournalKeyedVolumeCmdletBase.cs")]
     [InlineData("public string? LuksKeyFile {", "ArrayLegsCmdletBase.cs")]
+    [InlineData("public virtual string? JournalCryptKeyFile {", "JournalCryptVolumeCmdletBase.cs")]
     [InlineData("public string[]? LegName {", "ArrayLegsCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrityKeyFile {", "JournalKeyedVolumeCmdletBase.cs")]
     public void Shared_parameters_are_declared_in_one_base_class(string declaration, string file)
@@ -140,7 +142,7 @@ public class CmdletConventionTests
     public void Commands_folder_holds_only_cmdlets_and_their_base()
     {
         var expected = ModuleMetadata.Cmdlets.Select(c => c.ClassName + ".cs")
-            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs", "ArrayLegsCmdletBase.cs" }).OrderBy(n => n);
+            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs", "ArrayLegsCmdletBase.cs", "JournalCryptVolumeCmdletBase.cs" }).OrderBy(n => n);
         Assert.Equal(expected, Directory.GetFiles(ModulePaths.CommandsDir, "*.cs").Select(Path.GetFileName).OrderBy(n => n));
     }
 
@@ -358,6 +360,7 @@ public class CmdletConventionTests
             .Append("IntegrityVolume.Commands.KeyedVolumeCmdletBase")
             .Append("IntegrityVolume.Commands.JournalKeyedVolumeCmdletBase")
             .Append("IntegrityVolume.Commands.ArrayLegsCmdletBase")
+            .Append("IntegrityVolume.Commands.JournalCryptVolumeCmdletBase")
             .Append("IntegrityVolume.Common.Display")
             .OrderBy(n => n);
         Assert.Equal(allowed, ModuleMetadata.PublicTypeNames);
