@@ -21,7 +21,7 @@ public abstract class ArrayLegsCmdletBase : IntegrityVolumeCmdletBase
 
     /// <summary>The legs' block devices or image files (literal paths), one per leg.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-    [Alias("DevicePath")]
+    [Alias("DevicePath", "Path")]
     [ValidateNotNullOrEmpty]
     public string[] Device { get; set; } = System.Array.Empty<string>();
 
