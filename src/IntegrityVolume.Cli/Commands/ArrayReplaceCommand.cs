@@ -22,7 +22,7 @@ internal static class ArrayReplaceCommand
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("replace", "Replace a leg: format + open NEW like the other legs, mdadm --replace (old leg active) or --remove/--add (faulty or gone), " +
-            "wait for md's recovery; the old mapping is closed when it is ours and no longer held. Exit 0 recovered, 130 stopped waiting (md carries on).")
+            "wait for md's recovery; the old mapping is closed when it is ours and no longer held. Exit 0 recovered, 130 cancelled (Ctrl+C: md's recovery stopped, the new leg removed and closed).")
         { array, leg, device, name, force, keyFile, keySize, json, progressJson };
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
         {
@@ -47,8 +47,10 @@ internal static class ArrayReplaceCommand
     {
         string how = r.Mode == ArrayLegReplaceMode.Replace ? "mdadm --replace" : "mdadm --remove/--add";
         Console.WriteLine($"{r.Path}: {r.OldLeg} -> {r.NewLeg} ({r.NewBackingDevice}) by {how}: " +
-            (r.RecoveryCompleted ? $"recovered in {r.Elapsed.TotalSeconds:0.#} s" : "recovery still running in the kernel"));
-        Console.WriteLine($"  new leg: {r.NewLegDevice} slot {r.NewLegSlot?.ToString() ?? "-"}, {string.Join(',', r.NewLegState)}");
+            (r.RecoveryCompleted ? $"recovered in {r.Elapsed.TotalSeconds:0.#} s"
+                : r.Cancelled ? (r.NewLegRemoved ? "cancelled, the new leg taken out again" : "cancelled") + (r.RecoveryRunning ? "; recovery still running in the kernel" : "")
+                : "recovery still running in the kernel"));
+        Console.WriteLine($"  new leg: {r.NewLegDevice} slot {r.NewLegSlot?.ToString() ?? "-"}, {string.Join(',', r.NewLegState)}{(r.NewLegClosed ? ", mapping closed" : "")}");
         Console.WriteLine($"  old leg: {(r.OldLegRemoved ? "removed from the array" : "still listed")}{(r.OldLegClosed ? ", mapping closed" : "")}");
         Console.WriteLine($"  array: {r.ArrayStateAfter}, degraded {r.DegradedBefore} -> {r.DegradedAfter}, sync action {r.SyncActionAfter ?? "(none)"}");
         foreach (var m in r.Messages) Console.WriteLine($"  note: {m}");

@@ -62,9 +62,14 @@ public sealed record ArrayLegReplaceResult
     public required ArrayLegReplaceMode Mode { get; init; }
     /// <summary>md finished: the new leg is in_sync and no recovery runs.</summary>
     public bool RecoveryCompleted { get; init; }
-    /// <summary>md still recovers onto the new leg (the wait was cancelled): the kernel carries on without us.</summary>
+    /// <summary>md still recovers onto the new leg after this call (only when a cancellation could not stop it: see <see cref="Messages"/>).</summary>
     public bool RecoveryRunning { get; init; }
+    /// <summary>Ctrl+C cancelled the replacement: md's recovery was stopped and the new leg taken out again (<see cref="NewLegRemoved"/>, <see cref="NewLegClosed"/>).</summary>
     public bool Cancelled { get; init; }
+    /// <summary>Cancelled: the new leg was failed and removed from the array (the array keeps the legs it had before).</summary>
+    public bool NewLegRemoved { get; init; }
+    /// <summary>Cancelled: the new leg's mapping was closed (and its loop device detached).</summary>
+    public bool NewLegClosed { get; init; }
     /// <summary>The old leg left the array (mdadm --remove).</summary>
     public bool OldLegRemoved { get; init; }
     /// <summary>The old leg's mapping was closed (ours, not held by anything after the removal).</summary>
@@ -176,7 +181,7 @@ public static class ArrayLegReplace
 
         // 4. Watch md's recovery until the new leg is in_sync (and, with --replace, the old one faulty or gone).
         string activity = $"md recovery of {plan.Array.Name ?? plan.Array.Device} onto {request.NewName}";
-        bool cancelled = false, completed = false;
+        bool cancelled = false, completed = false, newRemoved = false, newClosed = false;
         var idleSince = Stopwatch.StartNew();
         MdArrayInfo now;
         while (true)
@@ -194,7 +199,14 @@ public static class ArrayLegReplace
                 throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
                     $"{md}: md did not start recovery onto {newPath} (still a spare, sync_action {now.SyncAction}); it stays in the array as a spare.", request.Array);
             if (now.SyncCompleted.Progress(activity, now.SyncAction ?? "", clock.Elapsed) is { } p) progress?.Report(p);
-            if (ct.IsCancellationRequested) { cancelled = true; break; }
+            if (ct.IsCancellationRequested)
+            {
+                // Ctrl+C cancels the replacement, as a cancelled scrub stops md's check: md had finished (done), or the
+                // new leg goes out again and the array keeps what it had before.
+                if (CancelRecovery(plan, request, mdDir, newPath, messages) is var (done, removed, closed) && done) { completed = true; break; }
+                cancelled = true; newRemoved = removed; newClosed = closed;
+                break;
+            }
             ct.WaitHandle.WaitOne(request.PollInterval);
         }
 
@@ -205,11 +217,17 @@ public static class ArrayLegReplace
             if (!oldRemoved) oldRemoved = RemoveFaulty(plan, request, messages, ct);
             if (oldRemoved && gone.MapperName is { } oldName) oldClosed = CloseIfOurs(oldName, messages);
         }
-        if (cancelled)
-            messages.Add($"Stopped waiting: md's recovery onto {newPath} continues in the kernel (watch {mdDir}/sync_completed); {(plan.Mode == ArrayLegReplaceMode.Replace ? $"the old leg {plan.OldLeg!.Path} stays in the array until md has copied it." : "")}".TrimEnd(' ', ';'));
 
         var after = MdArrays.Read(plan.Array.Device);
         var newAfter = after.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+        if (cancelled)
+            messages.Insert(0, newRemoved
+                ? $"Cancelled: md's recovery onto {newPath} was stopped and {newPath} removed from the array{(newClosed ? " and closed" : "")}; " +
+                  (plan.Mode == ArrayLegReplaceMode.Replace
+                      ? $"{plan.OldLeg!.Path} stays active, the array keeps its redundancy (degraded {after.Degraded})."
+                      : $"the array stays degraded ({after.Degraded} missing), as before the replace; run it again to rebuild.") +
+                  $" {request.NewDevice} holds a partial copy: formatting it again needs --force / -Force."
+                : $"Cancelled, but {newPath} could not be taken out of the array: {(after.SyncRunning ? $"md's {after.SyncAction} continues in the kernel (watch {mdDir}/sync_completed)" : $"it is {string.Join(',', newAfter?.State ?? ["gone"])}")}.");
         return new ArrayLegReplaceResult
         {
             Device = plan.Array.Device,
@@ -226,8 +244,10 @@ public static class ArrayLegReplace
             NewLegDataDevice = opened.DataDevice,
             Mode = plan.Mode,
             RecoveryCompleted = completed,
-            RecoveryRunning = !completed,
+            RecoveryRunning = !completed && newAfter is { Faulty: false } && after.SyncRunning,
             Cancelled = cancelled,
+            NewLegRemoved = newRemoved,
+            NewLegClosed = newClosed,
             OldLegRemoved = oldRemoved,
             OldLegClosed = oldClosed,
             NewLegState = newAfter?.State ?? new[] { "removed" },
@@ -366,6 +386,73 @@ public static class ArrayLegReplace
         "raid6" => 2,
         _ => ulong.MaxValue,
     };
+
+    /// <summary>
+    /// Ctrl+C during the recovery: "frozen" in sync_action stops md's sync thread (md.c action_store reaps it before the
+    /// write returns) and keeps md from starting it again; if md had finished by then the replace is complete (Done).
+    /// Otherwise the new leg is failed (a leg that is not in_sync or a replacement holds no data the array needs),
+    /// removed and its mapping closed; with --replace, the old leg's want_replacement is cleared so md does not copy it
+    /// onto the next spare by itself. "idle" then lets md run as before. Best effort: what could not be undone is a message.
+    /// </summary>
+    private static (bool Done, bool Removed, bool Closed) CancelRecovery(ReplacePlan plan, ArrayLegReplaceRequest request, string mdDir, string newPath, List<string> messages)
+    {
+        bool Write(string dir, string attribute, string value)
+        {
+            try { File.WriteAllText(System.IO.Path.Combine(dir, attribute), value); return true; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                messages.Add($"{System.IO.Path.Combine(dir, attribute)}: writing '{value}' failed: {e.Message}");
+                return false;
+            }
+        }
+        MdLegInfo? Fresh(MdArrayInfo a) => a.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+        var limit = Stopwatch.StartNew();
+
+        Write(mdDir, "sync_action", "frozen");
+        var now = MdArrays.Read(plan.Array.Device);
+        var fresh = Fresh(now);
+        var oldNow = plan.OldLeg is null ? null : now.Legs.FirstOrDefault(l => l.Device == plan.OldLeg.Device);
+        if (fresh is { InSync: true } && (plan.Mode == ArrayLegReplaceMode.Add || oldNow is null || oldNow.Faulty))
+        {
+            Write(mdDir, "sync_action", "idle");
+            return (true, false, false);
+        }
+
+        bool removed = fresh is null;
+        if (!removed)
+        {
+            try
+            {
+                if (!fresh!.Faulty) Mdadm(plan.Array.Path, "--fail", newPath);
+                // md frees the slot of a failed leg once no I/O is pending on it; --remove is refused (EBUSY) until then.
+                while (!removed)
+                {
+                    try { Mdadm(plan.Array.Path, "--remove", newPath); removed = true; }
+                    catch (IntegrityVolumeException) when (limit.Elapsed < request.StartLimit) { Thread.Sleep(request.PollInterval); }
+                }
+            }
+            catch (IntegrityVolumeException e) { messages.Add($"{newPath} could not be taken out of {plan.Array.Path}: {e.Message}"); }
+        }
+        if (removed && plan.Mode == ArrayLegReplaceMode.Replace && plan.OldLeg is { } old)
+            Write(System.IO.Path.Combine(mdDir, "dev-" + old.Device), "state", "-want_replacement");
+        Write(mdDir, "sync_action", "idle");
+        if (!removed) return (false, false, false);
+
+        // The mapping: md's last reference goes with the removal; wait for its open count to drop before closing.
+        while (true)
+        {
+            try { IntegrityMappings.Close(request.NewName); return (false, true, true); }
+            catch (IntegrityVolumeException e)
+            {
+                if (limit.Elapsed >= request.StartLimit || e.ErrorId == ErrorIds.MapperDeviceNotFound)
+                {
+                    messages.Add($"{newPath} was left open: {e.Message}");
+                    return (false, true, e.ErrorId == ErrorIds.MapperDeviceNotFound);
+                }
+                Thread.Sleep(request.PollInterval);
+            }
+        }
+    }
 
     /// <summary>After --replace md marks the old leg faulty and frees its slot; then it can be removed.</summary>
     private static bool RemoveFaulty(ReplacePlan plan, ArrayLegReplaceRequest request, List<string> messages, CancellationToken ct)

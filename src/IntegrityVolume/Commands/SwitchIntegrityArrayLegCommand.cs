@@ -7,8 +7,8 @@ namespace IntegrityVolume.Commands;
 /// <summary>
 /// Switch-IntegrityArrayLeg: formats and opens a new leg like the array's other dm-integrity legs, hands it to md
 /// (mdadm --replace while the old leg is active, --remove/--add when it is faulty or gone) and waits for md's recovery
-/// with a progress bar. Ctrl+C stops the wait only: md's recovery continues in the kernel. The old mapping is closed
-/// when it is ours and nothing holds it any more.
+/// with a progress bar. Ctrl+C cancels the replacement: md's recovery is stopped and the new leg taken out again (the
+/// array keeps the legs it had). The old mapping is closed when it is ours and nothing holds it any more.
 /// </summary>
 [Cmdlet(VerbsCommon.Switch, "IntegrityArrayLeg", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Switch-IntegrityArrayLeg.md",
     SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
@@ -67,7 +67,7 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
                 Key = key,
             }, Progress, CancellationToken), out var result))
             return;
-        if (result.Cancelled) return;   // Ctrl+C: the pipeline is stopping; md carries on in the kernel
+        if (result.Cancelled) return;   // Ctrl+C: the pipeline is stopping; Core stopped md's recovery and removed the new leg
         foreach (var message in result.Messages) WriteWarning(message);
         WriteObject(result);
     }

@@ -1,13 +1,16 @@
 # The published RAID-over-dm-integrity experiments, with real md (mdadm) over legs we formatted (ivol format) and
-# opened (ivol open): RAID1 (2 legs), RAID5 (3 legs) and RAID6 (4 legs), 64 KiB chunks, 8 MiB legs. For each level:
+# opened (ivol open): RAID1 (2 legs), RAID5 (3 legs), RAID6 (4 legs) and RAID10 (4 legs, near-2), 64 KiB chunks, 8 MiB
+# legs. For each level:
 #  (a) one leg's data corrupted (in its closed image) in several stripes: reading through md and md's `check` heal it,
 #      no leg is failed, a second check is clean, our offline verify of every leg is healthy, the data is the pattern;
 #  (c) one leg's whole md data region overwritten with random bytes: md reads and `check` (measured: does md fail the
 #      leg?), then the leg is replaced by a fresh one with `ivol array replace` (RAID5: --replace of the active leg;
-#      RAID1/6: the leg failed first, then remove/add), recovery, a clean check, every leg healthy offline;
+#      RAID1/6/10: the leg failed first unless md did, then remove/add), recovery, a clean check, every leg healthy offline;
 #  (b) the same stripe corrupted on two legs: RAID6 heals it; RAID1 and RAID5 lose exactly the 4 KiB pages of the
 #      data blocks there (read one sector at a time with O_DIRECT through /dev/mdX, compared with the list computed
 #      from the md layout and where we corrupted); no leg is failed; offline, exactly the corrupted sectors mismatch.
+#      RAID10: the same page on both copies of a chunk (a mirror pair, derived from md's `layout` in sysfs) is lost,
+#      the same page on two legs that are not copies of each other is healed (offline only the pair's sectors fail).
 # md's handling of EILSEQ (per-leg `errors`, max_read_errors, bad-block log) is logged as "measure:" lines; the
 # assertions are only deterministic facts. Offsets in leg images come from `ivol dump --json`; the md layout
 # (left-symmetric) mapping is cross-checked against the data the kernel wrote into the leg images before corrupting.
@@ -15,7 +18,8 @@
 expect_eq() { if [ "$1" = "$2" ]; then log "ok: $3 = $1"; else echo "  ! SOFT FAIL $3: expected [$2], got [$1]"; SOFT=1; fi; }
 modprobe raid1 2>/dev/null || true
 modprobe raid456 2>/dev/null || true
-trap 'for m in r19a1 r19a5 r19a6; do mdadm --stop /dev/md/$m >/dev/null 2>&1 || true; done' EXIT
+modprobe raid10 2>/dev/null || true
+trap 'for m in r19a1 r19a5 r19a6 r19a10; do mdadm --stop /dev/md/$m >/dev/null 2>&1 || true; done' EXIT
 
 par() { # par 'cmd1' 'cmd2' ...: run in parallel (ivol calls cost seconds each under TCG); fail if any fails
     local pids=() c p rc=0
@@ -55,8 +59,11 @@ import json, os, sys
 d = json.load(open("dump.json"))
 def img_off(L):            # byte offset of leg-logical sector L in a closed leg image
     return (d["initialSectors"] + (L // d["interleaveSectors"] + 1) * d["metadataRunSectors"] + L) * 512
+NEAR = int(os.environ.get("NEAR") or 0)   # raid10: near copies, from the md sysfs layout (set by experiment)
 def arr(level, n, leg, o, C):  # array sector held by leg at leg-data offset o, or None (parity)
     if level == 1: return o
+    if level == 10:        # md(4) near layout: the copies of chunk c at positions c*NEAR.. counted row by row over the legs
+        return ((o // C) * n + leg) // NEAR * C + o % C
     st, w = divmod(o, C)
     pd = n - 1 - st % n    # raid5 and raid6 left-symmetric: parity rotates down from the last leg
     if level == 5:
@@ -65,6 +72,9 @@ def arr(level, n, leg, o, C):  # array sector held by leg at leg-data offset o, 
     qd = (pd + 1) % n
     if leg in (pd, qd): return None
     dd = (leg - pd - 2) % n; return (st * (n - 2) + dd) * C + w
+def copies(level, n, a, C):  # raid1/raid10: every (leg, leg-data offset) holding array sector a
+    if level == 1: return [(leg, a) for leg in range(n)]
+    return [((a // C * NEAR + j) % n, (a // C * NEAR + j) // n * C + a % C) for j in range(NEAR)]
 '
 
 # corrupt LEVEL N MDOFF TAG "leg:off leg:off ...": flip a byte in each leg-data sector (closed images), after checking
@@ -91,11 +101,17 @@ for item in sys.argv[6].split():
 expected_lost() {
     python3 -c "$PYLIB"'
 level, n, C = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[4])
-tol = {1: n - 1, 5: 1, 6: 2}[level]
+tol = {1: n - 1, 5: 1, 6: 2, 10: NEAR - 1}[level]
 pages = {}
 for item in sys.argv[3].split():
     leg, o = map(int, item.split(":")); pages.setdefault(o // 8, set()).add(leg)
 lost = set()
+if level == 10:            # a page is lost when every copy of it is corrupted
+    for pg, legs in pages.items():
+        for leg in legs:
+            a = arr(level, n, leg, pg * 8, C)
+            if all(l in pages.get(o // 8, ()) for l, o in copies(level, n, a, C)): lost.update(range(a, a + 8))
+    pages = {}
 for pg, legs in pages.items():
     if len(legs) > tol:
         for leg in legs:
@@ -158,9 +174,9 @@ opens() { # opens LEVEL N: open every leg of the level (parallel)
     for i in $(seq 0 $(($2 - 1))); do c+=("ivol open leg$1-$i.img r19l$1-$i --integrity crc32c >/dev/null"); done
     par "${c[@]}"
 }
-closes() {
+closes() { # closes LEVEL N [SKIP]: close every leg of the level but SKIP (parallel)
     local c=() i
-    for i in $(seq 0 $(($2 - 1))); do c+=("ivol close r19l$1-$i >/dev/null"); done
+    for i in $(seq 0 $(($2 - 1))); do [ "$i" = "${3:-}" ] || c+=("ivol close r19l$1-$i >/dev/null"); done
     par "${c[@]}"
 }
 verifies() { # verifies LEVEL N TAG: offline verify of every leg (parallel) into v<TAG>-<leg>.json
@@ -186,10 +202,17 @@ experiment() { # experiment LEVEL N
     for i in $(seq 0 $((n - 1))); do cp base.img leg$level-$i.img; done
     pat p$level.bin $P "$tag"
     opens "$level" "$n"
-    [ "$level" = 1 ] || opts="--chunk=64"
+    case $level in 1) ;; 10) opts="--chunk=64 --layout=n2" ;; *) opts="--chunk=64" ;; esac
     mdadm --create /dev/md/r19a$level --run --quiet --level=$level --raid-devices=$n --metadata=1.2 --assume-clean \
         $opts $(legs_of "$level" "$n")
     md=$(basename "$(readlink -f /dev/md/r19a$level)")
+    if [ "$level" = 10 ]; then
+        # md(4): raid10's layout number is near copies | far copies << 8 | offset flag << 16; only near is mapped here.
+        lay=$(cat /sys/block/$md/md/layout)
+        export NEAR=$((lay & 255))
+        expect_eq "$(( (lay >> 8) & 255 )) $(( (lay >> 16) & 1 ))" "1 0" "raid10: md layout $lay is a near layout (far copies, offset)"
+        measure "raid10: md layout $lay = near $NEAR, $(cat /sys/block/$md/md/raid_disks) legs, chunk $(cat /sys/block/$md/md/chunk_size) bytes, array $(cat /sys/block/$md/size) sectors, component $(cat /sys/block/$md/md/component_size) KiB"
+    fi
     mdoff=$(cat /sys/block/$md/md/dev-$(dmdev r19l$level-0)/offset)
     for i in $(seq 1 $((n - 1))); do
         expect_eq "$(cat /sys/block/$md/md/dev-$(dmdev r19l$level-$i)/offset)" "$mdoff" "raid$level: leg$i data offset"
@@ -219,8 +242,15 @@ experiment() { # experiment LEVEL N
     verifies "$level" "$n" "a$level"
     expect_healthy "$level" "$n" "a$level" "(a) after check"
 
-    # ---- (c) the whole md data region of the last leg overwritten with random bytes
+    # ---- (c) the whole md data region of one leg (the last; raid10: below) overwritten with random bytes
     k=$((n - 1))
+    if [ "$level" = 10 ]; then
+        # raid10 reads the first copy of a chunk when no I/O is pending (read_balance: near copies, distance 0 for the
+        # first idle copy), so the last leg (second copies) would never be read: overwrite the leg holding the first
+        # copy of chunk 1 (md layout), which half of the pattern's reads hit.
+        k=$(python3 -c "$PYLIB"'print(copies(10, int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[2]))[0][0])' "$n" "$CHUNK")
+        log "raid10 (c): overwriting leg $k (first copy of chunk 1)"
+    fi
     python3 -c "$PYLIB"'
 p, mdoff = sys.argv[1], int(sys.argv[2])
 with open(p, "r+b") as f:
@@ -246,11 +276,21 @@ with open(p, "r+b") as f:
         measure "raid1 (c) next 1 MiB, max_read_errors 20: $(cat /sys/block/$md/md/dev-$bad/state), errors $(cat /sys/block/$md/md/dev-$bad/errors)"
         echo -writemostly > /sys/block/$md/md/dev-$(dmdev r19l1-0)/state
     fi
+    if [ "$level" = 10 ]; then
+        # raid10 counts failed reads it corrected (fix_read_error) against max_read_errors. 1 MiB read with the limit
+        # raised (half of its 4 KiB reads hit the overwritten leg), then the limit back at the default 20 for the scan
+        # below: is the leg failed, and when?
+        bad=$(dmdev r19l10-$k)
+        echo 1000000 > /sys/block/$md/md/max_read_errors
+        dd if=/dev/$md of=/dev/null bs=4096 count=256 iflag=direct status=none || measure "raid10 (c): dd failed"
+        measure "raid10 (c) 1 MiB read, max_read_errors 1000000: $(cat /sys/block/$md/md/dev-$bad/state), errors $(cat /sys/block/$md/md/dev-$bad/errors)"
+        echo 20 > /sys/block/$md/md/max_read_errors
+    fi
     expect_eq "$(scan_md /dev/$md p$level.bin)" "" "raid$level (c): unreadable sectors through md"
     md_report "$md" "raid$level (c) after reading the pattern through md"
     md_check "$md"
     md_report "$md" "raid$level (c) after check of the overwritten leg"
-    measure "raid$level (c) kernel: $(dmesg | grep -ciE 'md/raid.*(read error corrected|corrected)' || true) 'corrected' lines, $(dmesg | grep -iE 'disabling device|Disk failure|too many read errors' | head -n2 | tr '\n' ' ')"
+    measure "raid$level (c) kernel: $(dmesg | grep -ciE 'md/raid.*(read error corrected|corrected)' || true) 'corrected' lines, $(dmesg | grep -iE 'disabling device|Disk failure|too many read errors|read_error threshold|Failing raid device' | head -n3 | tr '\n' ' ')"
     old=$(dmdev r19l$level-$k)
     # `ivol array replace` in both modes: RAID5 keeps the overwritten leg active (mdadm --replace: md copies from it,
     # the other legs for its failing blocks); the other levels fail it first (mdadm --fail) unless md already did,
@@ -279,7 +319,7 @@ with open(p, "r+b") as f:
     expect_eq "$(scan_md /dev/$md p$level.bin)" "" "raid$level (c): unreadable sectors after the replacement"
     mdadm --stop /dev/$md >/dev/null
     ivol close r19f$level >/dev/null
-    closes "$level" "$k"
+    closes "$level" "$n" "$k"
     mv leg$level-$k.img old$level.img; mv fresh$level.img leg$level-$k.img
     # The replaced leg too: md's check rewrote every block of it (measured: no leg is failed on 6.1), so it is healthy.
     par "verifies $level $n c$level" "ivol verify old$level.img --integrity crc32c --json > vold$level.json || [ \$? = 1 ]"
@@ -291,6 +331,17 @@ with open(p, "r+b") as f:
         1) b_pts="0:1501 1:1501 0:2503 1:2503" ;;
         5) b_pts="0:1501 1:1501 0:2503 2:2503" ;;   # stripe 11: parity+data; stripe 19: data+data
         6) b_pts="1:1501 2:1501 2:2503 3:2503" ;;   # stripe 11: Q+data; stripe 19: data+data
+        10) # offset 1501 on leg 0 and on the other copy of its chunk (lost); offset 2503 on leg 1 and on a leg holding
+            # no copy of leg 1's chunk there (healed): both pairs from md's layout (NEAR), checked by `corrupt` against
+            # what md wrote.
+            b_pts=$(python3 -c "$PYLIB"'
+n, C = int(sys.argv[1]), int(sys.argv[2])
+pair = [(l, o) for l, o in copies(10, n, arr(10, n, 0, 1501, C), C)]
+assert len(pair) == 2 and all(o == 1501 for l, o in pair), pair
+mine = {l for l, o in copies(10, n, arr(10, n, 1, 2503, C), C) if o == 2503}
+other = [l for l in range(n) if l not in mine][0]
+print(" ".join("%d:%d" % p for p in pair + [(1, 2503), (other, 2503)]))' "$n" "$CHUNK")
+            log "raid10 (b): mirror pair and non-mirror pair points (leg:offset): $b_pts" ;;
     esac
     corrupt "$level" "$n" "$mdoff" "$tag" "$b_pts"
     exp=$(expected_lost "$level" "$n" "$b_pts")
@@ -310,14 +361,14 @@ with open(p, "r+b") as f:
     for i in $(seq 0 $((n - 1))); do
         c=$(json vb$level-$i.json '" ".join(str(r["start"]) for r in j["mismatchedSectors"])')
         if [ "$level" = 6 ]; then want=""; else
-            want=$(echo "$b_pts" | tr ' ' '\n' | awk -F: -v l="$i" -v m="$mdoff" '$1 == l {print $2 + m}' | tr '\n' ' ' | sed 's/ $//')
+            want=$(echo "$b_pts" | { [ "$level" = 10 ] && cut -d' ' -f1,2 || cat; } | tr ' ' '\n' | awk -F: -v l="$i" -v m="$mdoff" '$1 == l {print $2 + m}' | tr '\n' ' ' | sed 's/ $//')
         fi
         expect_eq "$c" "$want" "raid$level (b): leg$i sectors failing offline verify"
     done
 }
 
-for l in ${IVOL_GUEST_RAID_LEVELS:-1 5 6}; do   # IVOL_GUEST_RAID_LEVELS="6": one level (debugging)
-    case $l in 1) experiment 1 2 ;; 5) experiment 5 3 ;; 6) experiment 6 4 ;; esac
+for l in ${IVOL_GUEST_RAID_LEVELS:-1 5 6 10}; do   # IVOL_GUEST_RAID_LEVELS="6": one level (debugging)
+    case $l in 1) experiment 1 2 ;; 5) experiment 5 3 ;; 6) experiment 6 4 ;; 10) experiment 10 4 ;; esac
 done
 expect_eq "$(dmsetup ls | grep -c '^r19' || true)" "0" "mappings removed"
 [ -z "${SOFT:-}" ] || die "soft failures above"

@@ -15,8 +15,17 @@
 # failed, exit 1 (mismatches found); a second scrub is clean (exit 0). A scrub is refused while a check runs
 # (ArrayBusy, exit 5), and a scrub stopped by SIGTERM once md shows it running (state, not time) exits 130 and leaves
 # sync_action idle. md's speed limits make the check slow only for these last two steps.
+# Replace cancelled (issue 16 "replace a leg ... Ctrl+C cancelling cleanly"): `ivol array replace --leg sc1` started in
+# the background, SIGINT (what Ctrl+C sends) once md shows the recovery onto the new leg running (the new leg a
+# `replacement` member, sync_action recover; the speed limits keep it from ending first): exit 130, the result says
+# cancelled, the new leg failed, removed and its mapping (and loop device) closed; the array is as before (the same two
+# legs in_sync, sc1 without want_replacement, degraded 0, sync_action idle) and reads the pattern. Run again at md's
+# normal speed: refused without --force (the new device holds a partial copy), with --force it completes (sc1 removed
+# and closed, the new leg in_sync in slot 1), the next scrub is clean and the pattern reads back.
+# RAID10 (near-2, 4 legs, 64 KiB chunks): `ivol array create --level 10`, md's level/layout/legs/chunk in sysfs, `ivol
+# array status` (4 legs in_sync in slots 0-3, crc32c), a pattern written, a clean scrub, the pattern read back, close.
 modprobe raid1 2>/dev/null || true
-trap 'umount mnt 2>/dev/null || true; dmsetup remove sc_hold 2>/dev/null || true; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true' EXIT
+trap 'umount mnt 2>/dev/null || true; dmsetup remove sc_hold 2>/dev/null || true; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true; mdadm --stop /dev/md/r10 >/dev/null 2>&1 || true' EXIT
 
 par() { # par 'cmd1' 'cmd2' ...: run in parallel (ivol calls cost seconds each under TCG); fail if any fails
     local pids=() c p rc=0
@@ -136,7 +145,70 @@ expect_eq "$(json s3.json 'j["cancelled"], j["stopped"], j["completed"], j["anyL
 expect_eq "$(cat /sys/block/$MD/md/sync_action)" "idle" "sync_action after the stopped scrub"
 [ -d /results/md-sysfs ] && cat /sys/block/$MD/md/sync_min > /results/md-sysfs/sync_min-stopped
 log "stopped scrub: resume sector $(json s3.json 'j["resumeSector"]'), sync_min $(cat /sys/block/$MD/md/sync_min)"
+
+# Replace cancelled by SIGINT while md recovers onto the new leg (the speed limits above still hold). A script's
+# background command starts with SIGINT ignored, and an ignored signal stays ignored across exec: python puts the
+# default back before it execs ivol, which then gets SIGINT as from Ctrl+C.
+truncate -s 16M new.img
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+    "${IVOL_CMD[@]}" array replace /dev/md/scrub --leg sc1 --device new.img --name sc1n --json > rp1.json 2> rp1.err & pid=$!
+recovering() { # the new leg is md's replacement member and md recovers onto it (or ivol already ended: checked below)
+    kill -0 "$pid" 2>/dev/null || return 0
+    local m; m=$(dmsetup info -c --noheadings -o minor sc1n 2>/dev/null | tr -d ' ') || return 1
+    [ -n "$m" ] && grep -qw replacement "/sys/block/$MD/md/dev-dm-$m/state" 2>/dev/null && [ "$(cat /sys/block/$MD/md/sync_action)" = recover ]
+}
+wait_for "md recovering onto sc1n" recovering
+kill -0 "$pid" 2>/dev/null || { cat rp1.json rp1.err; die "ivol array replace ended before md's recovery was seen"; }
+log "recovery running: $(cat /sys/block/$MD/md/sync_completed) sectors; sending SIGINT"
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 130 ] || { cat rp1.json rp1.err; }
+expect_eq "$rc" "130" "cancelled replace: exit code"
+expect_eq "$(json rp1.json 'j["cancelled"], j["recoveryCompleted"], j["recoveryRunning"], j["mode"]')" "(True, False, False, 'replace')" "cancelled replace: cancelled, completed, running, mode"
+expect_eq "$(json rp1.json 'j["newLegRemoved"], j["newLegClosed"], j["oldLegRemoved"], j["oldLegClosed"], j["degradedAfter"]')" "(True, True, False, False, 0)" "cancelled replace: new leg removed and closed, old leg kept"
+expect_eq "$(json rp1.json 'j["messages"][0].split(":")[0]')" "Cancelled" "cancelled replace: first message"
+log "message: $(json rp1.json 'j["messages"][0]')"
+D1="dm-$(dmsetup info -c --noheadings -o minor sc1 | tr -d ' ')"
+expect_eq "$(cat /sys/block/$MD/md/sync_action) $(cat /sys/block/$MD/md/degraded) $(cd /sys/block/$MD/md && ls -d dev-* | wc -l)" "idle 0 2" "after the cancel: sync_action, degraded, members"
+expect_eq "$(cat /sys/block/$MD/md/dev-$D1/state) $(cat /sys/block/$MD/md/dev-$D1/slot)" "in_sync 1" "after the cancel: sc1 (no want_replacement), slot"
+expect_eq "$(dmsetup info sc1n >/dev/null 2>&1 && echo open || echo closed) $(losetup -j new.img | wc -l)" "closed 0" "after the cancel: new leg mapping, loop device"
+expect_eq "$(dd if=/dev/$MD bs=1M count=4 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "after the cancel: pattern read through the array"
+
+# Again at md's normal speed: the partial copy on new.img is refused without --force, then replaced for good.
+echo system > /sys/block/$MD/md/sync_speed_min; echo system > /sys/block/$MD/md/sync_speed_max
+expect_rc 2 ivol array replace /dev/md/scrub --leg sc1 --device new.img --name sc1n
+expect_eq "$(echo "$ERR" | grep -o '\[ExistingSignature\]')" "[ExistingSignature]" "replace onto the cancelled leg without --force"
+expect_rc 0 ivol array replace /dev/md/scrub --leg sc1 --device new.img --name sc1n --force --json
+echo "$OUT" > rp2.json
+expect_eq "$(json rp2.json 'j["recoveryCompleted"], j["cancelled"], j["oldLegRemoved"], j["oldLegClosed"], j["degradedAfter"], j["newLegSlot"]')" "(True, False, True, True, 0, 1)" "replace again: completed, old leg removed and closed, new slot"
+N1="dm-$(dmsetup info -c --noheadings -o minor sc1n | tr -d ' ')"
+expect_eq "$(cat /sys/block/$MD/md/sync_action) $(cat /sys/block/$MD/md/dev-$N1/state) $(dmsetup info sc1 >/dev/null 2>&1 && echo open || echo closed)" "idle in_sync closed" "replace again: sysfs, old mapping"
+expect_rc 0 ivol array scrub /dev/md/scrub --json
+echo "$OUT" > s4.json
+expect_eq "$(json s4.json 'j["completed"], j["mismatchCount"], j["anyLegFailed"]')" "(True, 0, False)" "scrub after the replace"
+expect_eq "$(dd if=/dev/$MD bs=1M count=4 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "after the replace: pattern read through the array"
 ivol array close scrub >/dev/null
 expect_eq "$(ls /dev/mapper | grep -c '^sc' || true)" "0" "after the last close: no leg mapping"
 wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
 
+
+# RAID10 (near-2, md's default layout) over four legs through the same create / status / scrub / close path.
+modprobe raid10 2>/dev/null || true
+ivol array create r10 t0.img t1.img t2.img t3.img --level 10 --chunk 64 --size 16M --integrity crc32c --leg-names t0,t1,t2,t3 --json > c10.json
+M10=$(basename "$(readlink -f /dev/md/r10)")
+expect_eq "$(cat /sys/block/$M10/md/level) $(( $(cat /sys/block/$M10/md/layout) & 255 )) $(cat /sys/block/$M10/md/raid_disks) $(cat /sys/block/$M10/md/chunk_size)" "raid10 2 4 65536" "raid10: md level, near copies, legs, chunk"
+expect_eq "$(json c10.json 'j["array"]["level"], sorted(l["mapperName"] for l in j["legs"])')" "('raid10', ['t0', 't1', 't2', 't3'])" "raid10 create result"
+pattern p10.bin 8192 10
+dd if=p10.bin of=/dev/$M10 bs=1M oflag=direct conv=fsync status=none
+ivol array status /dev/md/r10 --json > st10.json
+expect_eq "$(json st10.json 'j["device"], j["level"], j["raidDisks"], j["chunkSize"], j["degraded"], j["syncAction"]')" "('$M10', 'raid10', 4, 65536, 0, 'idle')" "raid10 status: device, level, legs, chunk, degraded, sync_action"
+expect_eq "$(json st10.json 'sorted((l["slot"], l["mapperName"], l["state"], l["integrity"]["algorithm"]) for l in j["legs"])')" \
+    '[[0, "t0", ["in_sync"], "crc32c"], [1, "t1", ["in_sync"], "crc32c"], [2, "t2", ["in_sync"], "crc32c"], [3, "t3", ["in_sync"], "crc32c"]]' "raid10 status: legs (slot, name, state, algorithm)"
+expect_rc 0 ivol array scrub /dev/md/r10 --json
+echo "$OUT" > s10.json
+expect_eq "$(json s10.json 'j["completed"], j["mismatchCount"], j["anyLegFailed"], [l["integrityMismatchesAdded"] for l in j["legs"]]')" "(True, 0, False, [0, 0, 0, 0])" "raid10 scrub (md check after create and a write)"
+expect_eq "$(dd if=/dev/$M10 bs=1M count=4 iflag=direct status=none | sha256sum)" "$(sha256sum < p10.bin)" "raid10: pattern read through the array"
+ivol array close r10 --json > cl10.json
+expect_eq "$(json cl10.json 'sorted(j["closedLegs"])')" '["t0", "t1", "t2", "t3"]' "raid10 close: legs closed"
+expect_eq "$(ls /dev/mapper | grep -c '^t[0-3]$' || true)" "0" "raid10 close: no leg mapping"
+wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
