@@ -194,7 +194,8 @@ wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
 
 # RAID10 (near-2, md's default layout) over four legs through the same create / status / scrub / close path.
 modprobe raid10 2>/dev/null || true
-ivol array create r10 t0.img t1.img t2.img t3.img --level 10 --chunk 64 --size 16M --integrity crc32c --leg-names t0,t1,t2,t3 --json > c10.json
+ivol array create r10 t0.img t1.img t2.img t3.img --level 10 --chunk 64 --size 16M --integrity crc32c --leg-names t0,t1,t2,t3 --json > c10.json 2> c10.err
+grep -q "max_read_errors" c10.err || die "raid10 create does not warn about max_read_errors: $(cat c10.err)"
 M10=$(basename "$(readlink -f /dev/md/r10)")
 expect_eq "$(cat /sys/block/$M10/md/level) $(( $(cat /sys/block/$M10/md/layout) & 255 )) $(cat /sys/block/$M10/md/raid_disks) $(cat /sys/block/$M10/md/chunk_size)" "raid10 2 4 65536" "raid10: md level, near copies, legs, chunk"
 expect_eq "$(json c10.json 'j["array"]["level"], sorted(l["mapperName"] for l in j["legs"])')" "('raid10', ['t0', 't1', 't2', 't3'])" "raid10 create result"
