@@ -15,7 +15,22 @@ internal static class DumpCommand
         cmd.SetAction(p => CliOutput.Run(p.GetValue(json), () =>
             {
                 bool asJson = p.GetValue(json);
-                var v = VolumeOperations.Inspect(volume.Read(p), Program.Cancellation, detectAlgorithm: true);
+                var location = volume.Read(p);
+                VolumeInfo v;
+                try { v = VolumeOperations.Inspect(location, Program.Cancellation, detectAlgorithm: true); }
+                catch (IntegrityVolumeException ex) when (ex.ErrorId == ErrorIds.DataDeviceMismatch && location.DataDevicePath is null && !asJson)
+                {
+                    // integritysetup dump of a metadata device prints its superblock alone: so do we; the layout and
+                    // journal state need the data device's size.
+                    var sb = VolumeOperations.ReadSuperblock(location);
+                    Console.WriteLine($"Info for integrity device {location.Path}.");
+                    PrintSuperblock(sb.Version, sb.Log2InterleaveSectors, sb.IntegrityTagSize, sb.JournalSections, sb.ProvidedDataSectors,
+                        sb.BlockSize, sb.HasFlag(IntegrityVolume.Core.Format.SuperblockFlags.Recalculating) ? sb.RecalcSector : null,
+                        sb.Log2BlocksPerBitmapBit, sb.FlagNames());
+                    Console.WriteLine();
+                    Console.WriteLine("layout: the data is on a separate data device: give --data-device for the layout and journal state");
+                    return ExitCodes.Success;
+                }
                 if (asJson) { CliOutput.WriteJson(v); return ExitCodes.Success; }
                 Console.WriteLine($"Info for integrity device {v.Path}.");
                 if (v.Container is { } c)
@@ -27,15 +42,8 @@ internal static class DumpCommand
                     Console.WriteLine($"integrity {c.Integrity} (journal_encryption {c.JournalEncryption ?? "none"}, journal_integrity {c.JournalIntegrity ?? "none"})");
                     Console.WriteLine("tags provided by dm-crypt (the crypt mapping above): verify online through it (ivol verify --name NAME)");
                 }
-                Console.WriteLine($"superblock_version {v.SuperblockVersion}");
-                Console.WriteLine($"log2_interleave_sectors {v.Log2InterleaveSectors}");
-                Console.WriteLine($"integrity_tag_size {v.IntegrityTagSize}");
-                Console.WriteLine($"journal_sections {v.JournalSections}");
-                Console.WriteLine($"provided_data_sectors {v.ProvidedDataSectors}");
-                Console.WriteLine($"sector_size {v.SectorSize}");
-                if (v.RecalcSector is { } rs) Console.WriteLine($"recalc_sector {rs}");
-                Console.WriteLine($"log2_blocks_per_bitmap {v.Log2BlocksPerBitmap}");
-                Console.WriteLine("flags " + string.Concat(v.Flags.Select(f => f + " ")));
+                PrintSuperblock(v.SuperblockVersion, v.Log2InterleaveSectors, v.IntegrityTagSize, v.JournalSections, v.ProvidedDataSectors,
+                    v.SectorSize, v.RecalcSector, v.Log2BlocksPerBitmap, v.Flags);
                 Console.WriteLine();
                 Console.WriteLine($"salt {v.Salt}");
                 Console.WriteLine($"usable_size {CliOutput.Size(v.ProvidedBytes)} ({v.OverheadPercent:0.###}% overhead)");
@@ -48,5 +56,20 @@ internal static class DumpCommand
                 return ExitCodes.Success;
             }));
         return cmd;
+    }
+
+    /// <summary>The superblock lines, named and ordered as integritysetup dump prints them.</summary>
+    private static void PrintSuperblock(int version, int log2Interleave, int tagSize, uint journalSections, ulong provided,
+        int sectorSize, ulong? recalcSector, int log2BlocksPerBitmap, IEnumerable<string> flags)
+    {
+        Console.WriteLine($"superblock_version {version}");
+        Console.WriteLine($"log2_interleave_sectors {log2Interleave}");
+        Console.WriteLine($"integrity_tag_size {tagSize}");
+        Console.WriteLine($"journal_sections {journalSections}");
+        Console.WriteLine($"provided_data_sectors {provided}");
+        Console.WriteLine($"sector_size {sectorSize}");
+        if (recalcSector is { } rs) Console.WriteLine($"recalc_sector {rs}");
+        Console.WriteLine($"log2_blocks_per_bitmap {log2BlocksPerBitmap}");
+        Console.WriteLine("flags " + string.Concat(flags.Select(f => f + " ")));
     }
 }

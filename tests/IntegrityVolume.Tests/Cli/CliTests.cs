@@ -102,6 +102,34 @@ public class CliTests
         Assert.Equal(fields, ours.Split('\n').Skip(1).Take(fields.Length).ToArray());
     }
 
+    /// <summary>
+    /// integritysetup dump of a metadata device (separate data device) prints its superblock alone (case S01 of
+    /// docs/integritysetup-compat.md): ivol dump without --data-device prints the same lines and says the layout needs it.
+    /// </summary>
+    [Fact]
+    public void DumpOfAMetadataDeviceWithoutItsDataDeviceIsIntegritysetups()
+    {
+        Assert.True(File.Exists("/usr/sbin/integritysetup") || File.Exists("/sbin/integritysetup"),
+            "integritysetup is the independent witness of this test: apt-get install cryptsetup-bin (.ci/run does).");
+        using var meta = new TempFile(".img");
+        using var data = new TempFile(".img");
+        File.WriteAllBytes(data.Path, new byte[4 << 20]);
+        var (code, _, err) = Ivol("format", meta.Path, "--size", "4M", "--data-device", data.Path, "--batch-mode");
+        Assert.True(code == 0, err);
+        var (rc, theirs) = Run("integritysetup", "dump", meta.Path);
+        Assert.Equal(0, rc);
+        (code, var ours, err) = Ivol("dump", meta.Path);
+        Assert.True(code == 0, err);
+        var fields = theirs.Split('\n').Skip(1).Where(l => l.Length > 0).ToArray();
+        Assert.Contains("log2_interleave_sectors 0", fields);
+        Assert.Equal(fields, ours.Split('\n').Skip(1).Take(fields.Length).ToArray());
+        Assert.Contains("--data-device", ours);
+        // JSON needs the layout: still refused without the data device.
+        (code, _, err) = Ivol("dump", meta.Path, "--json");
+        Assert.Equal(2, code);
+        Assert.Equal(ErrorIds.DataDeviceMismatch, (string)JsonNode.Parse(err)!["error"]!);
+    }
+
     [Fact]
     public void FormatWithoutTerminalAsksForBatchModeAndWritesNothing()
     {
