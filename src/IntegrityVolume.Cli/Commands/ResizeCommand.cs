@@ -16,15 +16,16 @@ internal static class ResizeCommand
         var algorithm = CommonOptions.AlgorithmOptions.Integrity();
         var journalIntegrity = CommonOptions.AlgorithmOptions.JournalIntegrity();
         var size = new Option<ulong?>("--size", "-b") { Description = "New data size in 512-byte sectors (integritysetup --size); an image grows to the smallest size that provides it." };
-        var deviceSize = new Option<string?>("--device-size") { Description = "New size of the device or image holding the data, in bytes (e.g. 2G; integritysetup --device-size). Default: the device's current size." };
+        var deviceSize = new Option<string?>("--device-size") { Description = "New size of the device or image holding the data, in bytes (e.g. 2G; integritysetup --device-size; 0: the whole device, as integritysetup). Default: the device's current size." };
         var force = new Option<bool>("--force") { Description = "Shrink although the cut tail holds written blocks (they are listed); a wrong algorithm or key is always refused." };
         var noWipe = new Option<bool>("--no-wipe") { Description = "With --name: reload with recalculate instead of wiping the grown tail (the kernel recalculates from recalc_sector, the whole device when not recalculating)." };
+        var wipe = new Option<bool>("--wipe") { Description = "With --name: wipe the grown tail through the kernel (integritysetup resize --wipe); ivol's default." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check everything and print the new size and what a shrink would cut; write nothing." };
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("resize", "Grow or shrink a volume: a closed image or device offline (only the new tail gets tags), or an active mapping with --name.")
         {
-            device, dataDevice, reserved, wait, name, size, deviceSize, force, noWipe, dryRun, json, progressJson,
+            device, dataDevice, reserved, wait, name, size, deviceSize, force, noWipe, wipe, dryRun, json, progressJson,
         };
         algorithm.AddTo(cmd);
         journalIntegrity.AddTo(cmd);
@@ -34,7 +35,10 @@ internal static class ResizeCommand
                 if ((path is null) == (mapping is null))
                     throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
                         "Give either a closed volume's device or image, or --name of an active mapping.");
-                long? deviceBytes = p.GetValue(deviceSize) is { } ds ? CommonOptions.ParseSize(ds) : null;
+                if (p.GetValue(wipe) && p.GetValue(noWipe))
+                    throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument, "--wipe and --no-wipe exclude each other.");
+                // integritysetup: --device-size 0 is the whole device, as no size at all.
+                long? deviceBytes = p.GetValue(deviceSize) is { } ds && ds.Trim() != "0" ? CommonOptions.ParseSize(ds) : null;
                 ResizeResult r;
                 if (mapping is not null)
                 {

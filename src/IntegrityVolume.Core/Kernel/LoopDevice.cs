@@ -11,7 +11,7 @@ namespace IntegrityVolume.Core.Kernel;
 /// </summary>
 public sealed unsafe class LoopDevice : IDisposable
 {
-    private const nuint LOOP_SET_FD = 0x4C00, LOOP_CLR_FD = 0x4C01, LOOP_SET_STATUS64 = 0x4C04, LOOP_CONFIGURE = 0x4C0A;
+    private const nuint LOOP_SET_FD = 0x4C00, LOOP_CLR_FD = 0x4C01, LOOP_SET_STATUS64 = 0x4C04, LOOP_SET_CAPACITY = 0x4C07, LOOP_CONFIGURE = 0x4C0A;
     private const nuint LOOP_CTL_GET_FREE = 0x4C82;
     private const uint LO_FLAGS_READ_ONLY = 1, LO_FLAGS_AUTOCLEAR = 4, LO_FLAGS_DIRECT_IO = 16;
     private const int LoInfoSize = 232, LoConfigSize = 304, LoNameSize = 64;
@@ -191,6 +191,26 @@ public sealed unsafe class LoopDevice : IDisposable
     }
 
     /// <summary>Detach an attached loop device by path (losetup -d). Busy devices get autoclear instead.</summary>
+    /// <summary>
+    /// LOOP_SET_CAPACITY: the loop device takes its backing file's current size (losetup -c; cryptsetup's resize does it
+    /// for a loop device under the mapping). Nothing for a device that is not a loop device.
+    /// </summary>
+    public static void RefreshCapacity(DeviceNumber dev)
+    {
+        if (!IsLoop(dev) || SysName(dev) is not { } name) return;
+        string path = "/dev/" + name;
+        int fd = NativeMethods.Open(path, NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC, 0);
+        if (fd < 0)
+            throw new IntegrityVolumeException(ErrorIds.LoopDeviceFailed, ErrorKind.DeviceError, $"{path}: {NativeMethods.ErrorText(NativeMethods.Errno)}.", path);
+        try
+        {
+            if (NativeMethods.IoctlValue(fd, LOOP_SET_CAPACITY, 0) != 0)
+                throw new IntegrityVolumeException(ErrorIds.LoopDeviceFailed, ErrorKind.DeviceError,
+                    $"{path}: cannot take its backing file's new size: {NativeMethods.ErrorText(NativeMethods.Errno)}.", path);
+        }
+        finally { NativeMethods.Close(fd); }
+    }
+
     public static void DetachDevice(string loopPath)
     {
         int fd = NativeMethods.Open(loopPath, NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC, 0);

@@ -12,7 +12,8 @@ namespace IntegrityVolume.Core.Operations;
 /// the new provided_data_sectors into the superblock (one FUA write) when it differs from the stored one. The tags of a
 /// grown tail are whatever the device held, so the tail is then written with zeros through the mapping (the kernel
 /// computes their tags, integritysetup resize --wipe) or the table is reloaded with "recalculate".
-/// Steps, as crypt_resize: (1) reload the live table unchanged, so the kernel learns the device's size and records it;
+/// Steps, as crypt_resize: (0) a loop device below takes its file's size; (1) reload the live table unchanged, so the
+/// kernel learns the device's size and records it;
 /// (2) reload with the new length; (3) a grown tail: wipe it, or reload with recalculate.
 /// </summary>
 internal static class ResizeOnline
@@ -35,6 +36,9 @@ internal static class ResizeOnline
         ulong oldLength = target.Length;
         var warnings = new List<string>();
         ulong oldProvided = Provided(dm, r.Name);
+        // crypt_resize: a loop device under the mapping first takes its backing file's new size (losetup -c).
+        foreach (string dev in new[] { table.Device, table.MetaDevice }.OfType<string>())
+            if (DeviceNumber.Of(dev) is { } number) LoopDevice.RefreshCapacity(number);
 
         // (1) Same table again: the constructor sees the device's size, the resume records it in the superblock.
         // cryptsetup reloads like this with lockfs and flush skipped (the size does not change).

@@ -130,6 +130,24 @@ public class CliTests
         Assert.Equal(ErrorIds.DataDeviceMismatch, (string)JsonNode.Parse(err)!["error"]!);
     }
 
+    /// <summary>integritysetup resize's spellings (docs/integritysetup-compat.md, Z01-Z10): --device-size 0 is the whole
+    /// device (an image stays as it is), --wipe is ivol's default stated, and it excludes --no-wipe.</summary>
+    [Fact]
+    public void ResizeTakesIntegritysetupsDeviceSizeZeroAndWipe()
+    {
+        using var img = new TempFile(".img");
+        var (code, _, err) = Ivol("format", img.Path, "--size", "16M", "--batch-mode");
+        Assert.True(code == 0, err);
+        var before = File.ReadAllBytes(img.Path);
+        (code, var json, err) = Ivol("resize", img.Path, "--device-size", "0", "--json");
+        Assert.True(code == 0, err);
+        Assert.Equal("unchanged", (string)JsonNode.Parse(json)!["action"]!);
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(img.Path)), "a resize to the whole device changed the image");
+        (code, _, err) = Ivol("resize", "--name", "ivol-no-such-mapping", "--wipe", "--no-wipe", "--json");
+        Assert.Equal(2, code);
+        Assert.Equal(ErrorIds.InvalidParameter, (string)JsonNode.Parse(err)!["error"]!);
+    }
+
     [Fact]
     public void FormatWithoutTerminalAsksForBatchModeAndWritesNothing()
     {
