@@ -190,7 +190,6 @@ public sealed unsafe class LoopDevice : IDisposable
         return found;
     }
 
-    /// <summary>Detach an attached loop device by path (losetup -d). Busy devices get autoclear instead.</summary>
     /// <summary>
     /// LOOP_SET_CAPACITY: the loop device takes its backing file's current size (losetup -c; cryptsetup's resize does it
     /// for a loop device under the mapping). Nothing for a device that is not a loop device.
@@ -211,6 +210,7 @@ public sealed unsafe class LoopDevice : IDisposable
         finally { NativeMethods.Close(fd); }
     }
 
+    /// <summary>Detach an attached loop device by path (losetup -d). Busy devices get autoclear instead.</summary>
     public static void DetachDevice(string loopPath)
     {
         int fd = NativeMethods.Open(loopPath, NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC, 0);

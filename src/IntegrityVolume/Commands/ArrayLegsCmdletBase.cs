@@ -68,7 +68,7 @@ public abstract class ArrayLegsCmdletBase : IntegrityVolumeCmdletBase
 
     /// <summary>A resolved -IntegrityKeyFile read as the legs' key (Switch-IntegrityArrayLeg reads it the same way).</summary>
     internal static IntegrityKey? ReadIntegrityKey(string? resolvedPath) =>
-        resolvedPath is null ? null : Core.KeyFile.Read(resolvedPath, "-IntegrityKeyFile");
+        Core.KeyFile.ReadOptional(resolvedPath, null, "-IntegrityKeyFile");
 
     /// <summary>-LuksName and the cmdlet's other LUKS options mean nothing without -LuksKeyFile.</summary>
     private protected void RequireLuksKeyFileFor(bool otherLuksOptionGiven, string message)

@@ -24,7 +24,7 @@ public abstract class JournalCryptVolumeCmdletBase : JournalKeyedVolumeCmdletBas
     internal (string? Cipher, IntegrityKey? Key) JournalCipherAndKey()
     {
         string? path = Paths.ResolveOptionalLiteral(JournalCryptKeyFile, nameof(JournalCryptKeyFile));
-        return (JournalCrypt, path is null ? null : Core.KeyFile.Read(path, "-JournalCryptKeyFile"));
+        return (JournalCrypt, Core.KeyFile.ReadOptional(path, null, "-JournalCryptKeyFile"));
     }
 
 }
