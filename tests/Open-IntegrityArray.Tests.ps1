@@ -68,6 +68,19 @@ Describe 'New-IntegrityArray LUKS parameters' -Tag 'Unit' {
     It '-LuksPbkdf takes only what cryptsetup takes' {
         (Get-Command New-IntegrityArray).Parameters['LuksPbkdf'].Attributes.ValidValues | Should -Be @('argon2id', 'argon2i', 'pbkdf2')
     }
+
+    It '-LuksPerLeg needs -LuksKeyFile and refuses -LuksName (each leg''s crypt mapping is LEGNAME-crypt), before any device' {
+        $a = Join-Path $TestDrive 'pla.img'; $b = Join-Path $TestDrive 'plb.img'
+        { New-IntegrityArray pl $a, $b -Level 1 -Size 48MB -LuksPerLeg -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId "InvalidParameter,$fqidNew"
+        $key = New-IvolLuksKey 'pl.key'
+        { New-IntegrityArray pl $a, $b -Level 1 -Size 48MB -LuksKeyFile $key -LuksPerLeg -LuksName top -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId "InvalidParameter,$fqidNew"
+        # Each leg carries its own 16 MiB LUKS2 header: a 16 MiB leg has no room for data.
+        { New-IntegrityArray pl $a, $b -Level 1 -Size 16MB -LuksKeyFile $key -LuksPerLeg -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId "ArrayCreateRefused,$fqidNew"
+        Test-Path $a | Should -BeFalse
+        Test-Path $b | Should -BeFalse
+    }
 }
 
 Describe 'Open-IntegrityArray reassembles an array' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
@@ -166,5 +179,62 @@ Describe 'LUKS2 on top of an array' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not
         dd if=/dev/mapper/$crypt of=$back bs=64k count=1 iflag=direct status=none
         Get-IvolHash $back | Should -Be (Get-IvolHash $data)
         (Close-IntegrityArray $name -PassThru -Confirm:$false).ClosedCrypt | Should -Be $crypt
+    }
+}
+
+Describe 'LUKS2 on every leg (RAID over per-leg LUKS)' -Tag 'Acceptance', 'RequireRoot' -Skip:(-not $canRunAcceptance) {
+    BeforeAll {
+        modprobe raid1 2>$null; modprobe dm-crypt 2>$null
+        $id = [guid]::NewGuid().ToString('n').Substring(0, 6)
+        $name = "ivpl$id"; $md = "/dev/md/$name"; $legs = "$name-leg0", "$name-leg1"; $crypts = "$name-leg0-crypt", "$name-leg1-crypt"
+        $images = (Join-Path $TestDrive "${name}0.img"), (Join-Path $TestDrive "${name}1.img")
+        $key = New-IvolLuksKey 'pl.key'
+        $tab = Join-Path $TestDrive 'pl-crypttab'
+        $created = New-IntegrityArray $name $images -Level 1 -Size 40MB -LuksKeyFile $key -LuksPerLeg -LuksPbkdf pbkdf2 -LuksIterTime 1 -CrypttabPath $tab -Confirm:$false
+        $data = New-IvolRandomFile 'pl-data.bin' 65536 9
+    }
+
+    AfterAll {
+        mdadm --stop $md *> $null
+        foreach ($c in $crypts) { cryptsetup close $c *> $null }
+        Remove-IvolTestArray ([pscustomobject]@{ Md = $md; Names = $legs; Images = $images })
+    }
+
+    It 'puts LUKS2 on each leg, creates md over the crypt mappings and writes one crypttab line per leg' {
+        $created.CryptName | Should -BeNullOrEmpty
+        $created.LegCryptPaths | Should -Be @("/dev/mapper/$($crypts[0])", "/dev/mapper/$($crypts[1])")
+        ($created.Legs.MapperName | Sort-Object) | Should -Be $crypts
+        ($created.Legs.Integrity.Name | Sort-Object) | Should -Be $legs
+        foreach ($k in 0, 1) {
+            (dmsetup table $crypts[$k]) | Should -Match ' crypt '
+            (dmsetup deps -o devname $crypts[$k]) | Should -Match "\($($legs[$k])\)"
+        }
+        $uuids = foreach ($l in $legs) { cryptsetup luksUUID "/dev/mapper/$l" }
+        $want = @("$($crypts[0]) UUID=$($uuids[0]) $key luks", "$($crypts[1]) UUID=$($uuids[1]) $key luks")
+        Get-Content -LiteralPath $tab | Should -Be $want
+        $created.LegCrypttabLines | Should -Be $want
+        dd if=$data of=$md bs=64k oflag=direct conv=fsync status=none
+    }
+
+    It 'closes md, then each leg''s crypt mapping, then its integrity mapping' {
+        $closed = Close-IntegrityArray $name -PassThru -Confirm:$false
+        $closed.ClosedLegCrypts | Should -Be $crypts
+        $closed.ClosedLegs | Should -Be $legs
+        $closed.OtherLegs | Should -BeNullOrEmpty
+        foreach ($n in $crypts + $legs) { Test-IvolMapping $n | Should -BeFalse }
+    }
+
+    It 'Open-IntegrityArray finds the LUKS headers on the legs: KeyRequired without a key (nothing left open), the stack with it' {
+        $err = $null
+        Open-IntegrityArray $name $images -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Be "KeyRequired,$fqidOpen"
+        foreach ($n in $crypts + $legs) { Test-IvolMapping $n | Should -BeFalse }
+
+        $opened = Open-IntegrityArray $name $images -LuksKeyFile $key -Confirm:$false
+        ($opened.Legs.MapperName | Sort-Object) | Should -Be $crypts
+        $back = Join-Path $TestDrive 'pl-back.bin'
+        dd if=$md of=$back bs=64k count=1 iflag=direct status=none
+        Get-IvolHash $back | Should -Be (Get-IvolHash $data)
+        (Close-IntegrityArray $name -PassThru -Confirm:$false).ClosedLegCrypts | Should -Be $crypts
     }
 }

@@ -47,7 +47,8 @@ internal static class ArrayCreateCommand
         }
     }
 
-    /// <summary>The crypt layer's options (LUKS2 on top of the array): create takes all, open the key file and name.</summary>
+    /// <summary>The crypt layer's options (LUKS2 on top of the array or on every leg): create takes all, open the key file and
+    /// name (open finds which order the devices hold).</summary>
     private sealed class LuksOptions(bool creating)
     {
         public readonly Option<string?> KeyFile = new("--luks-key-file") { Description = creating
@@ -57,11 +58,13 @@ internal static class ArrayCreateCommand
         public readonly Option<string?> Crypttab = new("--crypttab") { Description = "Add (or replace) the crypt mapping's line (NAME UUID=... KEYFILE luks) in this crypttab (created when missing). /etc is never edited unless named." };
         public readonly Option<string?> Pbkdf = new("--luks-pbkdf") { Description = "cryptsetup --pbkdf of the key slot: argon2id, argon2i or pbkdf2 (default cryptsetup's)." };
         public readonly Option<int?> IterTime = new("--luks-iter-time") { Description = "cryptsetup --iter-time of the key slot in ms (default cryptsetup's)." };
+        public readonly Option<bool> PerLeg = new("--luks-per-leg") { Description = "Put LUKS2 on every leg instead of on top (RAID over per-leg LUKS): each leg's integrity mapping " +
+            "gets its own header (the same key file), opened as LEGNAME-crypt; md goes over the crypt mappings. --crypttab gets one line per leg." };
 
         public void AddTo(Command c)
         {
             c.Options.Add(KeyFile); c.Options.Add(Name);
-            if (creating) { c.Options.Add(Crypttab); c.Options.Add(Pbkdf); c.Options.Add(IterTime); }
+            if (creating) { c.Options.Add(Crypttab); c.Options.Add(Pbkdf); c.Options.Add(IterTime); c.Options.Add(PerLeg); }
         }
 
         public ArrayLuksOptions? Read(ParseResult p)
@@ -69,9 +72,9 @@ internal static class ArrayCreateCommand
             string? keyFile = p.GetValue(KeyFile);
             if (keyFile is null)
             {
-                if (p.GetValue(Name) is not null || (creating && (p.GetValue(Crypttab) is not null || p.GetValue(Pbkdf) is not null || p.GetValue(IterTime) is not null)))
+                if (p.GetValue(Name) is not null || (creating && (p.GetValue(Crypttab) is not null || p.GetValue(Pbkdf) is not null || p.GetValue(IterTime) is not null || p.GetValue(PerLeg))))
                     throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
-                        "--luks-name, --crypttab, --luks-pbkdf and --luks-iter-time need --luks-key-file.");
+                        "--luks-name, --crypttab, --luks-pbkdf, --luks-iter-time and --luks-per-leg need --luks-key-file.");
                 return null;
             }
             return new ArrayLuksOptions
@@ -79,6 +82,7 @@ internal static class ArrayCreateCommand
                 KeyFilePath = Path.GetFullPath(keyFile), Name = p.GetValue(Name),
                 CrypttabPath = creating && p.GetValue(Crypttab) is { } t ? Path.GetFullPath(t) : null,
                 Pbkdf = creating ? p.GetValue(Pbkdf) : null, IterTimeMs = creating ? p.GetValue(IterTime) : null,
+                OnLegs = creating && p.GetValue(PerLeg),
             };
         }
     }
@@ -101,7 +105,7 @@ internal static class ArrayCreateCommand
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("create", "Format and open a dm-integrity leg on every device and create an md array over them (mdadm --create --assume-clean; needs root), " +
-            "optionally LUKS2 on top (--luks-key-file). Every device is checked before the first is formatted; a failure after a leg opened undoes everything.")
+            "optionally LUKS2 on top (--luks-key-file) or on every leg (--luks-per-leg). Every device is checked before the first is formatted; a failure after a leg opened undoes everything.")
         { name, devices, level, chunk, tagSize, sectorSize, journalSize, size, tab, conf, force, dryRun, json, progressJson };
         legs.AddTo(cmd);
         var luks = new LuksOptions(creating: true);
@@ -140,7 +144,8 @@ internal static class ArrayCreateCommand
         var json = CommonOptions.Json();
         var progressJson = CommonOptions.ProgressJson();
         var cmd = new Command("open", "Open every leg (as ivol open), assemble the md array over the mappings (mdadm --assemble /dev/md/NAME; needs root), " +
-            "then the crypt layer with --luks-key-file when the array holds a LUKS header. A failure undoes everything.")
+            "then the crypt layer with --luks-key-file when the array holds a LUKS header (when every leg holds one, RAID over per-leg LUKS, " +
+            "each leg's crypt layer is opened as LEGNAME-crypt before md assembles). A failure undoes everything.")
         { name, devices, json, progressJson };
         legs.AddTo(cmd);
         var luks = new LuksOptions(creating: false);
@@ -166,7 +171,8 @@ internal static class ArrayCreateCommand
         {
             var r = VolumeOperations.CloseArray(p.GetValue(array)!, Program.Cancellation);
             if (p.GetValue(json)) CliOutput.WriteJson(r);
-            else Console.WriteLine((r.ClosedCrypt is null ? "" : $"Closed {r.ClosedCrypt}; ") + $"Stopped {r.Device}{(r.Name is null ? "" : $" (/dev/md/{r.Name})")}; closed {string.Join(", ", r.ClosedLegs)}" +
+            else Console.WriteLine((r.ClosedCrypt is null ? "" : $"Closed {r.ClosedCrypt}; ") + $"Stopped {r.Device}{(r.Name is null ? "" : $" (/dev/md/{r.Name})")}; closed " +
+                string.Join(", ", r.ClosedLegCrypts.Concat(r.ClosedLegs)) +
                 (r.OtherLegs.Count > 0 ? $"; left {string.Join(", ", r.OtherLegs)} (not dm-integrity)" : "") + ".");
             return ExitCodes.Success;
         }));
@@ -178,7 +184,8 @@ internal static class ArrayCreateCommand
         if (json) { CliOutput.WriteJson(plan); return; }
         Console.WriteLine($"Would create {plan.Path} ({plan.Level}{(plan.ChunkKiB is { } c ? $", chunk {c} KiB" : "")}) over:");
         foreach (var l in plan.Legs)
-            Console.WriteLine($"  {l.Device}{(l.CreatesImageFile ? " (new image file)" : "")} as {l.MapperPath}, {l.ProvidedDataSectors} sectors");
+            Console.WriteLine($"  {l.Device}{(l.CreatesImageFile ? " (new image file)" : "")} as {l.MapperPath}, {l.ProvidedDataSectors} sectors" +
+                (l.CryptPath is null ? "" : $", LUKS2 on it opened as {l.CryptPath}"));
         if (plan.IntegrityTabPath is not null) Console.WriteLine($"  integritytab lines into {plan.IntegrityTabPath}");
         if (plan.MdadmConfPath is not null) Console.WriteLine($"  ARRAY line into {plan.MdadmConfPath}");
         if (plan.CryptPath is not null) Console.WriteLine($"  LUKS2 on top, opened as {plan.CryptPath}{(plan.CrypttabPath is null ? "" : $", its line into {plan.CrypttabPath}")}");
@@ -198,5 +205,12 @@ internal static class ArrayCreateCommand
         if (r.MdadmConfLine is not null) Console.WriteLine($"{r.MdadmConfPath}:\n  {r.MdadmConfLine}");
         if (r.CryptPath is not null) Console.WriteLine($"Crypt layer {r.CryptPath} (LUKS2, UUID {r.LuksUuid}).");
         if (r.CrypttabLine is not null) Console.WriteLine($"{r.CrypttabPath}:\n  {r.CrypttabLine}");
+        foreach (var l in r.Legs.Where(l => l.Crypt is not null))
+            Console.WriteLine($"Leg crypt layer {l.Crypt!.Path} over {l.MapperPath} (LUKS2, UUID {l.Crypt.LuksUuid}).");
+        if (r.Legs.Any(l => l.CrypttabLine is not null))
+        {
+            Console.WriteLine($"{r.CrypttabPath}:");
+            foreach (var l in r.Legs) Console.WriteLine("  " + l.CrypttabLine);
+        }
     }
 }

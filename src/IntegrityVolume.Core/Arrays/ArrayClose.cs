@@ -17,12 +17,16 @@ public sealed record ArrayCloseResult
     public required IReadOnlyList<string> DetachedLoopDevices { get; init; }
     /// <summary>The dm-crypt mapping on top of the array closed first (cryptsetup close); null when there was none.</summary>
     public string? ClosedCrypt { get; init; }
+    /// <summary>The legs' own dm-crypt mappings (RAID over per-leg LUKS) closed after md and before their integrity mappings, in slot order.</summary>
+    public IReadOnlyList<string> ClosedLegCrypts { get; init; } = [];
 }
 
 /// <summary>
 /// Stop an md array and close its dm-integrity legs: refused (ArrayInUse) while the array or anything above it is
 /// mounted or held (holders/ in sysfs), as mdadm --stop would refuse only part of that. A dm-crypt mapping that is the
-/// array's only holder and is itself unmounted and unheld is the stack's top layer: closed first (stack order).
+/// array's only holder and is itself unmounted and unheld is the stack's top layer: closed first (stack order). A leg
+/// that is a dm-crypt mapping directly over its integrity mapping (RAID over per-leg LUKS) is closed after md, then
+/// its integrity mapping.
 /// </summary>
 internal static class ArrayClose
 {
@@ -69,15 +73,26 @@ internal static class ArrayClose
         var closed = new List<string>();
         var others = new List<string>();
         var loops = new List<string>();
+        var legCrypts = new List<string>();
         foreach (var leg in info.Legs.OrderBy(l => l.Slot ?? int.MaxValue))
         {
-            if (leg.Integrity is null || leg.MapperName is null || leg.IntegrityUnderLayer) { others.Add(leg.Path); continue; }
+            string? legCrypt = ArrayLegCrypt.CryptOverIntegrity(leg);
+            if (leg.Integrity is null || leg.MapperName is null || (leg.IntegrityUnderLayer && legCrypt is null)) { others.Add(leg.Path); continue; }
             WaitReleased(leg.Device, ct);
-            var r = IntegrityMappings.Close(leg.MapperName);
-            closed.Add(leg.MapperName);
+            if (legCrypt is not null)
+            {
+                ArrayCrypt.Close(legCrypt, ct);
+                legCrypts.Add(legCrypt);
+            }
+            var r = IntegrityMappings.Close(leg.Integrity.Name);
+            closed.Add(leg.Integrity.Name);
             loops.AddRange(r.DetachedLoopDevices);
         }
-        return new ArrayCloseResult { Device = kname, Name = info.Name, ClosedLegs = closed, OtherLegs = others, DetachedLoopDevices = loops, ClosedCrypt = crypt };
+        return new ArrayCloseResult
+        {
+            Device = kname, Name = info.Name, ClosedLegs = closed, OtherLegs = others, DetachedLoopDevices = loops, ClosedCrypt = crypt,
+            ClosedLegCrypts = legCrypts,
+        };
     }
 
     /// <summary>

@@ -4,7 +4,8 @@ using IntegrityVolume.Core.Kernel;
 namespace IntegrityVolume.Core.Arrays;
 
 /// <summary>
-/// LUKS2 on top of an array (LUKS over RAID over integrity legs, docs/stack-order.md): what create and open take.
+/// LUKS2 on top of an array (LUKS over RAID over integrity legs, docs/stack-order.md) or on every leg (<see cref="OnLegs"/>):
+/// what create and open take.
 /// The key never passes through us: cryptsetup reads the key file itself.
 /// </summary>
 public sealed record ArrayLuksOptions
@@ -19,6 +20,12 @@ public sealed record ArrayLuksOptions
     public string? Pbkdf { get; init; }
     /// <summary>cryptsetup --iter-time in milliseconds (unlock time the key slot is tuned for); null = cryptsetup's default. Create only.</summary>
     public int? IterTimeMs { get; init; }
+    /// <summary>
+    /// RAID over per-leg LUKS: every leg's integrity mapping gets its own LUKS2 header (this key file), opened as
+    /// LEGNAME-crypt, and md goes over the crypt mappings (one encryption per leg copy). Create only: open finds the order
+    /// on the devices.
+    /// </summary>
+    public bool OnLegs { get; init; }
 
     /// <summary>The crypt mapping's name for array <paramref name="array"/>.</summary>
     public string MapperName(string array) => Name ?? ArrayCrypt.DefaultName(array);
@@ -35,6 +42,9 @@ internal static class ArrayCrypt
 
     /// <summary>cryptsetup's default --keyfile-size limit (8 MiB): a larger file is refused by cryptsetup itself.</summary>
     public const long MaxKeyFileBytes = 8L << 20;
+
+    /// <summary>cryptsetup's default LUKS2 header (metadata and key slots) at the start of the device: 16 MiB.</summary>
+    public const long Luks2HeaderBytes = 16L << 20;
 
     private static readonly string[] Pbkdfs = { "argon2id", "argon2i", "pbkdf2" };
 
@@ -216,7 +226,7 @@ internal static class ArrayCrypt
         return null;
     }
 
-    private static bool MappingExists(string name)
+    internal static bool MappingExists(string name)
     {
         if (!DeviceMapperClient.IsAvailable()) return false;
         try

@@ -8,7 +8,7 @@ namespace IntegrityVolume.Core.Devices;
 /// </summary>
 public static class SignatureProbe
 {
-    private static ReadOnlySpan<byte> LuksMagic => new byte[] { (byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xBA, 0xBE };
+    internal static ReadOnlySpan<byte> LuksMagic => new byte[] { (byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xBA, 0xBE };
 
     /// <summary>The name of the first signature found ("ext4", "LUKS", "dm-integrity", ...), or null.</summary>
     public static string? Detect(IBlockReader device, ulong offsetSectors = 0)

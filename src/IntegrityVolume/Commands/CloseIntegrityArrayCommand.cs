@@ -34,7 +34,7 @@ public sealed class CloseIntegrityArrayCommand : IntegrityVolumeCmdletBase
                 continue;
             if (!TryInvoke(array, () => VolumeOperations.CloseArray(array, CancellationToken), out var result))
                 continue;
-            WriteVerbose((result.ClosedCrypt is null ? "" : $"Closed the crypt layer {result.ClosedCrypt}; ") + $"Stopped {result.Device}; closed {string.Join(", ", result.ClosedLegs)}.");
+            WriteVerbose((result.ClosedCrypt is null ? "" : $"Closed the crypt layer {result.ClosedCrypt}; ") + $"Stopped {result.Device}; closed {string.Join(", ", result.ClosedLegCrypts.Concat(result.ClosedLegs))}.");
             if (PassThru) WriteObject(result);
         }
     }

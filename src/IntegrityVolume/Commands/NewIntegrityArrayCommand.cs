@@ -11,7 +11,8 @@ namespace IntegrityVolume.Commands;
 /// needed). Every device is checked (in use, looks like data without -Force) before the first is formatted; a failure
 /// after a leg opened stops md and closes the legs again. Optional boot configuration: integritytab lines per leg and
 /// mdadm's ARRAY line, written only to the files named. With -LuksKeyFile, LUKS2 on top (cryptsetup luksFormat, opened
-/// as NAME-crypt) and, with -CrypttabPath, its crypttab line. Destroys data: ConfirmImpact High.
+/// as NAME-crypt) and, with -CrypttabPath, its crypttab line; with -LuksPerLeg, LUKS2 on every leg instead (RAID over
+/// per-leg LUKS). Destroys data: ConfirmImpact High.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "IntegrityArray", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/New-IntegrityArray.md",
     SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
@@ -68,6 +69,13 @@ public sealed class NewIntegrityArrayCommand : ArrayLegsCmdletBase
     [ValidateRange(1, 3_600_000)]
     public int LuksIterTime { get; set; }
 
+    /// <summary>
+    /// Put LUKS2 on every leg instead of on top (RAID over per-leg LUKS): each leg's integrity mapping gets its own header
+    /// (the same key file), opened as LEGNAME-crypt; md goes over the crypt mappings; -CrypttabPath gets one line per leg.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter LuksPerLeg { get; set; }
+
     protected override int ProgressActivityId => 0x1A22;
 
     protected override void EndProcessing()
@@ -79,8 +87,14 @@ public sealed class NewIntegrityArrayCommand : ArrayLegsCmdletBase
             // Every check first (-WhatIf runs them too): a refusal names the device and writes nothing.
             if (!TryInvoke(Name, () => VolumeOperations.PlanArray(request, CancellationToken)))
                 return;
-            if (!ShouldProcess($"{string.Join(", ", request.Devices)} as /dev/md/{Name} (raid{Level})" + (request.Luks is null ? "" : $" with LUKS2 {request.Luks.MapperName(Name)}"),
-                    "Format every device as a dm-integrity leg and create an md array over them" + (request.Luks is null ? "" : ", with LUKS2 on top"), out _))
+            if (!ShouldProcess($"{string.Join(", ", request.Devices)} as /dev/md/{Name} (raid{Level})" + (request.Luks switch
+                    {
+                        null => "", { OnLegs: true } => " with LUKS2 on every leg", var l => $" with LUKS2 {l.MapperName(Name)}",
+                    }),
+                    "Format every device as a dm-integrity leg and create an md array over them" + (request.Luks switch
+                    {
+                        null => "", { OnLegs: true } => ", with LUKS2 on every leg", _ => ", with LUKS2 on top",
+                    }), out _))
                 return;
             if (!TryInvoke(Name, () => VolumeOperations.CreateArray(request, Progress, CancellationToken), out var result))
                 return;
@@ -98,13 +112,16 @@ public sealed class NewIntegrityArrayCommand : ArrayLegsCmdletBase
         output.Properties.Add(new PSNoteProperty("CryptPath", result.CryptPath));
         output.Properties.Add(new PSNoteProperty("LuksUuid", result.LuksUuid));
         output.Properties.Add(new PSNoteProperty("CrypttabLine", result.CrypttabLine));
+        // RAID over per-leg LUKS: each leg's crypt mapping (the md member) and its crypttab line.
+        output.Properties.Add(new PSNoteProperty("LegCryptPaths", result.Legs.Select(l => l.Crypt?.Path).OfType<string>().ToArray()));
+        output.Properties.Add(new PSNoteProperty("LegCrypttabLines", result.Legs.Select(l => l.CrypttabLine).OfType<string>().ToArray()));
         return output;
     }
 
     private ArrayCreateRequest BuildRequest()
     {
-        RequireLuksKeyFileFor(CrypttabPath is not null || LuksPbkdf is not null || IsBound(nameof(LuksIterTime)),
-            "-LuksName, -CrypttabPath, -LuksPbkdf and -LuksIterTime need -LuksKeyFile.");
+        RequireLuksKeyFileFor(CrypttabPath is not null || LuksPbkdf is not null || IsBound(nameof(LuksIterTime)) || LuksPerLeg,
+            "-LuksName, -CrypttabPath, -LuksPbkdf, -LuksIterTime and -LuksPerLeg need -LuksKeyFile.");
         var devices = ResolvedDevices();
         string? luksKey = Paths.ResolveOptionalLiteral(LuksKeyFile, nameof(LuksKeyFile));
         string? crypttab = Paths.ResolveOptionalLiteral(CrypttabPath, nameof(CrypttabPath));
@@ -121,7 +138,7 @@ public sealed class NewIntegrityArrayCommand : ArrayLegsCmdletBase
             Luks = luksKey is null ? null : new ArrayLuksOptions
             {
                 KeyFilePath = luksKey, Name = LuksName, CrypttabPath = crypttab,
-                Pbkdf = LuksPbkdf, IterTimeMs = IsBound(nameof(LuksIterTime)) ? LuksIterTime : null,
+                Pbkdf = LuksPbkdf, IterTimeMs = IsBound(nameof(LuksIterTime)) ? LuksIterTime : null, OnLegs = LuksPerLeg,
             },
         };
     }

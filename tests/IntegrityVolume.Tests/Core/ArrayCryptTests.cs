@@ -123,4 +123,52 @@ public sealed class ArrayCryptTests : IDisposable
         Assert.Equal(ErrorIds.KeyFileInvalid, e.ErrorId);
         Assert.False(File.Exists(a) || File.Exists(b));
     }
+    [Fact]
+    public void Per_leg_options_name_each_legs_crypt_mapping_and_refuse_a_top_name()
+    {
+        string key = KeyFile("k", [1, 2, 3]);
+        Assert.Equal("d-leg0-crypt", ArrayLegCrypt.MapperName("d-leg0"));
+        ArrayLegCrypt.CheckOptions(new ArrayLuksOptions { KeyFilePath = key, OnLegs = true }, "d", ["d-leg0", "d-leg1"]);
+        var named = Assert.Throws<IntegrityVolumeException>(() =>
+            ArrayLegCrypt.CheckOptions(new ArrayLuksOptions { KeyFilePath = key, OnLegs = true, Name = "top" }, "d", ["d-leg0", "d-leg1"]));
+        Assert.Equal(ErrorIds.InvalidParameter, named.ErrorId);
+        // Leg x's crypt mapping would be leg x-crypt itself.
+        var clash = Assert.Throws<IntegrityVolumeException>(() =>
+            ArrayLegCrypt.CheckOptions(new ArrayLuksOptions { KeyFilePath = key, OnLegs = true }, "d", ["x", "x-crypt"]));
+        Assert.Equal(ErrorIds.ArrayCreateRefused, clash.ErrorId);
+        var noKey = Assert.Throws<IntegrityVolumeException>(() =>
+            ArrayLegCrypt.CheckOptions(new ArrayLuksOptions { KeyFilePath = Path.Combine(_dir, "none"), OnLegs = true }, "d", ["d-leg0", "d-leg1"]));
+        Assert.Equal(ErrorIds.KeyFileInvalid, noKey.ErrorId);
+    }
+
+    [Fact]
+    public void Legs_too_small_for_a_luks2_header_are_refused_before_any_write()
+    {
+        // A 16 MiB leg provides less than 16 MiB: cryptsetup's LUKS2 header alone takes 16 MiB.
+        string a = Path.Combine(_dir, "a.img"), b = Path.Combine(_dir, "b.img");
+        foreach (bool onLegs in new[] { true, false })
+        {
+            using var r = new ArrayCreateRequest
+            {
+                Name = "lk", Devices = [a, b], Level = 1, CreateSizeBytes = 16 << 20,
+                Luks = new ArrayLuksOptions { KeyFilePath = KeyFile("k", [1, 2, 3]), OnLegs = onLegs },
+            };
+            var e = Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.CreateArray(r));
+            Assert.Equal(ErrorIds.ArrayCreateRefused, e.ErrorId);
+            Assert.Contains("LUKS2", e.Message);
+            Assert.False(File.Exists(a) || File.Exists(b));
+        }
+    }
+
+    [Fact]
+    public void A_leg_holds_luks_when_it_starts_with_the_luks_magic()
+    {
+        string luks = KeyFile("luks", [(byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xBA, 0xBE, 0, 2]);
+        string zeros = KeyFile("zeros", new byte[4096]);
+        string shortFile = KeyFile("short", [(byte)'L', (byte)'U', (byte)'K']);
+        Assert.True(ArrayLegCrypt.HoldsLuks(luks));
+        Assert.False(ArrayLegCrypt.HoldsLuks(zeros));
+        Assert.False(ArrayLegCrypt.HoldsLuks(shortFile));
+        Assert.Equal(ErrorIds.DeviceReadFailed, Assert.Throws<IntegrityVolumeException>(() => ArrayLegCrypt.HoldsLuks(Path.Combine(_dir, "gone"))).ErrorId);
+    }
 }
