@@ -196,8 +196,8 @@ Describe 'LUKS2 on every leg (RAID over per-leg LUKS)' -Tag 'Acceptance', 'Requi
 
     AfterAll {
         mdadm --stop $md *> $null
-        foreach ($c in $crypts) { cryptsetup close $c *> $null }
-        Remove-IvolTestArray ([pscustomobject]@{ Md = $md; Names = $legs; Images = $images })
+        foreach ($c in $crypts + "$name-leg2-crypt") { cryptsetup close $c *> $null }
+        Remove-IvolTestArray ([pscustomobject]@{ Md = $md; Names = $legs + "$name-leg2"; Images = $images + (Join-Path $TestDrive "${name}2.img") })
     }
 
     It 'puts LUKS2 on each leg, creates md over the crypt mappings and writes one crypttab line per leg' {
@@ -235,6 +235,30 @@ Describe 'LUKS2 on every leg (RAID over per-leg LUKS)' -Tag 'Acceptance', 'Requi
         $back = Join-Path $TestDrive 'pl-back.bin'
         dd if=$md of=$back bs=64k count=1 iflag=direct status=none
         Get-IvolHash $back | Should -Be (Get-IvolHash $data)
-        (Close-IntegrityArray $name -PassThru -Confirm:$false).ClosedLegCrypts | Should -Be $crypts
+    }
+
+    It 'Switch-IntegrityArrayLeg -LuksKeyFile gives the new leg its own LUKS layer (KeyRequired without it)' {
+        # md resyncs a new array over per-leg LUKS; a leg is replaced only when md is idle (state, with a hang limit).
+        $kname = (Get-Item $md).Target | Split-Path -Leaf
+        $limit = [Diagnostics.Stopwatch]::StartNew()
+        while ((Get-Content "/sys/block/$kname/md/sync_action") -ne 'idle' -and $limit.Elapsed.TotalMinutes -lt 10) { Start-Sleep -Milliseconds 200 }
+        $new = Join-Path $TestDrive "${name}2.img"
+        $fs = [IO.File]::Create($new); $fs.SetLength(40MB); $fs.Dispose()
+        $err = $null
+        Switch-IntegrityArrayLeg $md -Leg $crypts[1] -NewDevice $new -NewName "$name-leg2" -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err.FullyQualifiedErrorId | Should -Be 'KeyRequired,IntegrityVolume.Commands.SwitchIntegrityArrayLegCommand'
+        $r = Switch-IntegrityArrayLeg $md -Leg $crypts[1] -NewDevice $new -NewName "$name-leg2" -LuksKeyFile $key -LuksPbkdf pbkdf2 -LuksIterTime 1 -Confirm:$false -WarningAction SilentlyContinue
+        $r.RecoveryCompleted | Should -BeTrue
+        $r.NewLegCrypt.Name | Should -Be "$name-leg2-crypt"
+        $r.NewLegCrypt.LuksUuid | Should -Be (cryptsetup luksUUID "/dev/mapper/$name-leg2")
+        $r.OldLegClosed | Should -BeTrue
+        Test-IvolMapping $crypts[1] | Should -BeFalse
+        Test-IvolMapping $legs[1] | Should -BeFalse
+        $back = Join-Path $TestDrive 'pl-back2.bin'
+        dd if=$md of=$back bs=64k count=1 iflag=direct status=none
+        Get-IvolHash $back | Should -Be (Get-IvolHash $data)
+        $closed = Close-IntegrityArray $name -PassThru -Confirm:$false
+        $closed.ClosedLegCrypts | Should -Be @($crypts[0], "$name-leg2-crypt")
+        $closed.ClosedLegs | Should -Be @($legs[0], "$name-leg2")
     }
 }

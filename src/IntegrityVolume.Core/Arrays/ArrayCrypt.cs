@@ -145,6 +145,32 @@ internal static class ArrayCrypt
     public static void Open(string device, string name, string keyFile, CancellationToken ct) =>
         Run(new[] { "open", "--type", "luks", "--key-file", keyFile, device, name }, device, ct);
 
+    /// <summary>
+    /// Whether <paramref name="keyFile"/> opens a key slot of <paramref name="device"/>'s LUKS header (cryptsetup open
+    /// --test-passphrase: exit 0 yes, 2 no key slot opens; no mapping is made). Other failures are CryptsetupFailed.
+    /// </summary>
+    public static bool KeyOpens(string device, string keyFile, CancellationToken ct)
+    {
+        string exe = Require(device);
+        ToolRun r;
+        try { r = ToolProcess.Run(exe, new[] { "open", "--test-passphrase", "--key-file", keyFile, device }, null, Timeout, ct); }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new IntegrityVolumeException(ErrorIds.CryptsetupMissing, ErrorKind.NotSupported, $"{device}: cryptsetup could not be started ({ex.Message}).", device, ex);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new IntegrityVolumeException(ErrorIds.CryptsetupFailed, ErrorKind.DeviceError, $"{device}: {ex.Message}", device);
+        }
+        return r.ExitCode switch
+        {
+            0 => true,
+            2 => false,
+            _ => throw new IntegrityVolumeException(ErrorIds.CryptsetupFailed, ErrorKind.DeviceError,
+                $"{device}: cryptsetup open --test-passphrase exited {r.ExitCode}: {r.Errors.Trim()}", device),
+        };
+    }
+
     /// <summary>Whether <paramref name="device"/> holds a LUKS header (cryptsetup isLuks: exit 0 yes, 1 no).</summary>
     public static bool IsLuks(string device, CancellationToken ct)
     {

@@ -24,6 +24,12 @@ public sealed record ArrayLegReplaceRequest
     /// active leg's tags before anything is formatted. Owned by the caller.
     /// </summary>
     public IntegrityKey? Key { get; init; }
+    /// <summary>
+    /// RAID over per-leg LUKS: the legs' LUKS key file. The new leg gets its own LUKS2 header with it (cryptsetup
+    /// luksFormat on its integrity mapping, opened as NEWNAME-crypt, the md member); proven on an active leg's header first.
+    /// Pbkdf and IterTimeMs tune the new key slot; Name and CrypttabPath are not used.
+    /// </summary>
+    public ArrayLuksOptions? Luks { get; init; }
     /// <summary>How often sysfs is read while md recovers (a bound on the wait, never a verdict).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
     /// <summary>How long md may leave the new leg an idle spare before the replace is given up (md starts recovery at once when it can).</summary>
@@ -55,6 +61,8 @@ public sealed record ArrayLegReplaceResult
     /// <summary>/dev/mapper/NEWNAME.</summary>
     public required string NewLeg { get; init; }
     public required string NewLegName { get; init; }
+    /// <summary>RAID over per-leg LUKS: the new leg's crypt mapping (NEWNAME-crypt, the md member; <see cref="NewLeg"/> is its path) and LUKS UUID.</summary>
+    public ArrayLegCryptInfo? NewLegCrypt { get; init; }
     public string? NewLegDevice { get; init; }
     /// <summary>The image or device given; <see cref="NewLegDataDevice"/> is what the mapping runs on (a loop device for an image).</summary>
     public required string NewBackingDevice { get; init; }
@@ -72,7 +80,7 @@ public sealed record ArrayLegReplaceResult
     public bool NewLegClosed { get; init; }
     /// <summary>The old leg left the array (mdadm --remove).</summary>
     public bool OldLegRemoved { get; init; }
-    /// <summary>The old leg's mapping was closed (ours, not held by anything after the removal).</summary>
+    /// <summary>The old leg's mapping was closed (ours, not held by anything after the removal); over per-leg LUKS its crypt mapping, then its integrity mapping.</summary>
     public bool OldLegClosed { get; init; }
     public required IReadOnlyList<string> NewLegState { get; init; }
     public int? NewLegSlot { get; init; }
@@ -144,13 +152,23 @@ public static class ArrayLegReplace
             },
         }, VolumeOperations.ReadSuperblock(new VolumeLocation { Path = request.NewDevice }), ct);
 
-        // 3. Give it to md. Until mdadm took it, a failure or cancellation closes the new mapping again.
+        // 2b. RAID over per-leg LUKS: the new leg's own LUKS2 header (the legs' key file), opened as NEWNAME-crypt: the md member.
         string md = plan.Array.Path, newPath = opened.Path;
         string mdDir = System.IO.Path.Combine(MdSysfs.BlockRoot, plan.Array.Device, "md");
         var messages = new List<string>();
         bool oldRemoved = false;
+        ArrayLegCryptInfo? newCrypt = null;
+        string member = request.NewName;
         try
         {
+            if (plan.LegCrypt)
+            {
+                ArrayCrypt.Format(opened.Path, request.Luks!, ct);
+                newCrypt = ArrayLegCrypt.Open(request.NewName, request.Luks!.KeyFilePath, new List<string>(), ct);
+                member = newCrypt.Name;
+                newPath = newCrypt.Path;
+                messages.Add($"{newCrypt.Name} has LUKS UUID {newCrypt.LuksUuid}: a crypttab line for the old leg names another UUID (\"{ArrayCrypt.CrypttabLine(newCrypt.Name, newCrypt.LuksUuid, request.Luks.KeyFilePath)}\").");
+            }
             ct.ThrowIfCancellationRequested();
             if (plan.Mode == ArrayLegReplaceMode.Replace)
             {
@@ -175,6 +193,7 @@ public static class ArrayLegReplace
         }
         catch
         {
+            if (newCrypt is not null) try { ArrayCrypt.Close(newCrypt.Name, CancellationToken.None); } catch (IntegrityVolumeException) { }
             try { IntegrityMappings.Close(request.NewName); } catch (IntegrityVolumeException) { }
             throw;
         }
@@ -187,7 +206,7 @@ public static class ArrayLegReplace
         while (true)
         {
             now = MdArrays.Read(plan.Array.Device);
-            var fresh = now.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+            var fresh = now.Legs.FirstOrDefault(l => l.MapperName == member);
             if (fresh is null || fresh.Faulty)
                 throw new IntegrityVolumeException(ErrorIds.MdadmFailed, ErrorKind.DeviceError,
                     $"{md}: md {(fresh is null ? "dropped" : "failed")} the new leg {newPath} during recovery (see the kernel log).", request.Array);
@@ -203,7 +222,7 @@ public static class ArrayLegReplace
             {
                 // Ctrl+C cancels the replacement, as a cancelled scrub stops md's check: md had finished (done), or the
                 // new leg goes out again and the array keeps what it had before.
-                if (CancelRecovery(plan, request, mdDir, newPath, messages) is var (done, removed, closed) && done) { completed = true; break; }
+                if (CancelRecovery(plan, request, member, mdDir, newPath, messages) is var (done, removed, closed) && done) { completed = true; break; }
                 cancelled = true; newRemoved = removed; newClosed = closed;
                 break;
             }
@@ -215,11 +234,13 @@ public static class ArrayLegReplace
         if (completed && plan.OldLeg is { } gone)
         {
             if (!oldRemoved) oldRemoved = RemoveFaulty(plan, request, messages, ct);
-            if (oldRemoved && gone.MapperName is { } oldName) oldClosed = CloseIfOurs(oldName, messages);
+            if (oldRemoved && ArrayLegCrypt.CryptOverIntegrity(gone) is { } oldCrypt)
+                oldClosed = CloseLegCrypt(oldCrypt, messages) && CloseIfOurs(gone.Integrity!.Name, messages);
+            else if (oldRemoved && gone.MapperName is { } oldName) oldClosed = CloseIfOurs(oldName, messages);
         }
 
         var after = MdArrays.Read(plan.Array.Device);
-        var newAfter = after.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+        var newAfter = after.Legs.FirstOrDefault(l => l.MapperName == member);
         if (cancelled)
             messages.Insert(0, newRemoved
                 ? $"Cancelled: md's recovery onto {newPath} was stopped and {newPath} removed from the array{(newClosed ? " and closed" : "")}; " +
@@ -239,6 +260,7 @@ public static class ArrayLegReplace
             OldLegStateBefore = plan.OldLeg?.State ?? new[] { "missing" },
             NewLeg = newPath,
             NewLegName = request.NewName,
+            NewLegCrypt = newCrypt,
             NewLegDevice = newAfter?.Device,
             NewBackingDevice = request.NewDevice,
             NewLegDataDevice = opened.DataDevice,
@@ -261,8 +283,9 @@ public static class ArrayLegReplace
         };
     }
 
+    /// <param name="LegCrypt">RAID over per-leg LUKS: every layered leg is a dm-crypt mapping over its integrity mapping; the new one gets that layer too.</param>
     private sealed record ReplacePlan(MdArrayInfo Array, MdLegInfo? OldLeg, ArrayLegReplaceMode Mode, IntegrityMappingInfo Source,
-        TagAlgorithm Algorithm, ulong RequiredSectors);
+        TagAlgorithm Algorithm, ulong RequiredSectors, bool LegCrypt);
 
     /// <summary>Every check that writes nothing: the array can take a new leg, which leg goes, and the format to copy.</summary>
     private static ReplacePlan Plan(ArrayLegReplaceRequest request, CancellationToken ct)
@@ -311,11 +334,16 @@ public static class ArrayLegReplace
             mode = ArrayLegReplaceMode.Replace;
         }
 
-        // A leg that is a crypt (or other) mapping over its integrity mapping (RAID over per-leg LUKS) needs that layer
-        // on the new leg too: formatting and adding a bare integrity leg would put a plaintext leg into the array.
-        if (array.Legs.FirstOrDefault(l => l.IntegrityUnderLayer) is { } layered)
-            throw Refused(request.Array, $"{layered.Path} is a mapping over the integrity mapping {layered.Integrity!.Name} (e.g. per-leg LUKS): " +
+        // A leg that is a crypt mapping over its integrity mapping (RAID over per-leg LUKS) needs that layer on the new leg
+        // too: a bare integrity leg would put a plaintext leg into the array. Other layers are not ours to build.
+        bool legCrypt = array.Legs.Any(l => l.IntegrityUnderLayer);
+        if (array.Legs.FirstOrDefault(l => l.IntegrityUnderLayer && ArrayLegCrypt.CryptOverIntegrity(l) is null) is { } layered)
+            throw Refused(request.Array, $"{layered.Path} is a mapping over the integrity mapping {layered.Integrity!.Name} other than a dm-crypt mapping made by cryptsetup: " +
                 "format and open the new leg with that layer yourself, then use mdadm --replace.");
+        if (legCrypt) CheckLegLuks(array, old, request, ct);
+        else if (request.Luks is not null)
+            throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                $"{array.Path}'s legs have no LUKS layer of their own: --luks-key-file / -LuksKeyFile is for arrays over per-leg LUKS.", request.Array);
         // The format to copy: the old leg's live table, else another integrity leg's (in_sync first).
         var source = old?.Integrity
             ?? array.Legs.Where(l => l.Integrity is not null && l.Device != old?.Device).OrderByDescending(l => l.InSync).FirstOrDefault()?.Integrity
@@ -342,8 +370,35 @@ public static class ArrayLegReplace
         // md needs data_offset + component_size on the new member (component_size is in KiB).
         ulong component = (MdSysfs.ParseNumber(MdSysfs.Read(md, "component_size")) ?? 0) * 2;
         ulong offset = array.Legs.Where(l => !l.Faulty && l.DataOffset is not null).Select(l => l.DataOffset!.Value).DefaultIfEmpty(0UL).Max();
-        return new ReplacePlan(array, old, mode, source, algorithm, component + offset);
+        // Over per-leg LUKS the new member is the crypt mapping: its LUKS2 header (16 MiB) comes off the integrity leg first.
+        ulong required = component + offset + (legCrypt ? LegLuksPayloadSectors(array) : 0);
+        return new ReplacePlan(array, old, mode, source, algorithm, required, legCrypt);
     }
+
+    /// <summary>
+    /// Per-leg LUKS: the key file given (KeyRequired otherwise), its options valid, the new crypt mapping's name free, and the
+    /// key opening an active leg's LUKS header (cryptsetup open --test-passphrase; KeyMismatch otherwise): a new leg with
+    /// another key would not open at boot with the others' crypttab key.
+    /// </summary>
+    private static void CheckLegLuks(MdArrayInfo array, MdLegInfo? old, ArrayLegReplaceRequest request, CancellationToken ct)
+    {
+        if (request.Luks is null)
+            throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
+                $"{array.Path} is RAID over per-leg LUKS: the new leg needs its own LUKS layer, made with the legs' key file (--luks-key-file / -LuksKeyFile).", request.Array);
+        ArrayCrypt.CheckKeyFile(request.Luks.KeyFilePath, "LUKS key file");
+        ArrayCrypt.CheckOptions(request.Luks with { Name = ArrayLegCrypt.MapperName(request.NewName), CrypttabPath = null }, array.Name ?? array.Device, [request.NewName]);
+        ArrayLegCrypt.CheckSystem(array.Path, [request.NewName]);
+        var witness = array.Legs.Where(l => l.InSync && !l.Faulty && l.Device != old?.Device && l.Integrity is not null).Select(l => l.Integrity!.Path).FirstOrDefault()
+            ?? throw Refused(request.Array, $"{array.Path} has no active leg whose LUKS header could prove the key.");
+        if (!ArrayCrypt.KeyOpens(witness, request.Luks.KeyFilePath, ct))
+            throw new IntegrityVolumeException(ErrorIds.KeyMismatch, ErrorKind.InvalidArgument,
+                $"{request.Luks.KeyFilePath} opens no key slot of {witness}'s LUKS header: not the legs' key.", request.Luks.KeyFilePath);
+    }
+
+    /// <summary>Sectors before the crypt payload on an active leg (cryptsetup's table offset): what the new leg's header takes.</summary>
+    private static ulong LegLuksPayloadSectors(MdArrayInfo array) =>
+        array.Legs.Where(l => l.IntegrityUnderLayer && !l.Faulty && l.Integrity is not null && l.MapperName is not null)
+            .Select(l => CryptLayers.PayloadOffset(l.MapperName!)).FirstOrDefault(o => o is not null) ?? (ulong)(ArrayCrypt.Luks2HeaderBytes / 512);
 
     /// <summary>
     /// A new leg formatted with another key would hold tags no integritytab line of the array opens: the key is proven on
@@ -365,7 +420,9 @@ public static class ArrayLegReplace
         string s = spec.Trim();
         string name = s.StartsWith(DeviceNodes.MapperDirectory + "/", StringComparison.Ordinal) ? s[(DeviceNodes.MapperDirectory.Length + 1)..]
             : s.StartsWith("/dev/", StringComparison.Ordinal) ? s[5..] : s;
-        return array.Legs.FirstOrDefault(l => l.MapperName == name || l.Device == name || l.Path == s);
+        // Over per-leg LUKS the leg may be named by its integrity mapping under the crypt member.
+        return array.Legs.FirstOrDefault(l => l.MapperName == name || l.Device == name || l.Path == s)
+            ?? array.Legs.FirstOrDefault(l => l.IntegrityUnderLayer && l.Integrity!.Name == name);
     }
 
     // A leg no longer in the array but still open: its table says how it was formatted.
@@ -394,7 +451,7 @@ public static class ArrayLegReplace
     /// removed and its mapping closed; with --replace, the old leg's want_replacement is cleared so md does not copy it
     /// onto the next spare by itself. "idle" then lets md run as before. Best effort: what could not be undone is a message.
     /// </summary>
-    private static (bool Done, bool Removed, bool Closed) CancelRecovery(ReplacePlan plan, ArrayLegReplaceRequest request, string mdDir, string newPath, List<string> messages)
+    private static (bool Done, bool Removed, bool Closed) CancelRecovery(ReplacePlan plan, ArrayLegReplaceRequest request, string member, string mdDir, string newPath, List<string> messages)
     {
         bool Write(string dir, string attribute, string value)
         {
@@ -405,7 +462,7 @@ public static class ArrayLegReplace
                 return false;
             }
         }
-        MdLegInfo? Fresh(MdArrayInfo a) => a.Legs.FirstOrDefault(l => l.MapperName == request.NewName);
+        MdLegInfo? Fresh(MdArrayInfo a) => a.Legs.FirstOrDefault(l => l.MapperName == member);
         var limit = Stopwatch.StartNew();
 
         Write(mdDir, "sync_action", "frozen");
@@ -438,6 +495,8 @@ public static class ArrayLegReplace
         Write(mdDir, "sync_action", "idle");
         if (!removed) return (false, false, false);
 
+        // Over per-leg LUKS the new crypt mapping goes first (md released it with the removal).
+        if (member != request.NewName && !CloseLegCrypt(member, messages)) return (false, true, false);
         // The mapping: md's last reference goes with the removal; wait for its open count to drop before closing.
         while (true)
         {
@@ -479,6 +538,17 @@ public static class ArrayLegReplace
         catch (IntegrityVolumeException e)
         {
             messages.Add($"{old.Path} stays in the array as a faulty member: {e.Message}");
+            return false;
+        }
+    }
+
+    /// <summary>cryptsetup close of a leg's crypt mapping md no longer holds; a failure is a message.</summary>
+    private static bool CloseLegCrypt(string name, List<string> messages)
+    {
+        try { ArrayCrypt.Close(name, CancellationToken.None); return true; }
+        catch (IntegrityVolumeException e)
+        {
+            messages.Add($"{DeviceNodes.MapperPath(name)} was left open: {e.Message}");
             return false;
         }
     }

@@ -77,6 +77,17 @@ public static class CryptLayers
         return table.Count == 1 ? Parse(name, info.Device, table[0]) : null;
     }
 
+    /// <summary>The payload offset (sectors of the device below) of crypt mapping <paramref name="name"/>'s one-target table; null otherwise.</summary>
+    public static ulong? PayloadOffset(string name)
+    {
+        try
+        {
+            using var dm = DeviceMapperClient.Open();
+            return dm.GetTable(name) is [{ TargetType: TargetType } t] && t.Underlying() is { } u ? u.Offset : null;
+        }
+        catch (IntegrityVolumeException) { return null; }   // removed meanwhile, or no device-mapper
+    }
+
     /// <summary>The crypt mapping that holds <paramref name="dev"/> (/sys/dev/block/M:m/holders) and maps it, or null.</summary>
     public static CryptLayerInfo? Above(DeviceMapperClient dm, DeviceNumber dev)
     {

@@ -8,9 +8,9 @@ namespace IntegrityVolume.Commands;
 /// <summary>
 /// Base of the cmdlets that take an md array's dm-integrity legs by device (New-IntegrityArray, Open-IntegrityArray):
 /// the array name, the leg devices (collected from the pipeline), their mapping names, the legs' tag algorithm and key,
-/// and the LUKS2 layer on top. Declared once here; each cmdlet adds its own options to <see cref="LegIntegrity"/>.
+/// and the LUKS2 layer's mapping name (its key file: <see cref="ArrayLuksCmdletBase"/>). Declared once here; each cmdlet adds its own options to <see cref="LegIntegrity"/>.
 /// </summary>
-public abstract class ArrayLegsCmdletBase : IntegrityVolumeCmdletBase
+public abstract class ArrayLegsCmdletBase : ArrayLuksCmdletBase
 {
     private readonly List<string> _devices = new();
 
@@ -39,10 +39,6 @@ public abstract class ArrayLegsCmdletBase : IntegrityVolumeCmdletBase
     [Parameter]
     [Alias("KeyFile")]
     public string? IntegrityKeyFile { get; set; }
-
-    /// <summary>Key file of the LUKS2 layer on top of the array.</summary>
-    [Parameter]
-    public string? LuksKeyFile { get; set; }
 
     /// <summary>Device-mapper name of the crypt mapping (default NAME-crypt).</summary>
     [Parameter]

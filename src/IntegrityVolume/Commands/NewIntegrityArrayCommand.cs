@@ -123,7 +123,7 @@ public sealed class NewIntegrityArrayCommand : ArrayLegsCmdletBase
         RequireLuksKeyFileFor(CrypttabPath is not null || LuksPbkdf is not null || IsBound(nameof(LuksIterTime)) || LuksPerLeg,
             "-LuksName, -CrypttabPath, -LuksPbkdf, -LuksIterTime and -LuksPerLeg need -LuksKeyFile.");
         var devices = ResolvedDevices();
-        string? luksKey = Paths.ResolveOptionalLiteral(LuksKeyFile, nameof(LuksKeyFile));
+        string? luksKey = ResolvedLuksKeyFile();
         string? crypttab = Paths.ResolveOptionalLiteral(CrypttabPath, nameof(CrypttabPath));
         string? integritytab = Paths.ResolveOptionalLiteral(IntegrityTabPath, nameof(IntegrityTabPath));
         string? mdadmConf = Paths.ResolveOptionalLiteral(MdadmConfPath, nameof(MdadmConfPath));

@@ -48,7 +48,7 @@ public sealed class OpenIntegrityArrayCommand : ArrayLegsCmdletBase
     {
         RequireLuksKeyFileFor(false, "-LuksName needs -LuksKeyFile.");
         var devices = ResolvedDevices();
-        string? luksKey = Paths.ResolveOptionalLiteral(LuksKeyFile, nameof(LuksKeyFile));
+        string? luksKey = ResolvedLuksKeyFile();
         return new ArrayOpenRequest
         {
             Name = Name, Devices = devices, LegNames = LegName,

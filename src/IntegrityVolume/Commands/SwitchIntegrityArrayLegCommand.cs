@@ -8,12 +8,13 @@ namespace IntegrityVolume.Commands;
 /// Switch-IntegrityArrayLeg: formats and opens a new leg like the array's other dm-integrity legs, hands it to md
 /// (mdadm --replace while the old leg is active, --remove/--add when it is faulty or gone) and waits for md's recovery
 /// with a progress bar. Ctrl+C cancels the replacement: md's recovery is stopped and the new leg taken out again (the
-/// array keeps the legs it had). The old mapping is closed when it is ours and nothing holds it any more.
+/// array keeps the legs it had). The old mapping is closed when it is ours and nothing holds it any more. Over per-leg
+/// LUKS (-LuksKeyFile) the new leg gets its own LUKS layer and its crypt mapping is the md member.
 /// </summary>
 [Cmdlet(VerbsCommon.Switch, "IntegrityArrayLeg", HelpUri = "https://github.com/integrityvolume/integrityvolume/blob/main/docs/en-US/Switch-IntegrityArrayLeg.md",
     SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(ArrayLegReplaceResult))]
-public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
+public sealed class SwitchIntegrityArrayLegCommand : ArrayLuksCmdletBase
 {
     /// <summary>The array: /dev/mdN, /dev/md/NAME or mdN (also by property name: Path of Get-IntegrityArray objects).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -46,6 +47,16 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
     [ValidateNotNullOrEmpty]
     public string? IntegrityKeyFile { get; set; }
 
+    /// <summary>cryptsetup --pbkdf of the new leg's key slot (default cryptsetup's).</summary>
+    [Parameter]
+    [ValidateSet("argon2id", "argon2i", "pbkdf2")]
+    public string? LuksPbkdf { get; set; }
+
+    /// <summary>cryptsetup --iter-time of the new leg's key slot in milliseconds (default cryptsetup's).</summary>
+    [Parameter]
+    [ValidateRange(1, 3_600_000)]
+    public int LuksIterTime { get; set; }
+
     protected override int ProgressActivityId => 0x1A22;
 
     protected override void ProcessRecord()
@@ -57,6 +68,15 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
                 () => ArrayLegsCmdletBase.ReadIntegrityKey(Paths.ResolveLiteral(IntegrityKeyFile, nameof(IntegrityKeyFile))), out key))
             return;
         using var keyOwner = key;
+        if ((LuksPbkdf is not null || IsBound(nameof(LuksIterTime))) && LuksKeyFile is null)
+        {
+            TryInvoke(Array, () => throw new IntegrityVolumeException(ErrorIds.InvalidParameter, ErrorKind.InvalidArgument,
+                "-LuksPbkdf and -LuksIterTime need -LuksKeyFile.", Array));
+            return;
+        }
+        string? luksKey = null;
+        if (LuksKeyFile is not null && !TryInvoke(LuksKeyFile, ResolvedLuksKeyFile, out luksKey))
+            return;
         if (!TryInvoke(Array, () => VolumeOperations.ReplaceArrayLeg(new ArrayLegReplaceRequest
             {
                 Array = Array,
@@ -65,6 +85,10 @@ public sealed class SwitchIntegrityArrayLegCommand : IntegrityVolumeCmdletBase
                 NewName = NewName,
                 Force = Force,
                 Key = key,
+                Luks = luksKey is null ? null : new ArrayLuksOptions
+                {
+                    KeyFilePath = luksKey, Pbkdf = LuksPbkdf, IterTimeMs = IsBound(nameof(LuksIterTime)) ? LuksIterTime : null,
+                },
             }, Progress, CancellationToken), out var result))
             return;
         if (result.Cancelled) return;   // Ctrl+C: the pipeline is stopping; Core stopped md's recovery and removed the new leg

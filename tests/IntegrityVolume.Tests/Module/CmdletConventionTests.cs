@@ -97,8 +97,8 @@ public class CmdletConventionTests
         string expectedBase = name switch
         {
             "Close-IntegrityVolume" or "Resolve-IntegrityVolumeSector" or "Get-IntegrityArray" or "Start-IntegrityArrayScrub"
-                or "Switch-IntegrityArrayLeg"
                 or "Close-IntegrityArray" => "IntegrityVolumeCmdletBase",
+            "Switch-IntegrityArrayLeg" => "ArrayLuksCmdletBase",
             "New-IntegrityArray" or "Open-IntegrityArray" => "ArrayLegsCmdletBase",
             "Get-IntegrityVolume" => "VolumeCmdletBase",
             "Open-IntegrityVolume" or "Test-IntegrityVolume" => "JournalCryptVolumeCmdletBase",
@@ -116,7 +116,7 @@ public class CmdletConventionTests
     [InlineData("public string? Algorithm {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? KeyFile {", "KeyedVolumeCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrity {", "JournalKeyedVolumeCmdletBase.cs")]
-    [InlineData("public string? LuksKeyFile {", "ArrayLegsCmdletBase.cs")]
+    [InlineData("public string? LuksKeyFile {", "ArrayLuksCmdletBase.cs")]
     [InlineData("public virtual string? JournalCryptKeyFile {", "JournalCryptVolumeCmdletBase.cs")]
     [InlineData("public string[]? LegName {", "ArrayLegsCmdletBase.cs")]
     [InlineData("public virtual string? JournalIntegrityKeyFile {", "JournalKeyedVolumeCmdletBase.cs")]
@@ -142,7 +142,7 @@ public class CmdletConventionTests
     public void Commands_folder_holds_only_cmdlets_and_their_base()
     {
         var expected = ModuleMetadata.Cmdlets.Select(c => c.ClassName + ".cs")
-            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs", "ArrayLegsCmdletBase.cs", "JournalCryptVolumeCmdletBase.cs" }).OrderBy(n => n);
+            .Concat(new[] { "IntegrityVolumeCmdletBase.cs", "VolumeCmdletBase.cs", "KeyedVolumeCmdletBase.cs", "JournalKeyedVolumeCmdletBase.cs", "ArrayLegsCmdletBase.cs", "JournalCryptVolumeCmdletBase.cs", "ArrayLuksCmdletBase.cs" }).OrderBy(n => n);
         Assert.Equal(expected, Directory.GetFiles(ModulePaths.CommandsDir, "*.cs").Select(Path.GetFileName).OrderBy(n => n));
     }
 
@@ -361,6 +361,7 @@ public class CmdletConventionTests
             .Append("IntegrityVolume.Commands.JournalKeyedVolumeCmdletBase")
             .Append("IntegrityVolume.Commands.ArrayLegsCmdletBase")
             .Append("IntegrityVolume.Commands.JournalCryptVolumeCmdletBase")
+            .Append("IntegrityVolume.Commands.ArrayLuksCmdletBase")
             .Append("IntegrityVolume.Common.Display")
             .OrderBy(n => n);
         Assert.Equal(allowed, ModuleMetadata.PublicTypeNames);

@@ -57,6 +57,21 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void LuksOptionsOfArrayCommandsNeedTheLuksKeyFile()
+    {
+        using var dir = new TempDirectory();
+        string a = Path.Combine(dir.Path, "a.img"), b = Path.Combine(dir.Path, "b.img");
+        // --luks-per-leg (create) and --luks-pbkdf (replace) mean nothing without --luks-key-file: refused before any device.
+        var (code, _, err) = CliTests.Ivol("array", "create", "pl", a, b, "--level", "1", "--size", "48M", "--luks-per-leg");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, ErrorIds.InvalidParameter);
+        (code, _, err) = CliTests.Ivol("array", "replace", "md999", "--leg", "leg1", "--device", a, "--name", "leg1b", "--luks-pbkdf", "pbkdf2");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, ErrorIds.InvalidParameter);
+        Assert.False(File.Exists(a) || File.Exists(b));
+    }
+
+    [Fact]
     public void AJournalSizeBeyondTheKernelsThirtyTwoBitsIsRefused()
     {
         // 2^32 sectors and more cannot be a journal_sectors table argument; the old code truncated the section count.

@@ -14,7 +14,10 @@
 # scrub clean, the file reads back, and offline `ivol verify` of both closed legs is healthy.
 # Boot: the integritytab, crypttab and mdadm.conf create wrote go through systemd's own generators; the units' ExecStart
 # lines run (integrity legs, then each leg's crypt layer by its LUKS UUID), mdadm assembles from the ARRAY line, the file
-# reads back, and `ivol array close` takes that stack down.
+# reads back. `ivol array replace` of leg 1 in that stack: without --luks-key-file KeyRequired, with a key that opens no
+# leg's header KeyMismatch (the new device untouched); with the key the new leg gets its own LUKS2 layer (pl-leg2-crypt
+# over pl-leg2), md recovers onto it, the old leg's crypt and integrity mappings are closed, a scrub is clean, the file
+# reads back, `ivol array close` takes the stack down and the new leg verifies healthy offline.
 modprobe raid1 2>/dev/null || true
 modprobe dm-crypt 2>/dev/null || true
 cleanup() {
@@ -146,6 +149,30 @@ mount -t ext4 -o ro /dev/md/pl mnt
 cmp mnt/file.bin want.bin || die "the file does not read back through the stack boot assembled"
 log "ok: the file reads back through the stack systemd and mdadm assembled from the written files"
 umount mnt
+
+# Replace leg 1 of the booted stack: the new leg needs its own LUKS layer made with the legs' key.
+truncate -s 40M new.img
+expect_rc 2 ivol array replace pl --leg pl-leg1-crypt --device new.img --name pl-leg2 --json
+expect_eq "$(echo "$ERR" | grep -o '"KeyRequired"')" '"KeyRequired"' "replace over per-leg LUKS without the LUKS key"
+expect_rc 2 ivol array replace pl --leg pl-leg1 --device new.img --name pl-leg2 --luks-key-file wrong --json
+expect_eq "$(echo "$ERR" | grep -o '"KeyMismatch"')" '"KeyMismatch"' "replace with a key that opens no leg's header"
+cmp -n 40M new.img /dev/zero || die "a refused replace wrote to the new device"
+ivol array replace pl --leg pl-leg1-crypt --device new.img --name pl-leg2 --luks-key-file key --luks-pbkdf pbkdf2 --luks-iter-time 1 --json > rp.json
+U2=$(cryptsetup luksUUID /dev/mapper/pl-leg2)
+expect_eq "$(json rp.json '[j["recoveryCompleted"], j["newLeg"], j["newLegCrypt"]["name"], j["newLegCrypt"]["luksUuid"], j["oldLegRemoved"], j["oldLegClosed"]]')" \
+    "[true, \"/dev/mapper/pl-leg2-crypt\", \"pl-leg2-crypt\", \"$U2\", true, true]" "replace: the new leg's crypt layer recovered, the old leg's crypt and integrity closed"
+expect_eq "$(dmsetup table pl-leg2-crypt | awk '{print $3}') $(dmsetup deps -o devname pl-leg2-crypt | grep -o '(.*)')" "crypt (pl-leg2)" "pl-leg2-crypt is dm-crypt over pl-leg2"
+! dmsetup info pl-leg1-crypt >/dev/null 2>&1 && ! dmsetup info pl-leg1 >/dev/null 2>&1 || die "the old leg's mappings are still open"
+MD=$(basename "$(readlink -f /dev/md/pl)")
+expect_eq "$(for d in /sys/block/$MD/slaves/*; do cat "$d/dm/name"; done | sort | tr '\n' ' ')" "pl-leg0-crypt pl-leg2-crypt " "md's members after the replace"
+expect_rc 0 ivol array scrub pl --json
+echo "$OUT" > s3.json
+expect_eq "$(json s3.json 'j["mismatchCount"]')" "0" "scrub after the replace: clean"
+mount -t ext4 -o ro /dev/md/pl mnt
+cmp mnt/file.bin want.bin || die "the file does not read back after the replace"
+umount mnt
 ivol array close pl --json > bcl.json
-expect_eq "$(json bcl.json '[j["closedLegCrypts"], j["closedLegs"]]')" '[["pl-leg0-crypt", "pl-leg1-crypt"], ["pl-leg0", "pl-leg1"]]' "close of the booted stack"
+expect_eq "$(json bcl.json '[j["closedLegCrypts"], j["closedLegs"]]')" '[["pl-leg0-crypt", "pl-leg2-crypt"], ["pl-leg0", "pl-leg2"]]' "close of the booted, repaired stack"
 nothing_left "after closing the booted stack"
+ivol verify new.img --integrity crc32c --json > new.verify.json || die "offline verify of the new leg: not healthy"
+expect_eq "$(json new.verify.json 'j["verdict"]')" "healthy" "offline verify of the new leg"
