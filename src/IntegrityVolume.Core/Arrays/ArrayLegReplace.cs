@@ -385,7 +385,6 @@ public static class ArrayLegReplace
         if (request.Luks is null)
             throw new IntegrityVolumeException(ErrorIds.KeyRequired, ErrorKind.InvalidArgument,
                 $"{array.Path} is RAID over per-leg LUKS: the new leg needs its own LUKS layer, made with the legs' key file (--luks-key-file / -LuksKeyFile).", request.Array);
-        ArrayCrypt.CheckKeyFile(request.Luks.KeyFilePath, "LUKS key file");
         ArrayCrypt.CheckOptions(request.Luks with { Name = ArrayLegCrypt.MapperName(request.NewName), CrypttabPath = null }, array.Name ?? array.Device, [request.NewName]);
         ArrayLegCrypt.CheckSystem(array.Path, [request.NewName]);
         var witness = array.Legs.Where(l => l.InSync && !l.Faulty && l.Device != old?.Device && l.Integrity is not null).Select(l => l.Integrity!.Path).FirstOrDefault()

@@ -66,17 +66,7 @@ ivol array close lk > /dev/null
 nothing_left "after the second close"
 
 # Boot: systemd's generators turn the files create wrote into units; their ExecStart lines run in boot's order.
-G=/usr/lib/systemd/system-generators
-mkdir -p gen/normal gen/early gen/late
-SYSTEMD_INTEGRITYTAB=$S/integritytab "$G/systemd-integritysetup-generator" gen/normal gen/early gen/late
-SYSTEMD_CRYPTTAB=$S/crypttab "$G/systemd-cryptsetup-generator" gen/normal gen/early gen/late
-run_unit() { # UNIT: run the ExecStart line of a generated unit
-    local u="gen/normal/$1" cmd
-    [ -f "$u" ] || die "the generator made no $1: $(ls gen/normal)"
-    cmd=$(sed -n 's/^ExecStart=//p' "$u")
-    log "boot: $cmd"
-    eval "$cmd" || die "$1 failed: $cmd"
-}
+boot_generate "$S/integritytab" "$S/crypttab"
 run_unit 'systemd-integritysetup@lk\x2dleg0.service'
 run_unit 'systemd-integritysetup@lk\x2dleg1.service'
 mdadm --assemble --scan --config "$S/mdadm.conf"

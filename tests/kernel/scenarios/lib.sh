@@ -93,3 +93,19 @@ cleanup_kernel_state() {
     for n in $(dmsetup ls 2>/dev/null | awk '$1 != "No" {print $1}'); do dmsetup remove --force "$n" >/dev/null 2>&1 || true; done
     losetup -D 2>/dev/null || true
 }
+
+# boot_generate INTEGRITYTAB CRYPTTAB: systemd's own generators turn the boot files into units under $S/gen (what boot
+# reads); run_unit UNIT then runs a generated unit's ExecStart line as systemd would (the guest runs no systemd).
+boot_generate() {
+    local g=/usr/lib/systemd/system-generators
+    mkdir -p gen/normal gen/early gen/late
+    SYSTEMD_INTEGRITYTAB="$1" "$g/systemd-integritysetup-generator" gen/normal gen/early gen/late
+    SYSTEMD_CRYPTTAB="$2" "$g/systemd-cryptsetup-generator" gen/normal gen/early gen/late
+}
+run_unit() {
+    local u="gen/normal/$1" cmd
+    [ -f "$u" ] || die "the generator made no $1: $(ls gen/normal)"
+    cmd=$(sed -n 's/^ExecStart=//p' "$u")
+    log "boot: $cmd"
+    eval "$cmd" || die "$1 failed: $cmd"
+}
