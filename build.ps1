@@ -34,6 +34,8 @@
 
     Pester tests tagged 'Acceptance' need root, loop devices and device-mapper; they run only with -Acceptance
     (or -Tag Acceptance, which runs only them: tests/kernel runs them so inside its qemu guest).
+    IVOL_PESTER_FILES="New-IntegrityArray Open-IntegrityArray" limits the Pester task to those test files
+    (tests/<name>.Tests.ps1; in the kernel guest: IVOL_GUEST_PESTER_FILES).
     pwsh itself is pinned in the repository's tool manifest (dotnet-tools.json): `dotnet tool restore`, then
     `dotnet pwsh ./build.ps1 ...`.
 
@@ -217,7 +219,17 @@ function Invoke-PesterSuite {
         }
         $env:IVOL_MODULE_MANIFEST = $ManifestPath
         $config = New-PesterConfiguration
-        $config.Run.Path = @(Get-ChildItem -LiteralPath $TestsDir -Filter *.Tests.ps1 | ForEach-Object FullName)
+        $testFiles = @(Get-ChildItem -LiteralPath $TestsDir -Filter *.Tests.ps1 | ForEach-Object FullName)
+        if ($env:IVOL_PESTER_FILES) {
+            # Only the files named (tests/<name>.Tests.ps1): one file's Acceptance tests in the guest take minutes, not 15.
+            $only = @(-split $env:IVOL_PESTER_FILES)
+            $testFiles = @($testFiles | Where-Object { ((Split-Path -Leaf $_) -replace '\.Tests\.ps1$') -in $only })
+            if ($testFiles.Count -ne $only.Count) {
+                "Pester could not start: IVOL_PESTER_FILES names $($only.Count) test files, $($testFiles.Count) of them found in ${TestsDir}."
+                exit 3
+            }
+        }
+        $config.Run.Path = $testFiles
         $config.Run.PassThru = $true
         $config.Output.Verbosity = 'Detailed'
         $config.TestResult.Enabled = $true

@@ -31,7 +31,7 @@ if [ -n "${IVOL_GUEST_PWSH:-}" ]; then
     t0=$(date +%s)
     mkdir -p /tmp/pwsh-home
     HOME=/tmp/pwsh-home XDG_CACHE_HOME=/tmp/pwsh-home/.cache DOTNET_ROOT=/usr/share/dotnet DOTNET_CLI_TELEMETRY_OPTOUT=1 \
-    POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off DOTNET_TieredPGO=0 TMPDIR=/tmp \
+    POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off DOTNET_TieredPGO=0 TMPDIR=/tmp IVOL_PESTER_FILES="${IVOL_GUEST_PESTER_FILES:-}" \
         timeout -k 5 "${IVOL_GUEST_SCENARIO_TIMEOUT:-1800}" "$IVOL_GUEST_PWSH" -NoProfile -NonInteractive \
         -File "$IVOL_REPO/build.ps1" -Task Pester -Tag Acceptance -ResultPath /results/pester-results.xml \
         2>&1 | tee /results/pester-output.log

@@ -452,12 +452,13 @@ public static class ArrayLegReplace
     /// </summary>
     private static (bool Done, bool Removed, bool Closed) CancelRecovery(ReplacePlan plan, ArrayLegReplaceRequest request, string member, string mdDir, string newPath, List<string> messages)
     {
+        // Best effort: a write md refuses becomes a message (its path, the value and md's words), not an error.
         bool Write(string dir, string attribute, string value)
         {
-            try { File.WriteAllText(System.IO.Path.Combine(dir, attribute), value); return true; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            try { MdSysfs.Write(dir, attribute, value, request.Array); return true; }
+            catch (IntegrityVolumeException e)
             {
-                messages.Add($"{System.IO.Path.Combine(dir, attribute)}: writing '{value}' failed: {e.Message}");
+                messages.Add(e.Message);
                 return false;
             }
         }

@@ -86,12 +86,8 @@ public static class ArrayScrub
 
         var clock = Stopwatch.StartNew();
         ulong start = before.SyncMin ?? 0;
-        try { File.WriteAllText(System.IO.Path.Combine(md, "sync_action"), action); }
-        catch (IOException e)
-        {
-            // EBUSY: a recovery started between the read and the write.
-            throw new IntegrityVolumeException(ErrorIds.ArrayBusy, ErrorKind.ResourceBusy, $"{before.Path}: md refused '{action}': {e.Message}", request.Array, e);
-        }
+        // EBUSY (ArrayBusy): a recovery started between the read and the write.
+        MdSysfs.Write(md, "sync_action", action, request.Array);
 
         string activity = $"md {action} {before.Name ?? kname}";
         bool cancelled = false;
@@ -104,7 +100,7 @@ public static class ArrayScrub
             if (ct.IsCancellationRequested && !cancelled)
             {
                 // md.c action_store("idle"): sets MD_RECOVERY_INTR and reaps the sync thread before returning.
-                File.WriteAllText(System.IO.Path.Combine(md, "sync_action"), "idle");
+                MdSysfs.Write(md, "sync_action", "idle", request.Array);
                 cancelled = true;
                 continue;   // read the state again: idle now
             }

@@ -88,6 +88,38 @@ public static class MdSysfs
     }
 
     /// <summary>
+    /// Writes one attribute (sync_action, a leg's state, ...). md answers a request it will not take with an errno
+    /// (EBUSY while a recovery runs, EINVAL for a word it does not know): ArrayBusy with md's words, the attribute's path
+    /// and the value; a write refused by permissions is DeviceAccessDenied. <paramref name="target"/> names the array
+    /// in the error as the user gave it (default: the md device of <paramref name="directory"/>).
+    /// </summary>
+    public static void Write(string directory, string attribute, string value, string? target = null)
+    {
+        string path = Path.Combine(directory, attribute);
+        string array = target ?? ArrayOf(path);
+        try { File.WriteAllText(path, value); }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new IntegrityVolumeException(ErrorIds.DeviceAccessDenied, ErrorKind.PermissionDenied,
+                $"{array}: writing '{value}' to {path} was refused: permission denied (md's sysfs attributes are written as root).", array, e);
+        }
+        catch (IOException e)
+        {
+            throw new IntegrityVolumeException(ErrorIds.ArrayBusy, ErrorKind.ResourceBusy,
+                $"{array}: md refused '{value}' ({path}): {e.Message}", array, e);
+        }
+    }
+
+    // /sys/block/md127/md/dev-dm-3/state → md127 (the error's target when the caller names none).
+    private static string ArrayOf(string path)
+    {
+        string root = BlockRoot + "/";
+        if (!path.StartsWith(root, StringComparison.Ordinal)) return path;
+        int slash = path.IndexOf('/', root.Length);
+        return slash < 0 ? path[root.Length..] : path[root.Length..slash];
+    }
+
+    /// <summary>
     /// sync_completed: "none" when no sync runs, "delayed" while it waits for another array on the same disks,
     /// otherwise "DONE / TOTAL" in sectors (md.c sync_completed_show).
     /// </summary>

@@ -120,4 +120,33 @@ public class MdArrayTests
         Assert.Equal(ExitCodes.Busy, ErrorClassifier.Classify(new IntegrityVolumeException(ErrorIds.ArrayBusy, ErrorKind.ResourceBusy, "m"))!.ExitCode);
         Assert.Equal(ExitCodes.UsageError, ErrorClassifier.Classify(Assert.Throws<IntegrityVolumeException>(() => VolumeOperations.GetArray("md999")))!.ExitCode);
     }
+
+    /// <summary>MdSysfs.Write: the one writer of md's attributes (scrub start/stop, a cancelled replace's undo).</summary>
+    [Fact]
+    public void An_attribute_write_lands_and_a_refused_one_is_ArrayBusy_with_its_words()
+    {
+        string dir = Directory.CreateTempSubdirectory("ivol-mdsysfs").FullName;
+        try
+        {
+            MdSysfs.Write(dir, "sync_action", "check");
+            Assert.Equal("check", MdSysfs.Read(dir, "sync_action"));
+
+            // A write the kernel answers with an errno (here ENOSPC of /dev/full; md answers EBUSY or EINVAL).
+            var busy = Assert.Throws<IntegrityVolumeException>(() => MdSysfs.Write("/dev", "full", "idle", "/dev/md/scrub"));
+            Assert.Equal(ErrorIds.ArrayBusy, busy.ErrorId);
+            Assert.Equal(ExitCodes.Busy, ErrorClassifier.Classify(busy)!.ExitCode);
+            Assert.Equal("/dev/md/scrub", busy.Target);
+            Assert.Contains("/dev/md/scrub", busy.Message);
+            Assert.Contains("'idle'", busy.Message);
+            Assert.Contains("/dev/full", busy.Message);
+            Assert.IsAssignableFrom<IOException>(busy.InnerException);
+
+            // Refused by the file system (a directory in the attribute's place): DeviceAccessDenied, not ArrayBusy.
+            Directory.CreateDirectory(Path.Combine(dir, "state"));
+            var denied = Assert.Throws<IntegrityVolumeException>(() => MdSysfs.Write(dir, "state", "-want_replacement"));
+            Assert.Equal(ErrorIds.DeviceAccessDenied, denied.ErrorId);
+            Assert.Contains("'-want_replacement'", denied.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

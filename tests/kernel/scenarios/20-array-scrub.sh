@@ -22,6 +22,9 @@
 # legs in_sync, sc1 without want_replacement, degraded 0, sync_action idle) and reads the pattern. Run again at md's
 # normal speed: refused without --force (the new device holds a partial copy), with --force it completes (sc1 removed
 # and closed, the new leg in_sync in slot 1), the next scrub is clean and the pattern reads back.
+# Replace in remove/add mode cancelled (the array degraded: sc1n failed, removed, its mapping closed): SIGINT once md
+# rebuilds the new leg from sc0 (a spare in slot 1, sync_action recover): exit 130, mode add, the new leg removed and
+# closed, the array still degraded on sc0 alone, the pattern reads; with --force again it completes, a scrub is clean.
 # RAID10 (near-2, 4 legs, 64 KiB chunks): `ivol array create --level 10`, md's level/layout/legs/chunk in sysfs, `ivol
 # array status` (4 legs in_sync in slots 0-3, crc32c), a pattern written, a clean scrub, the pattern read back, close.
 modprobe raid1 2>/dev/null || true
@@ -187,6 +190,51 @@ expect_rc 0 ivol array scrub /dev/md/scrub --json
 echo "$OUT" > s4.json
 expect_eq "$(json s4.json 'j["completed"], j["mismatchCount"], j["anyLegFailed"]')" "(True, 0, False)" "scrub after the replace"
 expect_eq "$(dd if=/dev/$MD bs=1M count=4 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "after the replace: pattern read through the array"
+
+# Replace in remove/add mode cancelled: the leg sc1n dies (md fails it, it is removed, its mapping is gone), the array
+# runs degraded on sc0; `ivol array replace --leg sc1n` adds a new leg that md rebuilds from sc0 (a spare in slot 1,
+# sync_action recover; slowed by the speed limits), SIGINT then: exit 130, cancelled, the new leg out of the array and
+# closed, the array degraded on sc0 alone as before, the pattern reads; again (--force: the partial copy) it completes.
+mdadm /dev/md/scrub --fail /dev/mapper/sc1n >/dev/null 2>&1
+# md frees a failed leg's slot once no I/O is pending on it; --remove is refused (EBUSY) until then.
+wait_for "sc1n removed" bash -c 'mdadm /dev/md/scrub --remove /dev/mapper/sc1n >/dev/null 2>&1'
+ivol close sc1n >/dev/null
+expect_eq "$(cat /sys/block/$MD/md/degraded) $(cd /sys/block/$MD/md && ls -d dev-* | wc -l) $(losetup -j new.img | wc -l)" "1 1 0" "sc1n gone: degraded, members, its loop device"
+echo 100 > /sys/block/$MD/md/sync_speed_min; echo 200 > /sys/block/$MD/md/sync_speed_max
+truncate -s 16M new2.img
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+    "${IVOL_CMD[@]}" array replace /dev/md/scrub --leg sc1n --device new2.img --name sc1m --json > rp3.json 2> rp3.err & pid=$!
+rebuilding() { # the new leg holds slot 1 as a spare being rebuilt and md recovers onto it (or ivol already ended)
+    kill -0 "$pid" 2>/dev/null || return 0
+    local m; m=$(dmsetup info -c --noheadings -o minor sc1m 2>/dev/null | tr -d ' ') || return 1
+    [ -n "$m" ] && [ "$(cat "/sys/block/$MD/md/dev-dm-$m/slot" 2>/dev/null)" = 1 ] && [ "$(cat /sys/block/$MD/md/sync_action)" = recover ]
+}
+wait_for "md rebuilding sc1m" rebuilding
+kill -0 "$pid" 2>/dev/null || { cat rp3.json rp3.err; die "ivol array replace (remove/add) ended before md's recovery was seen"; }
+log "rebuild running: $(cat /sys/block/$MD/md/sync_completed) sectors, sc1m $(cat /sys/block/$MD/md/dev-dm-$(dmsetup info -c --noheadings -o minor sc1m | tr -d ' ')/state); sending SIGINT"
+kill -INT "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 130 ] || { cat rp3.json rp3.err; }
+expect_eq "$rc" "130" "cancelled replace (remove/add): exit code"
+expect_eq "$(json rp3.json 'j["cancelled"], j["recoveryCompleted"], j["recoveryRunning"], j["mode"], j["oldLegDevice"], j["oldLegStateBefore"]')" "(True, False, False, 'add', None, ['missing'])" "cancelled replace (remove/add): cancelled, completed, running, mode, old leg"
+expect_eq "$(json rp3.json 'j["newLegRemoved"], j["newLegClosed"], j["oldLegRemoved"], j["degradedBefore"], j["degradedAfter"]')" "(True, True, False, 1, 1)" "cancelled replace (remove/add): new leg removed and closed, degraded before and after"
+expect_eq "$(json rp3.json 'j["messages"][0].split(":")[0], len(j["messages"])')" "('Cancelled', 1)" "cancelled replace (remove/add): one message, the cancel"
+log "message: $(json rp3.json 'j["messages"][0]')"
+D0="dm-$(dmsetup info -c --noheadings -o minor sc0 | tr -d ' ')"
+expect_eq "$(cat /sys/block/$MD/md/sync_action) $(cat /sys/block/$MD/md/degraded) $(cd /sys/block/$MD/md && ls -d dev-*)" "idle 1 dev-$D0" "after the cancel (remove/add): sync_action, degraded, the one member sc0"
+expect_eq "$(cat /sys/block/$MD/md/dev-$D0/state) $(cat /sys/block/$MD/md/dev-$D0/slot)" "in_sync 0" "after the cancel (remove/add): sc0 state, slot"
+expect_eq "$(dmsetup info sc1m >/dev/null 2>&1 && echo open || echo closed) $(losetup -j new2.img | wc -l)" "closed 0" "after the cancel (remove/add): new leg mapping, loop device"
+expect_eq "$(dd if=/dev/$MD bs=1M count=4 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "after the cancel (remove/add): pattern read through the degraded array"
+echo system > /sys/block/$MD/md/sync_speed_min; echo system > /sys/block/$MD/md/sync_speed_max
+expect_rc 2 ivol array replace /dev/md/scrub --leg sc1n --device new2.img --name sc1m
+expect_eq "$(echo "$ERR" | grep -o '\[ExistingSignature\]')" "[ExistingSignature]" "replace (remove/add) onto the cancelled leg without --force"
+expect_rc 0 ivol array replace /dev/md/scrub --leg sc1n --device new2.img --name sc1m --force --json
+echo "$OUT" > rp4.json
+expect_eq "$(json rp4.json 'j["recoveryCompleted"], j["cancelled"], j["mode"], j["degradedAfter"], j["newLegSlot"], j["newLegState"]')" "(True, False, 'add', 0, 1, ['in_sync'])" "replace (remove/add) again: completed, mode, degraded, slot, state"
+expect_rc 0 ivol array scrub /dev/md/scrub --json
+echo "$OUT" > s5.json
+expect_eq "$(json s5.json 'j["completed"], j["mismatchCount"], j["anyLegFailed"], sorted(l["mapperName"] for l in j["legs"])')" "(True, 0, False, ['sc0', 'sc1m'])" "scrub after the rebuild: clean, legs"
+expect_eq "$(dd if=/dev/$MD bs=1M count=4 iflag=direct status=none | sha256sum)" "$(sha256sum < p.bin)" "after the rebuild: pattern read through the array"
 ivol array close scrub >/dev/null
 expect_eq "$(ls /dev/mapper | grep -c '^sc' || true)" "0" "after the last close: no leg mapping"
 wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
