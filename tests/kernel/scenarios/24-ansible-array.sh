@@ -16,8 +16,9 @@
 #     play succeeds; the kernel then reads every sector of leg 1 through its mapping (O_DIRECT) and both files;
 # (e) the same 4 KiB page (one file block) corrupted on both closed legs and nothing reads it: the play with the scrub
 #     assembles the array (its boot lines are left alone: two changes, open and scrub) and fails with the array
-#     INTERRUPTED (md's check ends at the page, sync_min left there, no bad block logged), naming where the next scrub
-#     resumes, each leg's failing sectors (ivol verify --name) and /victim.bin with its byte range;
+#     INTERRUPTED (md's check ends at the page, no bad block logged, sync_min at md's last checkpoint), naming where
+#     the next scrub resumes, each leg's failing sector (ivol verify --name; 512-byte integrity blocks) and
+#     /victim.bin with its byte range;
 # (f) that page read through md (the kernel fails it; md logs it in both legs' bad-block logs), the play with the
 #     scrub again fails naming the array LOST, the legs' sectors and the file with its byte range (ivol locate --leg);
 # finally `ivol array close` leaves no md device and no leg mapping.
@@ -71,8 +72,8 @@ flip() { # image byte-offset: invert one byte in place
 data_offset() { python3 -c "import json; d=json.load(open('$1')); L=$2; a=L//d['interleaveSectors']; print((d['initialSectors']+(a+1)*d['metadataRunSectors']+L)*512+17)"; }
 # No active md array, no leg mapping (without udev a /dev/md/NAME link or node can outlive the array: not checked).
 no_array_left() { ! grep -q '^md' /proc/mdstat && [ ! -e /dev/mapper/an0 ] && [ ! -e /dev/mapper/an1 ] && [ ! -e /dev/mapper/ansr5-leg0 ]; }
-# A changed task's line in a play log: "changed: [localhost]" under the task named.
-task_changed() { grep -A1 "^TASK \[integrity_volume : $2" "$1" | grep -c '^changed:' || true; }
+# task_changed LOG NAME: how many "changed:" lines (one per loop item) the task named printed.
+task_changed() { awk -v t="TASK [integrity_volume : $2" 'index($0, t) == 1 { on = 1; next } /^(TASK|PLAY) / { on = 0 } on && /^changed:/ { n++ } END { print n + 0 }' "$1"; }
 
 log "$(ansible-playbook --version | head -1)"
 
@@ -132,7 +133,7 @@ for s in 2000 7000 20000; do
 done
 play heal -e integrity_volume_array_scrub=true
 expect_eq "$rc $changed" "0 4" "scrub run: exit, changed (array open, integritytab, ARRAY line, scrub rewrote blocks)"
-expect_eq "$(task_changed heal.log 'ansr1: integritytab line per leg') $(task_changed heal.log 'ansr1: ARRAY line')" "1 1" "opened array: boot-line tasks changed"
+expect_eq "$(task_changed heal.log 'ansr1: integritytab line per leg') $(task_changed heal.log 'ansr1: ARRAY line')" "2 1" "opened array: boot-line tasks changed (legs, ARRAY line)"
 expect_eq "$(grep '^an[01] ' integritytab)" "$(cat tab.created)" "opened array: integritytab lines (as create wrote them)"
 expect_eq "$(grep -F "$R1UUID" mdadm.conf)" "$(cat conf.created)" "opened array: mdadm.conf ARRAY line (as create wrote it)"
 ivol tab check --file integritytab > /dev/null || die "integritytab invalid after the opened array's lines"
@@ -154,16 +155,18 @@ play interrupted -e integrity_volume_array_scrub=true
 expect_eq "$([ "$rc" -ne 0 ] && echo failed) $failed $changed" "failed 1 2" "interrupted run: the play fails; changed (open, scrub; boot lines already there)"
 MD=$(basename "$(readlink -f /dev/md/ansr1)")
 msg=$(grep -o '/dev/md/ansr1 is INTERRUPTED: .*' interrupted.log | head -1)
-log "failure: ${msg:0:600}"
-[ -n "$msg" ] || die "the interrupted run does not fail with /dev/md/ansr1 is INTERRUPTED"
+log "failure: ${msg:0:1500}"
+[ -n "$msg" ] || { grep -E 'leg an|INTERRUPTED|LOST|"ansr1"' interrupted.log | cut -c1-400; die "the interrupted run does not fail with /dev/md/ansr1 is INTERRUPTED"; }
+expect_eq "$(task_changed interrupted.log 'ansr1: integritytab line per leg') $(task_changed interrupted.log 'ansr1: ARRAY line')" "0 0" "opened again: boot-line tasks changed"
 expect_eq "$(cat /sys/block/$MD/md/sync_action) $(cat /sys/block/$MD/md/dev-*/bad_blocks | wc -w)" "idle 0" "md: idle, no bad block logged"
 RESUME=$(cat /sys/block/$MD/md/sync_min)
-echo "$msg" | grep -q "array sector $RESUME is where the next scrub resumes" || die "the failure does not name md's resume sector $RESUME"
+echo "$msg" | grep -q "the next scrub resumes at array sector $RESUME," || die "the failure does not name md's resume sector $RESUME"
+# The legs have 512-byte integrity blocks: the kernel fails the one sector flipped (+3 in the page), on both legs.
 for leg in "an0 $OFF0" "an1 $OFF1"; do
     set -- $leg
-    echo "$msg" | grep -q "leg $1 failing sectors $(($2 + VB * 8))-$(($2 + VB * 8 + 7))" || die "the failure does not name $1's failing sectors"
+    echo "$msg" | grep -q "leg $1 failing sectors $(($2 + VB * 8 + 3))-$(($2 + VB * 8 + 3)); leg $(($2 + VB * 8 + 3))+1 = array $((VB * 8 + 3))+1: file /victim.bin bytes 1536+512" \
+        || die "the failure does not name $1's failing sector and /victim.bin bytes 1536+512"
 done
-echo "$msg" | grep -q "array $((VB * 8))+8: file /victim.bin bytes 0+4096" || die "the failure does not name /victim.bin bytes 0+4096"
 echo "$msg" | grep -q "restore the file named from a backup" || die "the failure does not say what to do"
 
 # (f) the page read through md: no leg supplies it, so md logs it as bad on both legs (the loss
