@@ -42,7 +42,7 @@ public sealed record ArrayScrubResult
     public string? Name { get; init; }
     /// <summary>check or repair.</summary>
     public required string Action { get; init; }
-    /// <summary>md finished the pass (sync_action idle again, sync_min back at 0).</summary>
+    /// <summary>md finished the pass: sync_action idle again and md logged "done" (without the kernel log: sync_min back at 0).</summary>
     public bool Completed { get; init; }
     /// <summary>The scrub was stopped (cancelled here: "idle" written) or ended early (md interrupted it, e.g. a leg failed).</summary>
     public bool Stopped { get; init; }
@@ -52,6 +52,8 @@ public sealed record ArrayScrubResult
     public ulong StartSector { get; init; }
     /// <summary>sync_min afterwards: where the next check starts (0 after a complete pass).</summary>
     public ulong? ResumeSector { get; init; }
+    /// <summary>How md logged the end of the pass: "done" or "interrupted" (an unreadable block on every copy stops a check); null when the kernel log could not be read.</summary>
+    public string? KernelLogged { get; init; }
     /// <summary>md's mismatch_cnt after the pass (sectors found different, or rewritten).</summary>
     public ulong? MismatchCount { get; init; }
     public ulong? DegradedBefore { get; init; }
@@ -68,6 +70,9 @@ public sealed record ArrayScrubResult
 /// </summary>
 public static class ArrayScrub
 {
+    /// <summary>How long md's end-of-pass line may lag behind sync_action idle (a bound on the wait, never a verdict).</summary>
+    public static TimeSpan LogLimit { get; set; } = TimeSpan.FromSeconds(5);
+
     public static ArrayScrubResult Run(ArrayScrubRequest request, IProgress<OperationProgress>? progress = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -86,6 +91,7 @@ public static class ArrayScrub
 
         var clock = Stopwatch.StartNew();
         ulong start = before.SyncMin ?? 0;
+        using var log = MdSyncLog.Open();   // md's own "done"/"interrupted" line, read after the pass
         // EBUSY (ArrayBusy): a recovery started between the read and the write.
         MdSysfs.Write(md, "sync_action", action, request.Array);
 
@@ -109,8 +115,14 @@ public static class ArrayScrub
         }
 
         var after = MdArrays.Read(kname);
-        // md_do_sync: a requested pass that ran to the end resets resync_min to 0; an interrupted one leaves it where it stopped.
-        bool completed = !cancelled && (after.SyncMin ?? 0) == 0;
+        // md_do_sync logs the end before the sync thread is reaped (sync_action idle): the line is there; a short bounded
+        // re-read covers a log reader that lags.
+        string? logged = log?.Ended(kname, action);
+        for (var wait = Stopwatch.StartNew(); log is not null && logged is null && wait.Elapsed < LogLimit; Thread.Sleep(50))
+            logged = log.Ended(kname, action);
+        // md_do_sync: a requested pass that ran to the end resets resync_min to 0; an interrupted one leaves it at its last
+        // checkpoint (0 before the first): md's logged word decides when there is one.
+        bool completed = !cancelled && (logged is null ? (after.SyncMin ?? 0) == 0 : logged == "done");
         return new ArrayScrubResult
         {
             Device = kname,
@@ -122,6 +134,7 @@ public static class ArrayScrub
             Cancelled = cancelled,
             StartSector = start,
             ResumeSector = after.SyncMin,
+            KernelLogged = logged,
             MismatchCount = after.MismatchCount,
             DegradedBefore = before.Degraded,
             DegradedAfter = after.Degraded,

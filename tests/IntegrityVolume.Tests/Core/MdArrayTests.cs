@@ -149,4 +149,34 @@ public class MdArrayTests
         }
         finally { Directory.Delete(dir, true); }
     }
+    [Fact]
+    public void Mds_end_of_pass_line_is_read_from_kmsg_records()
+    {
+        // md_do_sync's lines as 6.1 logged them in the guest (dmesg of scenarios 20/24/28), in /dev/kmsg's record format.
+        Assert.Equal("done", MdSyncLog.ParseRecord("6,1893,107604104,-;md: md126: data-check done.\n", "md126", "check"));
+        Assert.Equal("interrupted", MdSyncLog.ParseRecord("6,2001,99000000,-;md: md127: data-check interrupted.\n", "md127", "check"));
+        Assert.Equal("done", MdSyncLog.ParseRecord("6,7,1,-;md: md0: requested-resync done.\n", "md0", "repair"));
+        // Another array, another pass, md's start line, the initial resync, a record without a prefix: not this pass's end.
+        Assert.Null(MdSyncLog.ParseRecord("6,1,1,-;md: md1: data-check done.\n", "md12", "check"));
+        Assert.Null(MdSyncLog.ParseRecord("6,1,1,-;md: md0: data-check done.\n", "md0", "repair"));
+        Assert.Null(MdSyncLog.ParseRecord("6,1,1,-;md: data-check of RAID array md0\n", "md0", "check"));
+        Assert.Null(MdSyncLog.ParseRecord("6,1,1,-;md: md0: resync done.\n", "md0", "check"));
+        Assert.Null(MdSyncLog.ParseRecord("md: md0: data-check done.", "md0", "check"));
+    }
+
+    [Fact]
+    public void A_log_that_cannot_be_opened_gives_no_verdict()
+    {
+        Assert.Null(MdSyncLog.Open("/nonexistent/kmsg"));
+        // A regular file read from its end: no record, no verdict (ArrayScrub then falls back to sync_min).
+        string f = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(f, "6,1,1,-;md: md0: data-check done.\n");
+            using var log = MdSyncLog.Open(f);
+            Assert.NotNull(log);
+            Assert.Null(log!.Ended("md0", "check"));
+        }
+        finally { File.Delete(f); }
+    }
 }

@@ -27,8 +27,10 @@
 # closed, the array still degraded on sc0 alone, the pattern reads; with --force again it completes, a scrub is clean.
 # RAID10 (near-2, 4 legs, 64 KiB chunks): `ivol array create --level 10`, md's level/layout/legs/chunk in sysfs, `ivol
 # array status` (4 legs in_sync in slots 0-3, crc32c), a pattern written, a clean scrub, the pattern read back, close.
+# A check md interrupts (one block unreadable on both legs of a RAID1 at array sector 64): the scrub reports md's
+# logged "interrupted" (kernelLogged), completed false, stopped, and md's resume sector.
 modprobe raid1 2>/dev/null || true
-trap 'umount mnt 2>/dev/null || true; dmsetup remove sc_hold 2>/dev/null || true; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true; mdadm --stop /dev/md/r10 >/dev/null 2>&1 || true' EXIT
+trap 'umount mnt 2>/dev/null || true; dmsetup remove sc_hold 2>/dev/null || true; mdadm --stop /dev/md/scrub >/dev/null 2>&1 || true; mdadm --stop /dev/md/r10 >/dev/null 2>&1 || true; mdadm --stop /dev/md/ei >/dev/null 2>&1 || true' EXIT
 
 par() { # par 'cmd1' 'cmd2' ...: run in parallel (ivol calls cost seconds each under TCG); fail if any fails
     local pids=() c p rc=0
@@ -260,4 +262,27 @@ expect_eq "$(dd if=/dev/$M10 bs=1M count=4 iflag=direct status=none | sha256sum)
 ivol array close r10 --json > cl10.json
 expect_eq "$(json cl10.json 'sorted(j["closedLegs"])')" '["t0", "t1", "t2", "t3"]' "raid10 close: legs closed"
 expect_eq "$(ls /dev/mapper | grep -c '^t[0-3]$' || true)" "0" "raid10 close: no leg mapping"
+wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
+
+# A check md interrupts: one block unreadable on both legs of a RAID1 near the array's start. md logs "data-check
+# interrupted" and the scrub reports md's own word (kernelLogged), completed false, stopped, and the resume sector md
+# wrote (sync_min is a resume point written at md's checkpoints, not a completion flag).
+ivol array create ei e0.img e1.img --level 1 --size 16M --integrity crc32c --leg-names ei0,ei1 >/dev/null
+ME=$(basename "$(readlink -f /dev/md/ei)")
+eoff=$(cat /sys/block/$ME/md/dev-*/offset | sort -u)
+[ "$(echo "$eoff" | wc -l)" = 1 ] || die "ei: the legs have different data offsets: $eoff"
+ivol array close ei >/dev/null
+ivol dump e0.img --json > de.json
+L=$((eoff + 64))   # array sector 64
+off=$(python3 -c "import json; d=json.load(open('de.json')); L=$L; a=L//d['interleaveSectors']; print((d['initialSectors']+(a+1)*d['metadataRunSectors']+L)*512+17)")
+flip e0.img "$off"; flip e1.img "$off"
+ivol array open ei e0.img e1.img --leg-names ei0,ei1 --integrity crc32c >/dev/null
+ME=$(basename "$(readlink -f /dev/md/ei)")
+intr0=$(dmesg | grep -c "md: $ME: data-check interrupted" || true)
+expect_rc 1 ivol array scrub ei --json
+echo "$OUT" > sei.json
+expect_eq "$(json sei.json '[j["completed"], j["stopped"], j["cancelled"], j["kernelLogged"], j["resumeSector"]]')" \
+    "[false, true, false, \"interrupted\", $(cat /sys/block/$ME/md/sync_min)]" "a check md interrupted: md's logged word, not completed, md's resume sector"
+expect_eq "$(cat /sys/block/$ME/md/sync_action) $(( $(dmesg | grep -c "md: $ME: data-check interrupted" || true) - intr0 ))" "idle 1" "md: idle, one more 'data-check interrupted' line (the witness)"
+ivol array close ei >/dev/null
 wait_for "no active md array" bash -c '! grep -q "^md" /proc/mdstat'
