@@ -83,7 +83,17 @@ public static class MdSysfs
     public static string? Read(string directory, string attribute)
     {
         string path = Path.Combine(directory, attribute);
-        try { return File.Exists(path) ? File.ReadAllText(path).TrimEnd('\n') : null; }
+        try
+        {
+            if (!File.Exists(path)) return null;
+            // One read from offset 0: sysfs builds the text anew for a read (show()), so a value read in two calls tears
+            // when md changes it between them (CI saw sync_completed "0 / 30208" followed by "08" of "1808 / 30208").
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
+            var buffer = new byte[8192];   // a sysfs attribute is at most one page
+            int n = RandomAccess.Read(handle, buffer, 0);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, n).TrimEnd('\n');
+        }
+        catch (NotSupportedException) { return File.ReadAllText(path).TrimEnd('\n'); }   // not seekable: not sysfs
         catch (IOException) { return null; }   // md returns an error for some attributes in some states
     }
 
