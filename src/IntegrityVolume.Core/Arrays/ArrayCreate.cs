@@ -469,13 +469,19 @@ internal static class ArrayCreate
         foreach (var n in names)
         {
             DeviceMapperClient.ValidateName(n);
-            if (File.Exists(DeviceNodes.MapperPath(n)) || IntegrityMappingsExists(n))
-                throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists,
-                    $"A device-mapper device {n} exists already ({DeviceNodes.MapperPath(n)}).", n);
+            RequireFreeMapperName(n);
         }
     }
 
-    private static bool IntegrityMappingsExists(string name)
+    /// <summary>ArrayCreateRefused when a device-mapper device of this name exists (its /dev/mapper node or an active mapping).</summary>
+    internal static void RequireFreeMapperName(string name)
+    {
+        if (File.Exists(DeviceNodes.MapperPath(name)) || MappingExists(name))
+            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists,
+                $"A device-mapper device {name} exists already ({DeviceNodes.MapperPath(name)}).", name);
+    }
+
+    private static bool MappingExists(string name)
     {
         if (!DeviceMapperClient.IsAvailable()) return false;
         try

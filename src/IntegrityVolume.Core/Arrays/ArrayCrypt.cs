@@ -86,10 +86,7 @@ internal static class ArrayCrypt
     /// <summary>What the system must offer: the mapping name free, cryptsetup installed.</summary>
     public static void CheckSystem(ArrayLuksOptions o, string array)
     {
-        string name = o.MapperName(array);
-        if (File.Exists(DeviceNodes.MapperPath(name)) || MappingExists(name))
-            throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists,
-                $"A device-mapper device {name} exists already ({DeviceNodes.MapperPath(name)}).", name);
+        ArrayCreate.RequireFreeMapperName(o.MapperName(array));
         Require(array);
     }
 
@@ -151,17 +148,7 @@ internal static class ArrayCrypt
     /// </summary>
     public static bool KeyOpens(string device, string keyFile, CancellationToken ct)
     {
-        string exe = Require(device);
-        ToolRun r;
-        try { r = ToolProcess.Run(exe, new[] { "open", "--test-passphrase", "--key-file", keyFile, device }, null, Timeout, ct); }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new IntegrityVolumeException(ErrorIds.CryptsetupMissing, ErrorKind.NotSupported, $"{device}: cryptsetup could not be started ({ex.Message}).", device, ex);
-        }
-        catch (TimeoutException ex)
-        {
-            throw new IntegrityVolumeException(ErrorIds.CryptsetupFailed, ErrorKind.DeviceError, $"{device}: {ex.Message}", device);
-        }
+        var r = RunForExitCode(new[] { "open", "--test-passphrase", "--key-file", keyFile, device }, device, ct);
         return r.ExitCode switch
         {
             0 => true,
@@ -172,10 +159,13 @@ internal static class ArrayCrypt
     }
 
     /// <summary>Whether <paramref name="device"/> holds a LUKS header (cryptsetup isLuks: exit 0 yes, 1 no).</summary>
-    public static bool IsLuks(string device, CancellationToken ct)
+    public static bool IsLuks(string device, CancellationToken ct) => RunForExitCode(new[] { "isLuks", device }, device, ct).ExitCode == 0;
+
+    /// <summary>Run cryptsetup where its exit code is the answer (isLuks, --test-passphrase): CryptsetupMissing / CryptsetupFailed only when it cannot run.</summary>
+    private static ToolRun RunForExitCode(IEnumerable<string> args, string device, CancellationToken ct)
     {
         string exe = Require(device);
-        try { return ToolProcess.Run(exe, new[] { "isLuks", device }, null, Timeout, ct).ExitCode == 0; }
+        try { return ToolProcess.Run(exe, args, null, Timeout, ct); }
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new IntegrityVolumeException(ErrorIds.CryptsetupMissing, ErrorKind.NotSupported, $"{device}: cryptsetup could not be started ({ex.Message}).", device, ex);
@@ -250,16 +240,5 @@ internal static class ArrayCrypt
         foreach (var l in File.ReadLines("/proc/self/mountinfo"))
             if (l.Split(' ') is { Length: > 4 } f && f[2] == deviceNumber) return f[4];
         return null;
-    }
-
-    internal static bool MappingExists(string name)
-    {
-        if (!DeviceMapperClient.IsAvailable()) return false;
-        try
-        {
-            using var dm = DeviceMapperClient.Open();
-            return dm.GetInfo(name) is not null;
-        }
-        catch (IntegrityVolumeException e) when (e.ErrorId is ErrorIds.DeviceMapperUnavailable or ErrorIds.NotRoot) { return false; }
     }
 }

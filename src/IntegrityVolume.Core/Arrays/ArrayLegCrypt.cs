@@ -45,10 +45,7 @@ internal static class ArrayLegCrypt
     /// <summary>Every leg's crypt mapping name free, cryptsetup installed.</summary>
     public static void CheckSystem(string array, IEnumerable<string> legNames)
     {
-        foreach (var name in legNames.Select(MapperName))
-            if (File.Exists(DeviceNodes.MapperPath(name)) || ArrayCrypt.MappingExists(name))
-                throw new IntegrityVolumeException(ErrorIds.ArrayCreateRefused, ErrorKind.ResourceExists,
-                    $"A device-mapper device {name} exists already ({DeviceNodes.MapperPath(name)}).", name);
+        foreach (var name in legNames.Select(MapperName)) ArrayCreate.RequireFreeMapperName(name);
         ArrayCrypt.Require(array);
     }
 
